@@ -1,0 +1,59 @@
+/**
+ * @module `npm start`: validates the configuration, makes sure `.dev.vars` exists, starts the demo origins of
+ * gateway.config.json and the gateway itself (`wrangler dev`), and stops them together.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError, parseGatewayConfigText } from '../src/config/load.ts';
+import { startEchoOrigin, type EchoOrigin } from './demo-origins.ts';
+
+const root = new URL('..', import.meta.url);
+const port = process.env.PORT ?? '8787';
+
+let config;
+try {
+  config = parseGatewayConfigText(readFileSync(new URL('gateway.config.json', root), 'utf8'), 'gateway.config.json');
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+// Local secrets, never committed. Random values on first start, so no two checkouts share them.
+const devVars = new URL('.dev.vars', root);
+if (!existsSync(devVars)) {
+  const secret = () => randomBytes(32).toString('base64url');
+  writeFileSync(devVars, `JWT_SECRET=${secret()}\nADMIN_TOKEN=${secret()}\n`, { mode: 0o600 });
+  console.log('created .dev.vars with random JWT_SECRET and ADMIN_TOKEN');
+}
+
+// One echo origin per configured instance that lives on this machine.
+const origins: EchoOrigin[] = [];
+for (const service of config.services) {
+  for (const instance of service.instances) {
+    const url = new URL(instance.url);
+    if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') continue;
+    origins.push(await startEchoOrigin({ service: service.name, instance: instance.id!, port: Number(url.port) }));
+  }
+}
+console.log(`demo origins: ${origins.map((origin) => `${origin.instance}@${origin.port}`).join(', ')}`);
+
+const wrangler = spawn(
+  'wrangler',
+  ['dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false'],
+  { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+);
+
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    wrangler.kill('SIGTERM');
+    await Promise.all(origins.map((origin) => origin.close()));
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+wrangler.on('exit', (code) => void stop(code ?? 0));

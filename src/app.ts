@@ -1,0 +1,27 @@
+/** @module The gateway's request chain, in the order a request goes through it. */
+import { Hono } from 'hono';
+import type { AppEnv } from './env.ts';
+import { renderError } from './errors/render-error.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { proxyToService } from './proxy/proxy-to-service.ts';
+import { normalizePath, rawPathOf } from './routing/normalize-path.ts';
+
+export function createApp(): Hono<AppEnv> {
+  // Hono routes on the normalised path too, so the gateway's own endpoints can't be reached by an encoding trick.
+  // A path with no normal form falls back to the raw one here; requestContext then refuses it with a problem.
+  const app = new Hono<AppEnv>({ getPath: (request) => safeNormalizedPath(request.url) });
+  app.onError(renderError);
+
+  app.use(requestContext());
+  app.all('*', proxyToService());
+  return app;
+}
+
+function safeNormalizedPath(url: string): string {
+  const raw = rawPathOf(url);
+  try {
+    return normalizePath(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,244 @@
+/** @module Schema of `gateway.config.json`, the declarative configuration users review and deploy. */
+import { z } from 'zod';
+import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
+
+/** Paths the gateway answers itself; no service route may claim them. */
+export const RESERVED_PREFIXES = ['/gateway'] as const;
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
+export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'] as const;
+
+export const BALANCING_STRATEGIES = [
+  'round_robin',
+  'weighted_round_robin',
+  'least_connections',
+  'latency_aware',
+] as const;
+
+export const RETRY_CONDITIONS = ['connect-failure', 'timeout', 'gateway-error', '5xx'] as const;
+
+const Name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", starting with a letter');
+
+const NormalisedPath = z.string().superRefine((path, ctx) => {
+  let normal: string;
+  try {
+    normal = normalizePath(path);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `expected a path: ${(error as InvalidPathError).message}` });
+    return;
+  }
+  if (normal !== path || (path.length > 1 && path.endsWith('/'))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a normalised path without a trailing slash, such as "${normal.replace(/(.)\/$/, '$1')}"`,
+    });
+  }
+});
+
+const Hostname = z
+  .string()
+  .regex(
+    /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'expected a lower-case host name, optionally starting with "*."',
+  );
+
+const OriginUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected an absolute http(s) URL' });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `expected http or https, got "${url.protocol.slice(0, -1)}"` });
+  }
+  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'credentials are not allowed in the URL' });
+  if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'query and fragment are not allowed in the URL' });
+});
+
+export const RouteSchema = z
+  .object({
+    /** Stable id used in metrics and logs; defaults to the service name (plus its position when it has several). */
+    id: Name.optional(),
+    /** Requests whose normalised path is this prefix or continues it at a "/" match the route. */
+    pathPrefix: NormalisedPath,
+    /** Methods the route accepts; all when omitted. Another method on a matching path gets 405. */
+    methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
+    /** Host names (the request's Host without port) the route accepts; all when omitted. "*.example.com" matches subdomains. */
+    hosts: z.array(Hostname).min(1).optional(),
+    /** Remove the matched prefix before forwarding: `/samples/42` reaches the origin as `/42`. */
+    stripPrefix: z.boolean().default(false),
+    /** Replace the matched prefix before forwarding: with "/api/v1/samples", `/samples/42` reaches the origin as `/api/v1/samples/42`. */
+    rewritePrefix: NormalisedPath.optional(),
+  })
+  .strict()
+  .refine((route) => !(route.stripPrefix && route.rewritePrefix), {
+    message: 'use either stripPrefix or rewritePrefix, not both',
+    path: ['rewritePrefix'],
+  });
+
+export const InstanceSchema = z
+  .object({
+    /** Stable id of the instance; defaults to "<service>-<position>". */
+    id: Name.optional(),
+    /** Origin base URL: scheme, host, port and an optional base path prepended to every forwarded path. */
+    url: OriginUrl,
+    /** Relative share of traffic for weighted strategies. */
+    weight: z.number().int().min(1).max(1000).default(1),
+  })
+  .strict();
+
+export const LoadBalancingSchema = z
+  .object({
+    /** How an instance is chosen: see docs/load-balancing.md. */
+    strategy: z.enum(BALANCING_STRATEGIES).default('round_robin'),
+    /** How long an instance that failed to connect or timed out is skipped before it is tried again. */
+    failureCooldownMs: z.number().int().min(0).max(300_000).default(10_000),
+    /** Decay time of the latency average used by "latency_aware" (peak EWMA). */
+    ewmaDecayMs: z.number().int().min(100).max(600_000).default(10_000),
+  })
+  .strict();
+
+export const TimeoutsSchema = z
+  .object({
+    /** Longest wait for the origin's response headers, all attempts together. Exceeded: 504. */
+    requestMs: z.number().int().min(1).max(600_000).default(30_000),
+    /** Longest wait for one attempt's response headers; defaults to requestMs. */
+    perTryMs: z.number().int().min(1).max(600_000).optional(),
+  })
+  .strict();
+
+export const RetriesSchema = z
+  .object({
+    /** Further attempts after the first, each on another instance when there is one. */
+    attempts: z.number().int().min(0).max(5).default(1),
+    /** Methods that may be retried. Non-idempotent methods only when listed here explicitly. */
+    methods: z.array(z.enum(HTTP_METHODS)).default([...IDEMPOTENT_METHODS]),
+    /** Failures that trigger a retry: connection failure, per-try timeout, a 502/503/504 from the origin, or any 5xx. */
+    on: z.array(z.enum(RETRY_CONDITIONS)).default(['connect-failure', 'gateway-error']),
+    /** Request bodies up to this size are buffered so they can be replayed; larger bodies stream and are not retried. */
+    maxBufferedBodyBytes: z.number().int().min(0).max(10 * 1024 * 1024).default(64 * 1024),
+    /** Retries may add at most this share of extra load over a 10 s window... */
+    budgetRatio: z.number().min(0).max(1).default(0.2),
+    /** ...plus this many retries per second, so quiet services can still retry. */
+    budgetMinPerSecond: z.number().min(0).max(1000).default(3),
+  })
+  .strict();
+
+export const HealthCheckSchema = z
+  .object({
+    /** Path probed on each instance; a 2xx answer is healthy. */
+    path: NormalisedPath.default('/api/v1/health'),
+    intervalSeconds: z.number().int().min(5).max(3600).default(30),
+    timeoutMs: z.number().int().min(100).max(60_000).default(2_000),
+    /** Consecutive passing probes before an unhealthy instance is healthy again. */
+    healthyThreshold: z.number().int().min(1).max(20).default(2),
+    /** Consecutive failing probes before an instance is unhealthy. */
+    unhealthyThreshold: z.number().int().min(1).max(20).default(3),
+  })
+  .strict();
+
+/** Per-service policies (rate limit, circuit breaker, authentication) are declared here as they are added. */
+export const PoliciesSchema = z.object({}).strict();
+
+export const ServiceSchema = z
+  .object({
+    name: Name,
+    routes: z.array(RouteSchema).min(1),
+    instances: z.array(InstanceSchema).min(1),
+    loadBalancing: LoadBalancingSchema.default(LoadBalancingSchema.parse({})),
+    timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
+    retries: RetriesSchema.default(RetriesSchema.parse({})),
+    healthCheck: HealthCheckSchema.default(HealthCheckSchema.parse({})),
+    policies: PoliciesSchema.default({}),
+  })
+  .strict()
+  .transform((service) => ({
+    ...service,
+    routes: service.routes.map((route, index) => ({
+      ...route,
+      id: route.id ?? (service.routes.length === 1 ? service.name : `${service.name}-${index + 1}`),
+    })),
+    instances: service.instances.map((instance, index) => ({
+      ...instance,
+      id: instance.id ?? `${service.name}-${index + 1}`,
+    })),
+  }));
+
+export const GatewaySettingsSchema = z
+  .object({
+    /**
+     * Header that carries the client's address as seen by the edge. Cloudflare sets `CF-Connecting-IP` and
+     * overwrites any client copy; behind another proxy name the header that proxy sets.
+     */
+    clientIpHeader: z
+      .string()
+      .regex(/^[a-z0-9-]+$/)
+      .default('cf-connecting-ip'),
+    /** "keep" forwards `%2F` and `%5C` unchanged (they never split segments here); "reject" answers 400. */
+    escapedSlashes: z.enum(['keep', 'reject']).default('keep'),
+  })
+  .strict();
+
+export const GatewayConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    gateway: GatewaySettingsSchema.default(GatewaySettingsSchema.parse({})),
+    services: z.array(ServiceSchema).min(1),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const serviceNames = new Set<string>();
+    const routeOwners = new Map<string, string>();
+    const seenRoutes: { id: string; route: RouteConfig }[] = [];
+    config.services.forEach((service, s) => {
+      if (serviceNames.has(service.name)) {
+        ctx.addIssue({ code: 'custom', path: ['services', s, 'name'], message: `duplicate service name "${service.name}"` });
+      }
+      serviceNames.add(service.name);
+
+      const instanceIds = new Set<string>();
+      service.instances.forEach((instance, i) => {
+        if (instanceIds.has(instance.id)) {
+          ctx.addIssue({ code: 'custom', path: ['services', s, 'instances', i, 'id'], message: `duplicate instance id "${instance.id}"` });
+        }
+        instanceIds.add(instance.id);
+      });
+
+      service.routes.forEach((route, r) => {
+        const path = ['services', s, 'routes', r];
+        const reserved = RESERVED_PREFIXES.find((prefix) => route.pathPrefix === prefix || route.pathPrefix.startsWith(`${prefix}/`));
+        if (reserved) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'pathPrefix'], message: `"${reserved}" is reserved for the gateway's own endpoints` });
+        }
+        const owner = routeOwners.get(route.id);
+        if (owner) ctx.addIssue({ code: 'custom', path: [...path, 'id'], message: `duplicate route id "${route.id}" (also in service "${owner}")` });
+        routeOwners.set(route.id, service.name);
+
+        // Two routes with the same prefix must be told apart by method or host, or one would shadow the other.
+        const shadowed = seenRoutes.find(({ route: other }) => other.pathPrefix === route.pathPrefix && overlaps(other.methods, route.methods) && overlaps(other.hosts, route.hosts));
+        if (shadowed) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'pathPrefix'], message: `same prefix, methods and hosts as route "${shadowed.id}"` });
+        }
+        seenRoutes.push({ id: route.id, route });
+      });
+    });
+  });
+
+/** Two optional lists overlap when either is absent (matches everything) or they share an entry. */
+function overlaps(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return !a || !b || a.some((entry) => b.includes(entry));
+}
+
+/** What users write: optional fields may be left out. */
+export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
+/** What the gateway runs on: every default filled in. */
+export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
+export type ServiceConfig = z.output<typeof ServiceSchema>;
+export type RouteConfig = ServiceConfig['routes'][number];
+export type InstanceConfig = ServiceConfig['instances'][number];
+export type BalancingStrategy = (typeof BALANCING_STRATEGIES)[number];

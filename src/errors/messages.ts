@@ -1,0 +1,152 @@
+/** @module Every problem the gateway reports: its status, and its title and detail in each supported language. */
+
+export const LOCALES = ['en', 'hi', 'es'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+/** Each kind is a stable problem type: clients may branch on it. Renaming one is a breaking change. */
+export const PROBLEM_STATUS = {
+  'invalid-path': 400,
+  'route-not-found': 404,
+  'method-not-allowed': 405,
+  'internal-error': 500,
+  'configuration-error': 500,
+  'upstream-unreachable': 502,
+  'no-instance-available': 503,
+  'upstream-timeout': 504,
+} as const satisfies Record<string, number>;
+
+export type ProblemKind = keyof typeof PROBLEM_STATUS;
+export type ProblemParams = Readonly<Record<string, string | number>>;
+
+interface Message {
+  title: string;
+  /** `{name}` is replaced by the parameter of that name. */
+  detail: string;
+}
+
+const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
+  en: {
+    'invalid-path': {
+      title: 'Invalid request path',
+      detail: 'The request path contains malformed percent-encoding or a forbidden character.',
+    },
+    'route-not-found': { title: 'Route not found', detail: 'No route is configured for the path "{path}".' },
+    'method-not-allowed': {
+      title: 'Method not allowed',
+      detail: 'The method {method} is not allowed on "{path}". Allowed methods: {allow}.',
+    },
+    'internal-error': {
+      title: 'Internal error',
+      detail: 'The gateway hit an unexpected error. Quote request id {requestId} when asking for help.',
+    },
+    'configuration-error': {
+      title: 'Configuration error',
+      detail: "The gateway's configuration is invalid. The details are in the gateway's logs.",
+    },
+    'upstream-unreachable': {
+      title: 'Service unreachable',
+      detail: 'No instance of the service "{service}" could be reached.',
+    },
+    'no-instance-available': {
+      title: 'No instance available',
+      detail: 'The service "{service}" has no instance available to take the request.',
+    },
+    'upstream-timeout': {
+      title: 'Service timed out',
+      detail: 'The service "{service}" did not answer within {timeoutMs} ms.',
+    },
+  },
+  hi: {
+    'invalid-path': {
+      title: 'अमान्य अनुरोध पथ',
+      detail: 'अनुरोध पथ में गलत प्रतिशत-एन्कोडिंग या निषिद्ध वर्ण है।',
+    },
+    'route-not-found': { title: 'रूट नहीं मिला', detail: 'पथ "{path}" के लिए कोई रूट कॉन्फ़िगर नहीं है।' },
+    'method-not-allowed': {
+      title: 'विधि की अनुमति नहीं है',
+      detail: '"{path}" पर {method} विधि की अनुमति नहीं है। अनुमत विधियाँ: {allow}।',
+    },
+    'internal-error': {
+      title: 'आंतरिक त्रुटि',
+      detail: 'गेटवे में एक अप्रत्याशित त्रुटि हुई। सहायता माँगते समय अनुरोध आईडी {requestId} बताएँ।',
+    },
+    'configuration-error': {
+      title: 'कॉन्फ़िगरेशन त्रुटि',
+      detail: 'गेटवे का कॉन्फ़िगरेशन अमान्य है। विवरण गेटवे के लॉग में हैं।',
+    },
+    'upstream-unreachable': {
+      title: 'सेवा तक पहुँचा नहीं जा सका',
+      detail: 'सेवा "{service}" के किसी भी इंस्टेंस से संपर्क नहीं हो सका।',
+    },
+    'no-instance-available': {
+      title: 'कोई इंस्टेंस उपलब्ध नहीं',
+      detail: 'सेवा "{service}" के पास अनुरोध लेने के लिए कोई इंस्टेंस उपलब्ध नहीं है।',
+    },
+    'upstream-timeout': {
+      title: 'सेवा का समय समाप्त',
+      detail: 'सेवा "{service}" ने {timeoutMs} मि.से. के भीतर उत्तर नहीं दिया।',
+    },
+  },
+  es: {
+    'invalid-path': {
+      title: 'Ruta de solicitud no válida',
+      detail: 'La ruta de la solicitud contiene una codificación porcentual mal formada o un carácter prohibido.',
+    },
+    'route-not-found': { title: 'Ruta no encontrada', detail: 'No hay ninguna ruta configurada para «{path}».' },
+    'method-not-allowed': {
+      title: 'Método no permitido',
+      detail: 'El método {method} no está permitido en «{path}». Métodos permitidos: {allow}.',
+    },
+    'internal-error': {
+      title: 'Error interno',
+      detail: 'La pasarela sufrió un error inesperado. Indique el identificador de solicitud {requestId} al pedir ayuda.',
+    },
+    'configuration-error': {
+      title: 'Error de configuración',
+      detail: 'La configuración de la pasarela no es válida. Los detalles están en los registros de la pasarela.',
+    },
+    'upstream-unreachable': {
+      title: 'Servicio inaccesible',
+      detail: 'No se pudo conectar con ninguna instancia del servicio «{service}».',
+    },
+    'no-instance-available': {
+      title: 'Ninguna instancia disponible',
+      detail: 'El servicio «{service}» no tiene ninguna instancia disponible para atender la solicitud.',
+    },
+    'upstream-timeout': {
+      title: 'Tiempo de espera agotado',
+      detail: 'El servicio «{service}» no respondió en {timeoutMs} ms.',
+    },
+  },
+};
+
+/** Title and detail of a problem in `locale`, with its parameters filled in. */
+export function localise(kind: ProblemKind, locale: Locale, params: ProblemParams): Message {
+  const message = MESSAGES[locale][kind];
+  return {
+    title: message.title,
+    detail: message.detail.replace(/\{(\w+)\}/g, (placeholder, name: string) => String(params[name] ?? placeholder)),
+  };
+}
+
+/**
+ * Picks the best supported locale from an `Accept-Language` header (RFC 9110 §12.5.4): highest q-value first,
+ * matching on the primary subtag (`hi-IN` → `hi`); English when nothing matches.
+ */
+export function negotiateLocale(acceptLanguage: string | null | undefined): Locale {
+  if (!acceptLanguage) return 'en';
+  let best: Locale = 'en';
+  let bestQ = 0;
+  for (const part of acceptLanguage.split(',')) {
+    const [tag = '', ...parameters] = part.trim().split(';');
+    const qParameter = parameters.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParameter ? Number(qParameter.slice(2)) : 1;
+    const primary = tag.trim().toLowerCase().split('-')[0];
+    const locale = LOCALES.find((candidate) => candidate === primary);
+    if (locale && Number.isFinite(q) && q > bestQ) {
+      best = locale;
+      bestQ = q;
+    }
+  }
+  return best;
+}

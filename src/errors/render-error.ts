@@ -1,0 +1,30 @@
+/** @module The one place errors become responses. */
+import type { ErrorHandler } from 'hono';
+import { ConfigError } from '../config/load.ts';
+import type { AppEnv } from '../env.ts';
+import { traceContextFrom } from '../observability/trace-context.ts';
+import { GatewayError, problemResponse } from './problem.ts';
+
+/**
+ * Hono `onError` handler: a {@link GatewayError} becomes its problem; anything else is logged with the request id
+ * and answered with a generic 500, never with its message or stack.
+ */
+export const renderError: ErrorHandler<AppEnv> = (error, c) => {
+  const trace = c.get('trace') ?? traceContextFrom(c.req.raw.headers);
+  let problem: GatewayError;
+  if (error instanceof GatewayError) {
+    problem = error;
+  } else if (error instanceof ConfigError) {
+    console.error(JSON.stringify({ level: 'error', requestId: trace.requestId, message: error.message }));
+    problem = new GatewayError('configuration-error');
+  } else {
+    console.error(
+      JSON.stringify({ level: 'error', requestId: trace.requestId, message: String(error), stack: (error as Error).stack }),
+    );
+    problem = new GatewayError('internal-error');
+  }
+  const response = problemResponse(problem, { requestId: trace.requestId, acceptLanguage: c.req.header('accept-language') });
+  response.headers.set('x-request-id', trace.requestId);
+  response.headers.set('traceparent', trace.traceparent);
+  return response;
+};

@@ -1,0 +1,32 @@
+/** @module First in the chain: ids, the normalised path and the configuration every later step relies on. */
+import type { MiddlewareHandler } from 'hono';
+import { gatewayRuntime } from '../config/runtime.ts';
+import type { AppEnv } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { traceContextFrom } from '../observability/trace-context.ts';
+import { InvalidPathError, normalizePath, rawPathOf } from '../routing/normalize-path.ts';
+
+/**
+ * Sets `trace` (request id and trace context, echoed on every response), `path` (normalised) and `gateway`
+ * (the compiled configuration). A path with no canonical form is refused here, before anything acts on it.
+ */
+export function requestContext(): MiddlewareHandler<AppEnv> {
+  return async function requestContext(c, next) {
+    const trace = traceContextFrom(c.req.raw.headers);
+    c.set('trace', trace);
+    const gateway = gatewayRuntime(c.env);
+    c.set('gateway', gateway);
+
+    const rawPath = rawPathOf(c.req.url);
+    try {
+      c.set('path', normalizePath(rawPath));
+    } catch (error) {
+      if (error instanceof InvalidPathError) throw new GatewayError('invalid-path', {}, { cause: error });
+      throw error;
+    }
+    if (gateway.config.gateway.escapedSlashes === 'reject' && /%2f|%5c/i.test(rawPath)) {
+      throw new GatewayError('invalid-path');
+    }
+    await next();
+  };
+}

@@ -1,0 +1,51 @@
+/** @module Request id and W3C Trace Context: kept when the client sent valid ones, generated otherwise. */
+
+export interface TraceContext {
+  /** `X-Request-Id`: the client's when it is a sane token, else a new UUID. */
+  requestId: string;
+  /** W3C trace id, 32 lower-case hex digits, continued from the client's `traceparent` when valid. */
+  traceId: string;
+  /** Span id of the gateway's hop, 16 hex digits; the origin sees it as its parent. */
+  spanId: string;
+  /** Trace flags (sampled bit) as two hex digits. */
+  flags: string;
+  /** The `traceparent` the gateway sends upstream and returns to the client. */
+  traceparent: string;
+}
+
+// Visible ASCII only, bounded: a request id ends up in logs and headers, so nothing that could split them.
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+// W3C Trace Context §3.2: version-traceid-parentid-flags; version ff and all-zero ids are invalid.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/** Reads or creates the request's ids from its headers. */
+export function traceContextFrom(headers: Headers): TraceContext {
+  const clientRequestId = headers.get('x-request-id');
+  const requestId = clientRequestId && REQUEST_ID.test(clientRequestId) ? clientRequestId : crypto.randomUUID();
+
+  let traceId = randomHex(16);
+  let flags = '01';
+  const parsed = TRACEPARENT.exec(headers.get('traceparent')?.trim() ?? '');
+  if (parsed) {
+    const [, version, clientTraceId, parentId, clientFlags, rest] = parsed as unknown as string[];
+    const valid =
+      version !== 'ff' &&
+      (version !== '00' || rest === undefined) &&
+      !/^0+$/.test(clientTraceId!) &&
+      !/^0+$/.test(parentId!);
+    if (valid) {
+      traceId = clientTraceId!;
+      flags = clientFlags!;
+    }
+  }
+  const spanId = randomHex(8);
+  return { requestId, traceId, spanId, flags, traceparent: `00-${traceId}-${spanId}-${flags}` };
+}
+
+function randomHex(bytes: number): string {
+  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+  let hex = '';
+  for (const byte of buffer) hex += byte.toString(16).padStart(2, '0');
+  // An all-zero id is invalid; the chance is 2^-64 or less, but the spec forbids it outright.
+  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
+}

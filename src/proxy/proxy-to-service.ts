@@ -1,0 +1,54 @@
+/** @module Last in the chain: finds the service route for the request and forwards it. */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { forward } from './forward.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+
+export function proxyToService(): MiddlewareHandler<AppEnv> {
+  return async function proxyToService(c) {
+    const { gateway, path, trace } = c.var;
+    const url = new URL(c.req.url);
+    const method = c.req.method;
+    const lookup = gateway.router.match(method, url.hostname, path);
+    if (lookup.kind === 'not-found') throw new GatewayError('route-not-found', { path });
+    if (lookup.kind === 'method-not-allowed') {
+      const allow = lookup.allow.join(', ');
+      throw new GatewayError('method-not-allowed', { method, path, allow }, { headers: { allow } });
+    }
+
+    const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
+    const headers = upstreamRequestHeaders(c.req.raw.headers, {
+      clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
+      proto: url.protocol.slice(0, -1),
+      host: url.host,
+      trace,
+      webSocket,
+    });
+    const declaredLength = c.req.header('content-length');
+    return forward(
+      gateway.pools.get(lookup.service.name)!,
+      {
+        method,
+        path: lookup.upstreamPath,
+        search: url.search,
+        headers,
+        body: c.req.raw.body,
+        contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
+        trace,
+        webSocket,
+      },
+      waitUntilOf(c),
+    );
+  };
+}
+
+/** `c.executionCtx.waitUntil`, or awaiting nothing where there is no execution context (`app.request()` in tests). */
+function waitUntilOf(c: Context<AppEnv>): (promise: Promise<unknown>) => void {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    return () => {};
+  }
+}
