@@ -25,6 +25,6 @@ export class ServicePool {
     const untried = tried.size === 0 ? this.instances : this.instances.filter((instance) => !tried.has(instance));
     if (untried.length === 0) return undefined;
     const up = untried.filter((instance) => !instance.isDown(now));
-    return this.#balancer.pick(up.length > 0 ? up : untried, now);
+    return this.#balancer.pick(up.length > 0 ? up : untried, now, tried.size > 0);
   }
 }

@@ -3,17 +3,20 @@ import type { BalancingStrategy } from '../config/schema.ts';
 import type { InstanceState } from './instance-state.ts';
 
 export interface Balancer {
-  /** Chooses one of `candidates` (never empty). */
-  pick(candidates: readonly InstanceState[], now: number): InstanceState;
+  /**
+   * Chooses one of `candidates` (never empty). A `retry` takes its pick without moving a rotation forward, so
+   * retries don't shift which instance the next request's first attempt goes to.
+   */
+  pick(candidates: readonly InstanceState[], now: number, retry: boolean): InstanceState;
 }
 
 /** Each instance in turn. */
 export function roundRobin(): Balancer {
   let next = 0;
   return {
-    pick(candidates) {
+    pick(candidates, _now, retry) {
       const chosen = candidates[next % candidates.length]!;
-      next = (next + 1) % 1_000_000_007;
+      if (!retry) next = (next + 1) % 1_000_000_007;
       return chosen;
     },
   };
@@ -25,7 +28,8 @@ export function roundRobin(): Balancer {
  */
 export function weightedRoundRobin(): Balancer {
   return {
-    pick(candidates) {
+    pick(candidates, _now, retry) {
+      if (retry) return candidates.reduce((best, instance) => (instance.weight > best.weight ? instance : best));
       let total = 0;
       let best = candidates[0]!;
       for (const instance of candidates) {

@@ -229,9 +229,13 @@ export const GatewayConfigSchema = z
     });
   });
 
-/** Two optional lists overlap when either is absent (matches everything) or they share an entry. */
+/**
+ * Two optional conditions of routes with the same prefix clash when both are absent or both list a shared entry.
+ * A route with a condition and one without do not clash: the router tries the conditional one first.
+ */
 function overlaps(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  return !a || !b || a.some((entry) => b.includes(entry));
+  if (!a || !b) return !a && !b;
+  return a.some((entry) => b.includes(entry));
 }
 
 /** What users write: optional fields may be left out. */

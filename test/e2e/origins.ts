@@ -1,0 +1,45 @@
+/** Purpose-built origins for end-to-end tests: ones that hang, fail, count or stream on cue. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface TestOrigin {
+  url: string;
+  port: number;
+  server: Server;
+  /** Requests received so far. */
+  requests: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  close(): Promise<void>;
+}
+
+/** An origin whose behaviour is `handler`; records every request it receives. */
+export async function startOrigin(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestOrigin> {
+  const requests: TestOrigin['requests'] = [];
+  const server = createServer((req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers `status` with a small JSON body naming `name`. */
+export function answer(name: string, status = 200) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ origin: name, path: req.url }));
+    });
+  };
+}

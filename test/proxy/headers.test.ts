@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { traceContextFrom } from '../../src/observability/trace-context.ts';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
+
+const trace = traceContextFrom(new Headers());
+const facts = { clientIp: '203.0.113.7', proto: 'https', host: 'api.example.com', trace, webSocket: false };
+
+describe('upstreamRequestHeaders', () => {
+  it('drops hop-by-hop headers and every header named in Connection', () => {
+    const headers = upstreamRequestHeaders(
+      new Headers({
+        connection: 'keep-alive, X-Secret, x-other',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        trailer: 'x-checksum',
+        'proxy-authorization': 'Basic abc',
+        'proxy-connection': 'keep-alive',
+        upgrade: 'h2c',
+        'x-secret': '1',
+        'x-other': '2',
+        'x-kept': '3',
+      }),
+      facts,
+    );
+    for (const name of ['connection', 'keep-alive', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'upgrade', 'x-secret', 'x-other']) {
+      expect(headers.has(name), name).toBe(false);
+    }
+    expect(headers.get('x-kept')).toBe('3');
+  });
+
+  it('replaces client claims about its address with the real connection', () => {
+    const headers = upstreamRequestHeaders(
+      new Headers({
+        'x-forwarded-for': '10.0.0.1',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-port': '1',
+        forwarded: 'for=10.0.0.1',
+        'x-real-ip': '10.0.0.2',
+        'true-client-ip': '10.0.0.3',
+      }),
+      facts,
+    );
+    expect(headers.get('x-forwarded-for')).toBe('203.0.113.7');
+    expect(headers.get('x-forwarded-host')).toBe('api.example.com');
+    expect(headers.get('x-forwarded-proto')).toBe('https');
+    expect(headers.get('forwarded')).toBe('for=203.0.113.7;host=api.example.com;proto=https');
+    expect(headers.has('x-forwarded-port')).toBe(false);
+    expect(headers.has('x-real-ip')).toBe(false);
+    expect(headers.has('true-client-ip')).toBe(false);
+  });
+
+  it('cannot be tricked into dropping the gateway\'s own headers through Connection', () => {
+    const headers = upstreamRequestHeaders(new Headers({ connection: 'x-forwarded-for, x-request-id, traceparent' }), facts);
+    expect(headers.get('x-forwarded-for')).toBe('203.0.113.7');
+    expect(headers.get('x-request-id')).toBe(trace.requestId);
+    expect(headers.get('traceparent')).toBe(trace.traceparent);
+  });
+
+  it('quotes IPv6 addresses and host:port in Forwarded (RFC 7239 §6)', () => {
+    const headers = upstreamRequestHeaders(new Headers(), { ...facts, clientIp: '2001:db8::1', host: '127.0.0.1:8787', proto: 'http' });
+    expect(headers.get('forwarded')).toBe('for="[2001:db8::1]";host="127.0.0.1:8787";proto=http');
+  });
+
+  it('says for=unknown and sets no X-Forwarded-For when the client address is not known', () => {
+    const headers = upstreamRequestHeaders(new Headers({ 'x-forwarded-for': '1.2.3.4' }), { ...facts, clientIp: undefined });
+    expect(headers.has('x-forwarded-for')).toBe(false);
+    expect(headers.get('forwarded')).toMatch(/^for=unknown;/);
+  });
+
+  it('keeps the Upgrade handshake of a WebSocket', () => {
+    const headers = upstreamRequestHeaders(
+      new Headers({ connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k' }),
+      { ...facts, webSocket: true },
+    );
+    expect(headers.get('upgrade')).toBe('websocket');
+    expect(headers.get('connection')).toBe('Upgrade');
+    expect(headers.get('sec-websocket-key')).toBe('k');
+  });
+});
+
+describe('downstreamResponseHeaders', () => {
+  it('drops hop-by-hop headers from the origin and adds the request ids', () => {
+    const headers = downstreamResponseHeaders(
+      new Headers({ connection: 'close, x-internal', 'x-internal': 'secret', 'keep-alive': 'timeout=5', 'content-type': 'text/plain' }),
+      trace,
+    );
+    expect(headers.has('x-internal')).toBe(false);
+    expect(headers.has('keep-alive')).toBe(false);
+    expect(headers.get('content-type')).toBe('text/plain');
+    expect(headers.get('x-request-id')).toBe(trace.requestId);
+  });
+});
