@@ -5,15 +5,22 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ConfigError, parseGatewayConfigText } from '../src/config/load.ts';
 import { startEchoOrigin, type EchoOrigin } from './demo-origins.ts';
 
 const root = new URL('..', import.meta.url);
 const port = process.env.PORT ?? '8787';
+// `npm start -- --config other.json` runs another configuration file, passed to the Worker as GATEWAY_CONFIG.
+const { values: options } = parseArgs({ options: { config: { type: 'string' } } });
+const configPath = options.config ? resolve(options.config) : fileURLToPath(new URL('gateway.config.json', root));
+const configText = readFileSync(configPath, 'utf8');
 
 let config;
 try {
-  config = parseGatewayConfigText(readFileSync(new URL('gateway.config.json', root), 'utf8'), 'gateway.config.json');
+  config = parseGatewayConfigText(configText, options.config ?? 'gateway.config.json');
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(error.message);
@@ -41,7 +48,11 @@ console.log(`demo origins: ${origins.map((origin) => `${origin.instance}@${origi
 
 const wrangler = spawn(
   'wrangler',
-  ['dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false'],
+  [
+    'dev',
+    ...['--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false'],
+    ...(options.config ? ['--var', `GATEWAY_CONFIG:${JSON.stringify(JSON.parse(configText))}`] : []),
+  ],
   { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
 );
 

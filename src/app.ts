@@ -4,7 +4,8 @@ import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
-import { normalizePath, rawPathOf } from './routing/normalize-path.ts';
+import { normalizePath } from './routing/normalize-path.ts';
+import { rawPathOf } from './routing/request-url.ts';
 
 export function createApp(): Hono<AppEnv> {
   // Hono routes on the normalised path too, so the gateway's own endpoints can't be reached by an encoding trick.

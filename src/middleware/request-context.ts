@@ -4,7 +4,8 @@ import { gatewayRuntime } from '../config/runtime.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { traceContextFrom } from '../observability/trace-context.ts';
-import { InvalidPathError, normalizePath, rawPathOf } from '../routing/normalize-path.ts';
+import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
+import { rawPathOf } from '../routing/request-url.ts';
 
 /**
  * Sets `trace` (request id and trace context, echoed on every response), `path` (normalised) and `gateway`

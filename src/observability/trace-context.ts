@@ -1,4 +1,5 @@
 /** @module Request id and W3C Trace Context: kept when the client sent valid ones, generated otherwise. */
+import { randomHex, randomUuid } from './random-ids.ts';
 
 export interface TraceContext {
   /** `X-Request-Id`: the client's when it is a sane token, else a new UUID. */
@@ -21,7 +22,7 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(
 /** Reads or creates the request's ids from its headers. */
 export function traceContextFrom(headers: Headers): TraceContext {
   const clientRequestId = headers.get('x-request-id');
-  const requestId = clientRequestId && REQUEST_ID.test(clientRequestId) ? clientRequestId : crypto.randomUUID();
+  const requestId = clientRequestId && REQUEST_ID.test(clientRequestId) ? clientRequestId : randomUuid();
 
   let traceId = randomHex(16);
   let flags = '01';
@@ -40,12 +41,4 @@ export function traceContextFrom(headers: Headers): TraceContext {
   }
   const spanId = randomHex(8);
   return { requestId, traceId, spanId, flags, traceparent: `00-${traceId}-${spanId}-${flags}` };
-}
-
-function randomHex(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  let hex = '';
-  for (const byte of buffer) hex += byte.toString(16).padStart(2, '0');
-  // An all-zero id is invalid; the chance is 2^-64 or less, but the spec forbids it outright.
-  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
 }

@@ -4,11 +4,12 @@ import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { forward } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
+import { requestUrlParts } from '../routing/request-url.ts';
 
 export function proxyToService(): MiddlewareHandler<AppEnv> {
   return async function proxyToService(c) {
     const { gateway, path, trace } = c.var;
-    const url = new URL(c.req.url);
+    const url = requestUrlParts(c.req.url);
     const method = c.req.method;
     const lookup = gateway.router.match(method, url.hostname, path);
     if (lookup.kind === 'not-found') throw new GatewayError('route-not-found', { path });
@@ -20,7 +21,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
     const headers = upstreamRequestHeaders(c.req.raw.headers, {
       clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
-      proto: url.protocol.slice(0, -1),
+      proto: url.protocol,
       host: url.host,
       trace,
       webSocket,
@@ -52,3 +53,4 @@ function waitUntilOf(c: Context<AppEnv>): (promise: Promise<unknown>) => void {
     return () => {};
   }
 }
+

@@ -54,18 +54,3 @@ export function pathHasPrefix(path: string, prefix: string): boolean {
   if (!path.startsWith(prefix)) return false;
   return path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* '/' */;
 }
-
-/** The path of an absolute URL string as sent (not decoded), without query or fragment. */
-export function rawPathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('://') + 3);
-  if (start === -1) return '/';
-  let end = url.length;
-  for (let i = start; i < url.length; i++) {
-    const code = url.charCodeAt(i);
-    if (code === 63 /* ? */ || code === 35 /* # */) {
-      end = i;
-      break;
-    }
-  }
-  return url.slice(start, end);
-}

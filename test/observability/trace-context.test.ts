@@ -34,3 +34,19 @@ describe('traceContextFrom', () => {
     expect(value).not.toContain(context.traceId);
   });
 });
+
+describe('random ids', () => {
+  it('makes version 4 UUIDs, all distinct, across pool refills', async () => {
+    const { randomUuid } = await import('../../src/observability/random-ids.ts');
+    const ids = Array.from({ length: 1000 }, () => randomUuid());
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(1000);
+  });
+
+  it('makes hex ids of the asked length, all distinct', async () => {
+    const { randomHex } = await import('../../src/observability/random-ids.ts');
+    const ids = Array.from({ length: 1000 }, () => randomHex(8));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(ids).size).toBe(1000);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { traceContextFrom } from '../../src/observability/trace-context.ts';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
+import { prepareResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
 
 const trace = traceContextFrom(new Headers());
 const facts = { clientIp: '203.0.113.7', proto: 'https', host: 'api.example.com', trace, webSocket: false };
@@ -79,12 +79,10 @@ describe('upstreamRequestHeaders', () => {
   });
 });
 
-describe('downstreamResponseHeaders', () => {
+describe('prepareResponseHeaders', () => {
   it('drops hop-by-hop headers from the origin and adds the request ids', () => {
-    const headers = downstreamResponseHeaders(
-      new Headers({ connection: 'close, x-internal', 'x-internal': 'secret', 'keep-alive': 'timeout=5', 'content-type': 'text/plain' }),
-      trace,
-    );
+    const headers = new Headers({ connection: 'close, x-internal', 'x-internal': 'secret', 'keep-alive': 'timeout=5', 'content-type': 'text/plain' });
+    prepareResponseHeaders(headers, trace);
     expect(headers.has('x-internal')).toBe(false);
     expect(headers.has('keep-alive')).toBe(false);
     expect(headers.get('content-type')).toBe('text/plain');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidPathError, normalizePath, pathHasPrefix, rawPathOf } from '../../src/routing/normalize-path.ts';
+import { InvalidPathError, normalizePath, pathHasPrefix } from '../../src/routing/normalize-path.ts';
 
 describe('normalizePath', () => {
   it.each([
@@ -57,13 +57,5 @@ describe('pathHasPrefix', () => {
     expect(pathHasPrefix('/samplesX', '/samples')).toBe(false);
     expect(pathHasPrefix('/sample', '/samples')).toBe(false);
     expect(pathHasPrefix('/anything', '/')).toBe(true);
-  });
-});
-
-describe('rawPathOf', () => {
-  it('takes the path as sent, without query or fragment', () => {
-    expect(rawPathOf('http://h:1/a/%2e/b?x=/y#z')).toBe('/a/%2e/b');
-    expect(rawPathOf('https://h//evil.example/x')).toBe('//evil.example/x');
-    expect(rawPathOf('http://h')).toBe('/');
   });
 });
