@@ -62,18 +62,12 @@ const OriginUrl = z.string().superRefine((value, ctx) => {
 
 export const RouteSchema = z
   .object({
-    /** Stable id used in metrics and logs; defaults to the service name (plus its position when it has several). */
-    id: Name.optional(),
-    /** Requests whose normalised path is this prefix or continues it at a "/" match the route. */
-    pathPrefix: NormalisedPath,
-    /** Methods the route accepts; all when omitted. Another method on a matching path gets 405. */
-    methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
-    /** Host names (the request's Host without port) the route accepts; all when omitted. "*.example.com" matches subdomains. */
-    hosts: z.array(Hostname).min(1).optional(),
-    /** Remove the matched prefix before forwarding: `/samples/42` reaches the origin as `/42`. */
-    stripPrefix: z.boolean().default(false),
-    /** Replace the matched prefix before forwarding: with "/api/v1/samples", `/samples/42` reaches the origin as `/api/v1/samples/42`. */
-    rewritePrefix: NormalisedPath.optional(),
+    id: Name.optional().describe('Stable id used in metrics and logs; defaults to the service name (plus its position when it has several).'),
+    pathPrefix: NormalisedPath.describe('Requests whose normalised path is this prefix or continues it at a "/" match the route.'),
+    methods: z.array(z.enum(HTTP_METHODS)).min(1).optional().describe('Methods the route accepts; all when omitted. Another method on a matching path gets 405.'),
+    hosts: z.array(Hostname).min(1).optional().describe('Host names (the request\'s Host without port) the route accepts; all when omitted. "*.example.com" matches subdomains.'),
+    stripPrefix: z.boolean().default(false).describe('Remove the matched prefix before forwarding: `/samples/42` reaches the origin as `/42`.'),
+    rewritePrefix: NormalisedPath.optional().describe('Replace the matched prefix before forwarding: with "/api/v1/samples", `/samples/42` reaches the origin as `/api/v1/samples/42`.'),
   })
   .strict()
   .refine((route) => !(route.stripPrefix && route.rewritePrefix), {
@@ -83,62 +77,50 @@ export const RouteSchema = z
 
 export const InstanceSchema = z
   .object({
-    /** Stable id of the instance; defaults to "<service>-<position>". */
-    id: Name.optional(),
-    /** Origin base URL: scheme, host, port and an optional base path prepended to every forwarded path. */
-    url: OriginUrl,
-    /** Relative share of traffic for weighted strategies. */
-    weight: z.number().int().min(1).max(1000).default(1),
+    id: Name.optional().describe('Stable id of the instance; defaults to "<service>-<position>".'),
+    url: OriginUrl.describe('Origin base URL: scheme, host, port and an optional base path prepended to every forwarded path.'),
+    weight: z.number().int().min(1).max(1000).default(1).describe('Relative share of traffic for weighted strategies.'),
   })
   .strict();
 
 export const LoadBalancingSchema = z
   .object({
-    /** How an instance is chosen: see docs/load-balancing.md. */
-    strategy: z.enum(BALANCING_STRATEGIES).default('round_robin'),
-    /** How long an instance that failed to connect or timed out is skipped before it is tried again. */
-    failureCooldownMs: z.number().int().min(0).max(300_000).default(10_000),
-    /** Decay time of the latency average used by "latency_aware" (peak EWMA). */
-    ewmaDecayMs: z.number().int().min(100).max(600_000).default(10_000),
+    strategy: z
+      .enum(BALANCING_STRATEGIES)
+      .default('round_robin')
+      .describe(
+        'How an instance is chosen. round_robin: each in turn. weighted_round_robin: by weight, interleaved (nginx smooth WRR). least_connections: fewest requests in flight per unit of weight, by the power of two choices. latency_aware: lowest peak-EWMA latency times requests in flight, by the power of two choices.',
+      ),
+    failureCooldownMs: z.number().int().min(0).max(300_000).default(10_000).describe('How long an instance that failed to connect or timed out is skipped before it is tried again.'),
+    ewmaDecayMs: z.number().int().min(100).max(600_000).default(10_000).describe('Decay time of the latency average used by "latency_aware" (peak EWMA).'),
   })
   .strict();
 
 export const TimeoutsSchema = z
   .object({
-    /** Longest wait for the origin's response headers, all attempts together. Exceeded: 504. */
-    requestMs: z.number().int().min(1).max(600_000).default(30_000),
-    /** Longest wait for one attempt's response headers; defaults to requestMs. */
-    perTryMs: z.number().int().min(1).max(600_000).optional(),
+    requestMs: z.number().int().min(1).max(600_000).default(30_000).describe('Longest wait for the origin\'s response headers, all attempts together. Exceeded: 504.'),
+    perTryMs: z.number().int().min(1).max(600_000).optional().describe('Longest wait for one attempt\'s response headers; defaults to requestMs.'),
   })
   .strict();
 
 export const RetriesSchema = z
   .object({
-    /** Further attempts after the first, each on another instance when there is one. */
-    attempts: z.number().int().min(0).max(5).default(1),
-    /** Methods that may be retried. Non-idempotent methods only when listed here explicitly. */
-    methods: z.array(z.enum(HTTP_METHODS)).default([...IDEMPOTENT_METHODS]),
-    /** Failures that trigger a retry: connection failure, per-try timeout, a 502/503/504 from the origin, or any 5xx. */
-    on: z.array(z.enum(RETRY_CONDITIONS)).default(['connect-failure', 'gateway-error']),
-    /** Request bodies up to this size are buffered so they can be replayed; larger bodies stream and are not retried. */
-    maxBufferedBodyBytes: z.number().int().min(0).max(10 * 1024 * 1024).default(64 * 1024),
-    /** Retries may add at most this share of extra load over a 10 s window... */
-    budgetRatio: z.number().min(0).max(1).default(0.2),
-    /** ...plus this many retries per second, so quiet services can still retry. */
-    budgetMinPerSecond: z.number().min(0).max(1000).default(3),
+    attempts: z.number().int().min(0).max(5).default(1).describe('Further attempts after the first, each on another instance when there is one.'),
+    methods: z.array(z.enum(HTTP_METHODS)).default([...IDEMPOTENT_METHODS]).describe('Methods that may be retried. Non-idempotent methods only when listed here explicitly.'),
+    on: z.array(z.enum(RETRY_CONDITIONS)).default(['connect-failure', 'gateway-error']).describe('Failures that trigger a retry: connection failure, per-try timeout, a 502/503/504 from the origin, or any 5xx.'),
+    maxBufferedBodyBytes: z.number().int().min(0).max(10 * 1024 * 1024).default(64 * 1024).describe('Request bodies up to this size are buffered so they can be replayed; larger bodies stream and are not retried.'),
+    budgetRatio: z.number().min(0).max(1).default(0.2).describe('Retries may add at most this share of extra load over a 10 s window...'),
+    budgetMinPerSecond: z.number().min(0).max(1000).default(3).describe('...plus this many retries per second, so quiet services can still retry.'),
   })
   .strict();
 
 export const HealthCheckSchema = z
   .object({
-    /** Path probed on each instance; a 2xx answer is healthy. */
-    path: NormalisedPath.default('/api/v1/health'),
-    intervalSeconds: z.number().int().min(5).max(3600).default(30),
-    timeoutMs: z.number().int().min(100).max(60_000).default(2_000),
-    /** Consecutive passing probes before an unhealthy instance is healthy again. */
-    healthyThreshold: z.number().int().min(1).max(20).default(2),
-    /** Consecutive failing probes before an instance is unhealthy. */
-    unhealthyThreshold: z.number().int().min(1).max(20).default(3),
+    path: NormalisedPath.default('/api/v1/health').describe('Path probed on each instance; a 2xx answer is healthy.'),
+    intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('Seconds between probes of each instance.'),
+    timeoutMs: z.number().int().min(100).max(60_000).default(2_000).describe('A probe not answered within this time fails.'),
+    healthyThreshold: z.number().int().min(1).max(20).default(2).describe('Consecutive passing probes before an unhealthy instance is healthy again.'),
+    unhealthyThreshold: z.number().int().min(1).max(20).default(3).describe('Consecutive failing probes before an instance is unhealthy.'),
   })
   .strict();
 
@@ -147,14 +129,14 @@ export const PoliciesSchema = z.object({}).strict();
 
 export const ServiceSchema = z
   .object({
-    name: Name,
-    routes: z.array(RouteSchema).min(1),
-    instances: z.array(InstanceSchema).min(1),
-    loadBalancing: LoadBalancingSchema.default(LoadBalancingSchema.parse({})),
-    timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
-    retries: RetriesSchema.default(RetriesSchema.parse({})),
-    healthCheck: HealthCheckSchema.default(HealthCheckSchema.parse({})),
-    policies: PoliciesSchema.default({}),
+    name: Name.describe('Service name, unique; used in URLs of the admin API, metrics and logs.'),
+    routes: z.array(RouteSchema).min(1).describe('Request matches that lead to this service.'),
+    instances: z.array(InstanceSchema).min(1).describe('Origin instances that serve this service.'),
+    loadBalancing: LoadBalancingSchema.default(LoadBalancingSchema.parse({})).describe('How requests are spread over the instances.'),
+    timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})).describe('How long the gateway waits for the origin.'),
+    retries: RetriesSchema.default(RetriesSchema.parse({})).describe('When a failed attempt is tried again on another instance.'),
+    healthCheck: HealthCheckSchema.default(HealthCheckSchema.parse({})).describe('Active health checks of the instances.'),
+    policies: PoliciesSchema.default({}).describe('Per-service policies.'),
   })
   .strict()
   .transform((service) => ({
@@ -171,24 +153,19 @@ export const ServiceSchema = z
 
 export const GatewaySettingsSchema = z
   .object({
-    /**
-     * Header that carries the client's address as seen by the edge. Cloudflare sets `CF-Connecting-IP` and
-     * overwrites any client copy; behind another proxy name the header that proxy sets.
-     */
     clientIpHeader: z
       .string()
       .regex(/^[a-z0-9-]+$/)
-      .default('cf-connecting-ip'),
-    /** "keep" forwards `%2F` and `%5C` unchanged (they never split segments here); "reject" answers 400. */
-    escapedSlashes: z.enum(['keep', 'reject']).default('keep'),
+      .default('cf-connecting-ip').describe('Header that carries the client\'s address as seen by the edge. Cloudflare sets `CF-Connecting-IP` and overwrites any client copy; behind another proxy name the header that proxy sets.'),
+    escapedSlashes: z.enum(['keep', 'reject']).default('keep').describe('"keep" forwards `%2F` and `%5C` unchanged (they never split segments here); "reject" answers 400.'),
   })
   .strict();
 
 export const GatewayConfigSchema = z
   .object({
-    $schema: z.string().optional(),
-    gateway: GatewaySettingsSchema.default(GatewaySettingsSchema.parse({})),
-    services: z.array(ServiceSchema).min(1),
+    $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
+    gateway: GatewaySettingsSchema.default(GatewaySettingsSchema.parse({})).describe('Settings of the gateway as a whole.'),
+    services: z.array(ServiceSchema).min(1).describe('The services behind the gateway.'),
   })
   .strict()
   .superRefine((config, ctx) => {

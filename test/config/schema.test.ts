@@ -90,3 +90,11 @@ describe('configuration errors name the field and what was expected', () => {
     expect(() => parseGatewayConfigText('{"services": [', 'GATEWAY_CONFIG')).toThrow(/GATEWAY_CONFIG[\s\S]*not valid JSON/);
   });
 });
+
+describe('docs/gateway.config.schema.json', () => {
+  it('is the JSON Schema of the zod schema, up to date (run `npm run schema` after changing it)', async () => {
+    const { configJsonSchemaText } = await import('../../src/config/json-schema.ts');
+    const checkedIn = await import('../../docs/gateway.config.schema.json');
+    expect(checkedIn.default).toEqual(JSON.parse(configJsonSchemaText()));
+  });
+});
