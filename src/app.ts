@@ -4,6 +4,7 @@ import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
+import { routeRequest } from './routing/route-request.ts';
 import { normalizePath } from './routing/normalize-path.ts';
 import { rawPathOf } from './routing/request-url.ts';
 
@@ -14,6 +15,11 @@ export function createApp(): Hono<AppEnv> {
   app.onError(renderError);
 
   app.use(requestContext());
+  // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
+  // chain, so routeRequest never sees their paths.
+
+  // The service chain, in the order a proxied request goes through it.
+  app.use(routeRequest());
   app.all('*', proxyToService());
   return app;
 }

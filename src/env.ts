@@ -1,6 +1,7 @@
 /** @module The Worker's bindings and the per-request context variables, declared once. */
 import type { GatewayRuntime } from './config/runtime.ts';
 import type { TraceContext } from './observability/trace-context.ts';
+import type { RouteMatch } from './routing/router.ts';
 
 export interface Env {
   /** JSON text of a configuration that replaces the bundled gateway.config.json (per-environment overrides, tests). */
@@ -12,6 +13,22 @@ export interface Variables {
   /** The normalised request path: the one every routing and policy decision uses. */
   path: string;
   gateway: GatewayRuntime;
+  /** The service route the request matched (set by routeRequest). */
+  route: RouteMatch;
+  /** Who is calling, once authenticated; absent for anonymous requests. */
+  identity?: Identity;
+}
+
+/** The caller as established by authentication; the only source of identity headers sent to origins. */
+export interface Identity {
+  /** How the caller proved who they are. */
+  method: 'jwt' | 'introspection' | 'api-key' | 'admin-token';
+  /** Subject: the JWT `sub`, the introspected `sub`, or the API key's consumer. */
+  subject: string;
+  /** Stable id of the consumer for per-consumer policies (rate limits): `<issuer or key>:<subject>`. */
+  consumerId: string;
+  roles: readonly string[];
+  scopes: readonly string[];
 }
 
 export interface AppEnv {

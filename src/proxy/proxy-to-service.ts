@@ -1,22 +1,14 @@
-/** @module Last in the chain: finds the service route for the request and forwards it. */
+/** @module Last in the chain: forwards the request to the service its route leads to. */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { GatewayError } from '../errors/problem.ts';
 import { forward } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 
 export function proxyToService(): MiddlewareHandler<AppEnv> {
   return async function proxyToService(c) {
-    const { gateway, path, trace } = c.var;
+    const { gateway, route, trace } = c.var;
     const url = requestUrlParts(c.req.url);
-    const method = c.req.method;
-    const lookup = gateway.router.match(method, url.hostname, path);
-    if (lookup.kind === 'not-found') throw new GatewayError('route-not-found', { path });
-    if (lookup.kind === 'method-not-allowed') {
-      const allow = lookup.allow.join(', ');
-      throw new GatewayError('method-not-allowed', { method, path, allow }, { headers: { allow } });
-    }
 
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
     const headers = upstreamRequestHeaders(c.req.raw.headers, {
@@ -28,10 +20,10 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
     });
     const declaredLength = c.req.header('content-length');
     return forward(
-      gateway.pools.get(lookup.service.name)!,
+      gateway.pools.get(route.service.name)!,
       {
-        method,
-        path: lookup.upstreamPath,
+        method: c.req.method,
+        path: route.upstreamPath,
         search: url.search,
         headers,
         body: c.req.raw.body,

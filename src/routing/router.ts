@@ -2,8 +2,16 @@
 import type { RouteConfig, ServiceConfig } from '../config/schema.ts';
 import { pathHasPrefix } from './normalize-path.ts';
 
+export interface RouteMatch {
+  kind: 'match';
+  service: ServiceConfig;
+  route: RouteConfig;
+  /** The normalised path, rewritten as the route says: what the origin receives. */
+  upstreamPath: string;
+}
+
 export type RouteLookup =
-  | { kind: 'match'; service: ServiceConfig; route: RouteConfig; upstreamPath: string }
+  | RouteMatch
   | { kind: 'method-not-allowed'; allow: string[] }
   | { kind: 'not-found' };
 

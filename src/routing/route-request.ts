@@ -1,0 +1,21 @@
+/** @module Finds the service route for the request, so every later step knows which service and route it is for. */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { requestUrlParts } from './request-url.ts';
+
+/** Sets `c.var.route` (service, route, upstream path) or answers 404 / 405. */
+export function routeRequest(): MiddlewareHandler<AppEnv> {
+  return async function routeRequest(c, next) {
+    const { gateway, path } = c.var;
+    const method = c.req.method;
+    const lookup = gateway.router.match(method, requestUrlParts(c.req.url).hostname, path);
+    if (lookup.kind === 'not-found') throw new GatewayError('route-not-found', { path });
+    if (lookup.kind === 'method-not-allowed') {
+      const allow = lookup.allow.join(', ');
+      throw new GatewayError('method-not-allowed', { method, path, allow }, { headers: { allow } });
+    }
+    c.set('route', lookup);
+    await next();
+  };
+}
