@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { LeasedLimiter } from '../../src/state/leased-limiter.ts';
+import { TokenBucketLedger, type BucketPolicy } from '../../src/state/token-bucket.ts';
+
+/** A deterministic random source (mulberry32). */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Simulation {
+  admittedAt: number[];
+  offered: number;
+  objectCalls: number;
+}
+
+/**
+ * Many isolates, each with its own LeasedLimiter (an independent local cache), against one bucket ledger, on a
+ * simulated clock. Requests arrive as a Poisson process at `offeredPerSecond`, each at an isolate picked by `pick`.
+ */
+async function simulate(options: {
+  policy: BucketPolicy;
+  isolates: number;
+  offeredPerSecond: number;
+  seconds: number;
+  seed: number;
+  pick?: (random: () => number, isolates: number, now: number) => number;
+}): Promise<Simulation> {
+  const random = seededRandom(options.seed);
+  const ledger = new TokenBucketLedger();
+  const limiters = Array.from({ length: options.isolates }, () => new LeasedLimiter(options.policy, random));
+  const pick = options.pick ?? ((r, n) => Math.floor(r() * n));
+  const admittedAt: number[] = [];
+  let now = 0;
+  let offered = 0;
+  let objectCalls = 0;
+  const end = options.seconds * 1000;
+  while (true) {
+    now += (-Math.log(1 - random()) / options.offeredPerSecond) * 1000;
+    if (now >= end) break;
+    offered += 1;
+    const limiter = limiters[pick(random, options.isolates, now)]!;
+    const admission = await limiter.admit(
+      () => now,
+      async (want, returned) => {
+        objectCalls += 1;
+        return ledger.acquire(now, options.policy, want, returned);
+      },
+    );
+    if (admission.allowed) admittedAt.push(now);
+  }
+  return { admittedAt, offered, objectCalls };
+}
+
+/** The most admissions in any window of `windowMs` (two pointers over the sorted admission times). */
+function maxInAnyWindow(times: number[], windowMs: number): number {
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while (times[end]! - times[start]! >= windowMs) start += 1;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+// The samples service's default: 200 a minute, burst 400.
+const samples: BucketPolicy = { ratePerSecond: 200 / 60, capacity: 400, maxLease: 40, leaseTtlMs: 2_000 };
+
+describe('many isolates sharing one bucket', () => {
+  it.each([
+    ['20 isolates, 2× the limit offered', 20, 2],
+    ['50 isolates, 5× the limit offered', 50, 5],
+    ['5 isolates, 1.2× the limit offered', 5, 1.2],
+    ['100 isolates, 1.1× the limit offered', 100, 1.1],
+  ])('%s: never more than limit + burst in any window, at least 95%% of the limit in steady state', async (_, isolates, overload) => {
+    const limitPerMinute = samples.ratePerSecond * 60;
+    // Steady state starts a minute after the burst is spent: the excess over the limit eats it up.
+    const steadyFrom = (samples.capacity / ((overload - 1) * samples.ratePerSecond) + 60) * 1000;
+    const seconds = steadyFrom / 1000 + 600;
+    const { admittedAt } = await simulate({ policy: samples, isolates, offeredPerSecond: samples.ratePerSecond * overload, seconds, seed: isolates });
+    expect(maxInAnyWindow(admittedAt, 60_000)).toBeLessThanOrEqual(limitPerMinute + samples.capacity);
+    const utilisation = admittedAt.filter((t) => t >= steadyFrom).length / (samples.ratePerSecond * 600);
+    expect(utilisation).toBeGreaterThanOrEqual(0.95);
+    expect(utilisation).toBeLessThanOrEqual(1.01);
+  });
+
+  it('admits a burst of exactly `burst` requests from idle, then holds the rate', async () => {
+    const policy: BucketPolicy = { ratePerSecond: 1, capacity: 100, maxLease: 10, leaseTtlMs: 2_000 };
+    const { admittedAt } = await simulate({ policy, isolates: 8, offeredPerSecond: 1000, seconds: 10, seed: 7 });
+    // 100 at once, then one a second: 10 s of refill, minus at most a token lost to rounding.
+    expect(admittedAt.filter((t) => t < 1_000).length).toBe(100);
+    expect(admittedAt.length).toBeGreaterThanOrEqual(108);
+    expect(admittedAt.length).toBeLessThanOrEqual(110);
+  });
+
+  it('stays within the bound when traffic moves between isolates and old ones go quiet holding leases', async () => {
+    const limitPerMinute = samples.ratePerSecond * 60;
+    // Every 30 s the traffic moves to a fresh set of 10 isolates; the previous ones keep their leases unspent.
+    const pick = (random: () => number, _: number, now: number) => Math.floor(now / 30_000) * 10 + Math.floor(random() * 10);
+    const { admittedAt } = await simulate({ policy: samples, isolates: 400, offeredPerSecond: samples.ratePerSecond * 3, seconds: 900, seed: 11, pick });
+    expect(maxInAnyWindow(admittedAt, 60_000)).toBeLessThanOrEqual(limitPerMinute + samples.capacity);
+    expect(admittedAt.filter((t) => t >= 300_000).length / (samples.ratePerSecond * 600)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('lets everything through below the limit', async () => {
+    const { admittedAt, offered } = await simulate({ policy: samples, isolates: 20, offeredPerSecond: samples.ratePerSecond * 0.8, seconds: 900, seed: 3 });
+    expect(admittedAt.length).toBe(offered);
+  });
+
+  it('calls the object rarely under steady high load: leases grow to maxLease', async () => {
+    const policy: BucketPolicy = { ratePerSecond: 5_000, capacity: 10_000, maxLease: 50, leaseTtlMs: 2_000 };
+    const { admittedAt, objectCalls } = await simulate({ policy, isolates: 4, offeredPerSecond: 2_000, seconds: 20, seed: 5 });
+    expect(objectCalls / admittedAt.length).toBeLessThanOrEqual(0.05);
+  });
+
+  it('answers refusals locally until a token is due: an attack does not become a call per request', async () => {
+    const policy: BucketPolicy = { ratePerSecond: 1, capacity: 10, maxLease: 5, leaseTtlMs: 2_000 };
+    const { offered, objectCalls } = await simulate({ policy, isolates: 4, offeredPerSecond: 1_000, seconds: 30, seed: 9 });
+    expect(objectCalls / offered).toBeLessThan(0.01);
+  });
+});
