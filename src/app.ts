@@ -3,6 +3,9 @@ import { Hono } from 'hono';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { circuitBreaker } from './policies/circuit-breaker.ts';
+import { concurrencyLimit } from './policies/concurrency-limit.ts';
+import { rateLimit } from './policies/rate-limit.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
 import { routeRequest } from './routing/route-request.ts';
 import { normalizePath } from './routing/normalize-path.ts';
@@ -20,6 +23,9 @@ export function createApp(): Hono<AppEnv> {
 
   // The service chain, in the order a proxied request goes through it.
   app.use(routeRequest());
+  app.use(rateLimit());
+  app.use(concurrencyLimit());
+  app.use(circuitBreaker());
   app.all('*', proxyToService());
   return app;
 }

@@ -1,4 +1,6 @@
 /** @module The Worker's bindings and the per-request context variables, declared once. */
+import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
+import type { ServiceState } from '../durable-objects/service-state.ts';
 import type { GatewayRuntime } from './config/runtime.ts';
 import type { TraceContext } from './observability/trace-context.ts';
 import type { RouteMatch } from './routing/router.ts';
@@ -6,6 +8,10 @@ import type { RouteMatch } from './routing/router.ts';
 export interface Env {
   /** JSON text of a configuration that replaces the bundled gateway.config.json (per-environment overrides, tests). */
   GATEWAY_CONFIG?: string;
+  /** Rate-limit buckets, one object per bucket key (service, route or consumer). */
+  RATE_LIMITS: DurableObjectNamespace<RateLimitBucket>;
+  /** Per-service shared state: circuit breaker, ejections, in-flight counts, latency. One object per service. */
+  SERVICE_STATE: DurableObjectNamespace<ServiceState>;
 }
 
 export interface Variables {

@@ -2,6 +2,9 @@
 import { createApp } from './app.ts';
 import type { Env } from './env.ts';
 
+export { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
+export { ServiceState } from '../durable-objects/service-state.ts';
+
 const app = createApp();
 
 export default {

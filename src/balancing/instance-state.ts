@@ -13,8 +13,12 @@ export class InstanceState {
   inFlight = 0;
   /** Running weight of smooth weighted round robin. */
   currentWeight = 0;
-  /** Until when the instance is skipped after a connect failure or timeout (epoch ms). */
+  /** Requests in flight at this instance from other isolates, as of the last shared snapshot. */
+  othersInFlight = 0;
+  /** Until when this isolate skips the instance after a connect failure or timeout (epoch ms). */
   downUntil = 0;
+  /** Until when the instance is ejected, service-wide, by outlier detection (epoch ms; 0 = not ejected). */
+  ejectedUntil = 0;
   consecutiveFailures = 0;
   #rttEstimateMs = 0;
   #rttUpdatedAt = 0;
@@ -44,8 +48,20 @@ export class InstanceState {
     this.#hasRtt = true;
   }
 
+  /** Requests in flight at this instance from every isolate: this one's exact count plus the others' last report. */
+  load(): number {
+    return this.inFlight + this.othersInFlight;
+  }
+
+  /** Takes the service-wide latency estimate; this isolate's own samples keep refining it until the next one. */
+  adoptSharedRtt(rttMs: number, now: number): void {
+    this.#rttEstimateMs = rttMs;
+    this.#rttUpdatedAt = now;
+    this.#hasRtt = true;
+  }
+
   isDown(now: number): boolean {
-    return this.downUntil > now;
+    return this.downUntil > now || this.ejectedUntil > now;
   }
 
   markFailure(now: number, cooldownMs: number): void {

@@ -1,30 +1,56 @@
-/** @module One service's instances as this isolate sees them, and the choice among them. */
+/** @module One service's instances as this isolate sees it, and the choice among them. */
 import type { ServiceConfig } from '../config/schema.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
+import { serviceStateClient, type ServiceStateClient } from '../state/service-state-client.ts';
+import type { ServiceStatePolicy } from '../state/service-state-protocol.ts';
 import { InstanceState } from './instance-state.ts';
 import { createBalancer, type Balancer } from './strategies.ts';
 
 export class ServicePool {
   readonly instances: InstanceState[];
   readonly retryBudget: RetryBudget;
-  readonly #balancer: Balancer;
   readonly service: ServiceConfig;
+  /** The service's shared state (breaker, ejections, global load) as this isolate knows it. */
+  readonly state: ServiceStateClient;
+  /** The policies the service's state object applies, in its units. */
+  readonly statePolicy: ServiceStatePolicy;
+  readonly #balancer: Balancer;
 
   constructor(service: ServiceConfig) {
     this.service = service;
     this.instances = service.instances.map((instance) => new InstanceState(instance));
     this.#balancer = createBalancer(service.loadBalancing.strategy, service.loadBalancing);
     this.retryBudget = new RetryBudget(service.retries.budgetRatio, service.retries.budgetMinPerSecond);
+    this.state = serviceStateClient(service.name);
+    const { circuitBreaker: breaker, outlierEjection: ejection } = service.policies;
+    this.statePolicy = {
+      breaker: breaker && { ...breaker, openMs: breaker.openSeconds * 1000 },
+      ejection: {
+        consecutiveFailures: ejection.consecutiveFailures,
+        baseEjectionMs: ejection.baseEjectionSeconds * 1000,
+        maxEjectionMs: ejection.maxEjectionSeconds * 1000,
+        maxEjectionPercent: ejection.maxEjectionPercent,
+      },
+      instances: this.instances.map((instance) => instance.id),
+    };
+    // A new configuration version starts from what the isolate already knows about the service.
+    if (this.state.snapshot) this.state.apply(this.state.snapshot, this, Date.now());
   }
 
   /**
-   * Chooses an instance not in `tried`, preferring instances that are up. When every untried instance is down,
-   * one of them is tried anyway (Envoy's "panic mode"): refusing all traffic is worse than trying a maybe-dead one.
+   * Chooses an instance not in `tried`, preferring instances that are up (not ejected, not cooling down after a
+   * failed connection). When every untried instance is down, one of them is tried anyway (Envoy's "panic
+   * mode"): refusing all traffic is worse than trying a maybe-dead instance.
    */
   choose(tried: ReadonlySet<InstanceState>, now: number): InstanceState | undefined {
     const untried = tried.size === 0 ? this.instances : this.instances.filter((instance) => !tried.has(instance));
     if (untried.length === 0) return undefined;
     const up = untried.filter((instance) => !instance.isDown(now));
     return this.#balancer.pick(up.length > 0 ? up : untried, now, tried.size > 0);
+  }
+
+  /** Counts one attempt's outcome for the breaker and ejection (failed: 5xx, refused connection, timeout). */
+  recordOutcome(instance: InstanceState, failed: boolean, latencyMs: number): void {
+    this.state.record(instance.id, failed, latencyMs);
   }
 }

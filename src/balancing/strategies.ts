@@ -44,13 +44,14 @@ export function weightedRoundRobin(): Balancer {
 }
 
 /**
- * Fewest in-flight requests per unit of weight, chosen by the power of two choices: two random candidates are
- * compared, so isolates acting on slightly stale counts do not all herd onto the same "least loaded" instance.
+ * Fewest in-flight requests per unit of weight, counted across isolates (this isolate's own, plus the others' as
+ * of the last shared snapshot), chosen by the power of two choices: two random candidates are compared, so
+ * isolates acting on slightly stale counts do not all herd onto the same "least loaded" instance.
  */
 export function leastConnections(random: () => number = Math.random): Balancer {
   return {
     pick(candidates) {
-      return powerOfTwoChoices(candidates, random, (instance) => instance.inFlight / instance.weight);
+      return powerOfTwoChoices(candidates, random, (instance) => instance.load() / instance.weight);
     },
   };
 }
@@ -65,7 +66,7 @@ export function latencyAware(decayMs: number, random: () => number = Math.random
       return powerOfTwoChoices(
         candidates,
         random,
-        (instance) => (instance.rttEstimate(now, decayMs) * (instance.inFlight + 1)) / instance.weight,
+        (instance) => (instance.rttEstimate(now, decayMs) * (instance.load() + 1)) / instance.weight,
       );
     },
   };

@@ -124,8 +124,74 @@ export const HealthCheckSchema = z
   })
   .strict();
 
-/** Per-service policies (rate limit, circuit breaker, authentication) are declared here as they are added. */
-export const PoliciesSchema = z.object({}).strict();
+export const RateLimitSchema = z
+  .object({
+    limit: z.number().int().min(1).max(100_000_000).describe('Requests admitted per window at the steady rate.'),
+    windowSeconds: z.number().int().min(1).max(86_400).default(60).describe('The window the limit is counted over.'),
+    burst: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000_000)
+      .optional()
+      .describe('Bucket capacity: a client idle long enough may send this many at once, then is held to the rate. Defaults to the limit.'),
+    by: z
+      .enum(['service', 'consumer', 'ip'])
+      .default('service')
+      .describe('One bucket for the whole service, one per consumer (authenticated identity, else client IP), or one per client IP.'),
+    perRoute: z.boolean().default(false).describe('A separate bucket for each route of the service.'),
+    failOpen: z
+      .boolean()
+      .default(true)
+      .describe('When the bucket object cannot be reached: admit (true) or answer 503 (false). Either way the event is counted.'),
+    legacyHeaders: z.boolean().default(false).describe("Also send Kong's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset."),
+    maxLease: z.number().int().min(1).max(10_000).default(50).describe('Most tokens an isolate leases at once.'),
+    leaseTtlMs: z.number().int().min(100).max(60_000).default(2_000).describe('How long an isolate may spend a lease.'),
+  })
+  .strict()
+  .transform((policy) => ({ ...policy, burst: policy.burst ?? policy.limit }));
+
+export const CircuitBreakerSchema = z
+  .object({
+    failureRateThreshold: z.number().min(0.01).max(1).default(0.5).describe('Open when this share of the calls in the window failed (5xx, connect failure, timeout)...'),
+    slidingWindowSeconds: z.number().int().min(1).max(600).default(10).describe('...over this many seconds...'),
+    minimumCalls: z.number().int().min(1).max(100_000).default(20).describe('...if the window holds at least this many calls.'),
+    consecutiveFailures: z.number().int().min(0).max(100_000).default(0).describe('Also open after this many failures in a row; 0 turns this off.'),
+    openSeconds: z.number().min(1).max(3_600).default(30).describe('How long the breaker stays open (requests get 503 without reaching the origin) before probing.'),
+    halfOpenProbes: z.number().int().min(1).max(100).default(3).describe('Requests let through while half-open; all must succeed to close, one failure reopens.'),
+    failOpen: z
+      .boolean()
+      .default(true)
+      .describe('When the breaker state cannot be had: admit (true) or answer 503 (false). Counted either way.'),
+  })
+  .strict();
+
+export const OutlierEjectionSchema = z
+  .object({
+    consecutiveFailures: z.number().int().min(1).max(1_000).default(5).describe('Eject an instance after this many consecutive 5xx or gateway failures.'),
+    baseEjectionSeconds: z.number().min(1).max(3_600).default(30).describe('Ejection time is this times the number of ejections so far...'),
+    maxEjectionSeconds: z.number().min(1).max(86_400).default(300).describe('...capped here.'),
+    maxEjectionPercent: z.number().min(0).max(100).default(50).describe('Never eject more than this share of the instances (at least one of two or more).'),
+  })
+  .strict();
+
+export const ConcurrencySchema = z
+  .object({
+    maxInFlight: z.number().int().min(1).max(100_000).default(100).describe('Requests to the service in flight at once, per isolate.'),
+    maxQueue: z.number().int().min(0).max(100_000).default(200).describe('Requests that may wait for a free slot; beyond, 503 at once.'),
+    queueTimeoutMs: z.number().int().min(0).max(60_000).default(1_000).describe('Longest wait in the queue before 503.'),
+  })
+  .strict();
+
+/** Per-service policies. */
+export const PoliciesSchema = z
+  .object({
+    rateLimit: RateLimitSchema.optional().describe('Global token-bucket rate limit, held in a Durable Object and spent through leases.'),
+    circuitBreaker: CircuitBreakerSchema.optional().describe('Service-wide circuit breaker, shared by every isolate.'),
+    outlierEjection: OutlierEjectionSchema.default(OutlierEjectionSchema.parse({})).describe('Per-instance outlier ejection, shared by every isolate.'),
+    concurrency: ConcurrencySchema.optional().describe('Concurrency limit with a bounded queue.'),
+  })
+  .strict();
 
 export const ServiceSchema = z
   .object({
@@ -136,7 +202,7 @@ export const ServiceSchema = z
     timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})).describe('How long the gateway waits for the origin.'),
     retries: RetriesSchema.default(RetriesSchema.parse({})).describe('When a failed attempt is tried again on another instance.'),
     healthCheck: HealthCheckSchema.default(HealthCheckSchema.parse({})).describe('Active health checks of the instances.'),
-    policies: PoliciesSchema.default({}).describe('Per-service policies.'),
+    policies: PoliciesSchema.default(PoliciesSchema.parse({})).describe('Per-service policies.'),
   })
   .strict()
   .transform((service) => ({
@@ -158,6 +224,14 @@ export const GatewaySettingsSchema = z
       .regex(/^[a-z0-9-]+$/)
       .default('cf-connecting-ip').describe('Header that carries the client\'s address as seen by the edge. Cloudflare sets `CF-Connecting-IP` and overwrites any client copy; behind another proxy name the header that proxy sets.'),
     escapedSlashes: z.enum(['keep', 'reject']).default('keep').describe('"keep" forwards `%2F` and `%5C` unchanged (they never split segments here); "reject" answers 400.'),
+    statePlane: z
+      .object({
+        syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),
+        callTimeoutMs: z.number().int().min(50).max(30_000).default(1_000).describe('Time limit of one Durable Object call.'),
+      })
+      .strict()
+      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000 })
+      .describe('How isolates talk to the Durable Objects that hold global state.'),
   })
   .strict();
 

@@ -8,10 +8,16 @@ export const PROBLEM_STATUS = {
   'invalid-path': 400,
   'route-not-found': 404,
   'method-not-allowed': 405,
+  'service-not-found': 404,
+  'rate-limited': 429,
   'internal-error': 500,
   'configuration-error': 500,
   'upstream-unreachable': 502,
   'no-instance-available': 503,
+  'circuit-open': 503,
+  'concurrency-limit': 503,
+  'rate-limit-unavailable': 503,
+  'breaker-unavailable': 503,
   'upstream-timeout': 504,
 } as const satisfies Record<string, number>;
 
@@ -26,6 +32,27 @@ interface Message {
 
 const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
   en: {
+    'service-not-found': { title: 'Unknown service', detail: 'There is no service named "{service}".' },
+    'rate-limited': {
+      title: 'Too many requests',
+      detail: 'The rate limit of the service "{service}" is used up. Retry after {retryAfter} s.',
+    },
+    'circuit-open': {
+      title: 'Service circuit open',
+      detail: 'The service "{service}" is failing and is not being called for now. Retry after {retryAfter} s.',
+    },
+    'concurrency-limit': {
+      title: 'Too many concurrent requests',
+      detail: 'The service "{service}" has too many requests in progress. Retry shortly.',
+    },
+    'rate-limit-unavailable': {
+      title: 'Rate limit unavailable',
+      detail: 'The rate limit of the service "{service}" could not be checked, and this service admits no unchecked requests.',
+    },
+    'breaker-unavailable': {
+      title: 'Circuit breaker unavailable',
+      detail: 'The circuit breaker of the service "{service}" could not be read, and this service admits no requests without it.',
+    },
     'invalid-path': {
       title: 'Invalid request path',
       detail: 'The request path contains malformed percent-encoding or a forbidden character.',
@@ -57,6 +84,27 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
   },
   hi: {
+    'service-not-found': { title: 'अज्ञात सेवा', detail: '"{service}" नाम की कोई सेवा नहीं है।' },
+    'rate-limited': {
+      title: 'बहुत अधिक अनुरोध',
+      detail: 'सेवा "{service}" की दर सीमा समाप्त हो गई है। {retryAfter} सेकंड बाद पुनः प्रयास करें।',
+    },
+    'circuit-open': {
+      title: 'सेवा का सर्किट खुला है',
+      detail: 'सेवा "{service}" विफल हो रही है और अभी उसे कॉल नहीं किया जा रहा। {retryAfter} सेकंड बाद पुनः प्रयास करें।',
+    },
+    'concurrency-limit': {
+      title: 'बहुत अधिक समवर्ती अनुरोध',
+      detail: 'सेवा "{service}" पर इस समय बहुत अधिक अनुरोध चल रहे हैं। थोड़ी देर बाद पुनः प्रयास करें।',
+    },
+    'rate-limit-unavailable': {
+      title: 'दर सीमा उपलब्ध नहीं',
+      detail: 'सेवा "{service}" की दर सीमा की जाँच नहीं हो सकी, और यह सेवा बिना जाँच के अनुरोध स्वीकार नहीं करती।',
+    },
+    'breaker-unavailable': {
+      title: 'सर्किट ब्रेकर उपलब्ध नहीं',
+      detail: 'सेवा "{service}" के सर्किट ब्रेकर की स्थिति नहीं मिल सकी, और यह सेवा उसके बिना अनुरोध स्वीकार नहीं करती।',
+    },
     'invalid-path': {
       title: 'अमान्य अनुरोध पथ',
       detail: 'अनुरोध पथ में गलत प्रतिशत-एन्कोडिंग या निषिद्ध वर्ण है।',
@@ -88,6 +136,27 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
   },
   es: {
+    'service-not-found': { title: 'Servicio desconocido', detail: 'No hay ningún servicio llamado «{service}».' },
+    'rate-limited': {
+      title: 'Demasiadas solicitudes',
+      detail: 'Se agotó el límite de frecuencia del servicio «{service}». Vuelva a intentarlo dentro de {retryAfter} s.',
+    },
+    'circuit-open': {
+      title: 'Circuito del servicio abierto',
+      detail: 'El servicio «{service}» está fallando y por ahora no se le llama. Vuelva a intentarlo dentro de {retryAfter} s.',
+    },
+    'concurrency-limit': {
+      title: 'Demasiadas solicitudes simultáneas',
+      detail: 'El servicio «{service}» tiene demasiadas solicitudes en curso. Vuelva a intentarlo en breve.',
+    },
+    'rate-limit-unavailable': {
+      title: 'Límite de frecuencia no disponible',
+      detail: 'No se pudo comprobar el límite de frecuencia del servicio «{service}», y este servicio no admite solicitudes sin comprobar.',
+    },
+    'breaker-unavailable': {
+      title: 'Disyuntor no disponible',
+      detail: 'No se pudo leer el disyuntor del servicio «{service}», y este servicio no admite solicitudes sin él.',
+    },
     'invalid-path': {
       title: 'Ruta de solicitud no válida',
       detail: 'La ruta de la solicitud contiene una codificación porcentual mal formada o un carácter prohibido.',

@@ -72,6 +72,7 @@ export async function forward(
     const isLast =
       attempt >= maxAttempts || Date.now() >= deadline || tried.size >= pool.instances.length;
 
+    pool.recordOutcome(instance, outcome instanceof AttemptFailed || outcome.status >= 500, Date.now() - now);
     if (outcome instanceof AttemptFailed) {
       instance.markFailure(Date.now(), service.loadBalancing.failureCooldownMs);
       lastFailure = outcome.failure;

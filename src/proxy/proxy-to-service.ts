@@ -1,6 +1,8 @@
 /** @module Last in the chain: forwards the request to the service its route leads to. */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
+import { waitUntilOf } from '../middleware/wait-until.ts';
+import { syncServiceState } from '../state/sync-service-state.ts';
 import { forward } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
@@ -19,8 +21,12 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
       webSocket,
     });
     const declaredLength = c.req.header('content-length');
+    const pool = gateway.pools.get(route.service.name)!;
+    const waitUntil = waitUntilOf(c);
+    // Outcomes reach the service's object in the background, at most once per sync interval.
+    syncServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
     return forward(
-      gateway.pools.get(route.service.name)!,
+      pool,
       {
         method: c.req.method,
         path: route.upstreamPath,
@@ -31,18 +37,8 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         trace,
         webSocket,
       },
-      waitUntilOf(c),
+      waitUntil,
     );
   };
-}
-
-/** `c.executionCtx.waitUntil`, or awaiting nothing where there is no execution context (`app.request()` in tests). */
-function waitUntilOf(c: Context<AppEnv>): (promise: Promise<unknown>) => void {
-  try {
-    const ctx = c.executionCtx;
-    return (promise) => ctx.waitUntil(promise);
-  } catch {
-    return () => {};
-  }
 }
 

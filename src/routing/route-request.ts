@@ -2,6 +2,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { statePlaneCounters } from '../state/state-plane-metrics.ts';
 import { requestUrlParts } from './request-url.ts';
 
 /** Sets `c.var.route` (service, route, upstream path) or answers 404 / 405. */
@@ -16,6 +17,8 @@ export function routeRequest(): MiddlewareHandler<AppEnv> {
       throw new GatewayError('method-not-allowed', { method, path, allow }, { headers: { allow } });
     }
     c.set('route', lookup);
+    // The denominator of the state plane's round trips per request.
+    statePlaneCounters.requests += 1;
     await next();
   };
 }

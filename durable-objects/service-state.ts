@@ -1,0 +1,168 @@
+/**
+ * @module One service's shared state: its circuit breaker, its instances' ejections, and the in-flight counts
+ * and latencies every isolate reports. Isolates talk to it about once a second each, not once a request.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../src/env.ts';
+import { CircuitBreaker, newBreakerData, type BreakerEvent, type BreakerPolicy } from '../src/state/circuit-breaker.ts';
+import { OutlierDetector, type EjectionEvent } from '../src/state/outlier-ejection.ts';
+import type { ServiceSnapshot, ServiceStatePolicy, ServiceStatus, StateEvent, SyncReport } from '../src/state/service-state-protocol.ts';
+import { migrate } from '../src/state/sqlite-migrations.ts';
+
+const MIGRATIONS = [
+  `CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), breaker TEXT NOT NULL, ejection TEXT NOT NULL);
+   CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, instance TEXT, detail TEXT NOT NULL);`,
+];
+
+/** Events kept for the admin API and alerts; older ones are deleted. */
+const EVENTS_KEPT = 1_000;
+/** An isolate that has not reported for this long no longer counts towards in-flight totals. */
+const ISOLATE_STALE_MS = 10_000;
+/** Decay time of the shared latency average. */
+const RTT_DECAY_MS = 10_000;
+
+export class ServiceState extends DurableObject<Env> {
+  #breaker = new CircuitBreaker(newBreakerData(0));
+  #outliers = new OutlierDetector({});
+  // Deliberately in memory only: they describe the last few seconds and are rebuilt within one sync interval.
+  readonly #isolates = new Map<string, { at: number; inFlight: Record<string, number> }>();
+  readonly #rtt = new Map<string, { ms: number; at: number }>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage, MIGRATIONS);
+      const row = ctx.storage.sql.exec<{ breaker: string; ejection: string }>('SELECT breaker, ejection FROM state').toArray()[0];
+      if (row) {
+        this.#breaker = new CircuitBreaker(JSON.parse(row.breaker));
+        this.#outliers = new OutlierDetector(JSON.parse(row.ejection));
+      } else {
+        this.#breaker = new CircuitBreaker(newBreakerData(Date.now()));
+      }
+    });
+  }
+
+  /** Takes one isolate's outcomes and counts, and answers with the service's state as it now stands. */
+  async sync(report: SyncReport): Promise<ServiceSnapshot> {
+    const now = Date.now();
+    const { policy } = report;
+    const events: (BreakerEvent | EjectionEvent)[] = [];
+    if (policy.breaker) events.push(...this.#breaker.record(now, policy.breaker, report.service));
+    const inFlight: Record<string, number> = {};
+    for (const [instance, batch] of Object.entries(report.instances)) {
+      if (!policy.instances.includes(instance)) continue;
+      if (batch.calls > 0) events.push(...this.#outliers.record(now, policy.ejection, policy.instances, instance, batch));
+      inFlight[instance] = batch.inFlight;
+      // Failed calls count too: a timing-out instance should look slow to latency-aware balancing.
+      if (batch.calls > 0) this.#observeRtt(instance, batch.latencySumMs / batch.calls, now);
+    }
+    this.#isolates.set(report.isolateId, { at: now, inFlight });
+    this.#save(events);
+    return this.#snapshot(now, policy);
+  }
+
+  /** A probe permit while half-open. */
+  async tryProbe(policy: ServiceStatePolicy & { breaker: BreakerPolicy }): Promise<{ granted: boolean; snapshot: ServiceSnapshot }> {
+    const now = Date.now();
+    const { granted, events } = this.#breaker.tryProbe(now, policy.breaker);
+    this.#save(events);
+    return { granted, snapshot: this.#snapshot(now, policy) };
+  }
+
+  async reportProbe(policy: ServiceStatePolicy & { breaker: BreakerPolicy }, success: boolean): Promise<ServiceSnapshot> {
+    const now = Date.now();
+    this.#save(this.#breaker.recordProbe(now, policy.breaker, success));
+    return this.#snapshot(now, policy);
+  }
+
+  /** Closes the breaker and returns every ejected instance: an operator's reset. */
+  async reset(policy: ServiceStatePolicy, actor: string): Promise<ServiceStatus> {
+    const now = Date.now();
+    const events: (BreakerEvent | EjectionEvent)[] = this.#breaker.reset(now, `reset by ${actor}`);
+    for (const instance of this.#outliers.ejected(now)) events.push(...this.#outliers.healthCheckPassed(now, instance));
+    for (const event of events) if ('instance' in event) event.reason = `reset by ${actor}`;
+    this.#save(events);
+    return this.status(policy);
+  }
+
+  /** An instance passed an active health check: it comes back from ejection at once. */
+  async healthCheckPassed(policy: ServiceStatePolicy, instance: string): Promise<ServiceSnapshot> {
+    const now = Date.now();
+    this.#save(this.#outliers.healthCheckPassed(now, instance));
+    return this.#snapshot(now, policy);
+  }
+
+  async status(policy: ServiceStatePolicy, eventLimit = 50): Promise<ServiceStatus> {
+    const now = Date.now();
+    const snapshot = this.#snapshot(now, policy);
+    const events = this.ctx.storage.sql
+      .exec<StateEvent>('SELECT at, kind, instance, detail FROM events ORDER BY id DESC LIMIT ?', eventLimit)
+      .toArray();
+    return {
+      breaker: policy.breaker ? { enabled: true, ...this.#breaker.view(now, policy.breaker) } : null,
+      instances: policy.instances.map((id) => {
+        const health = this.#outliers.data[id];
+        return {
+          id,
+          inFlight: snapshot.inFlight[id] ?? 0,
+          rttMs: snapshot.rttMs[id] ?? null,
+          ejectedUntil: snapshot.ejected[id] ?? null,
+          timesEjected: health?.timesEjected ?? 0,
+          consecutiveFailures: health?.consecutiveFailures ?? 0,
+        };
+      }),
+      reportingIsolates: [...this.#isolates.values()].filter((isolate) => now - isolate.at < ISOLATE_STALE_MS).length,
+      events,
+    };
+  }
+
+  #observeRtt(instance: string, sampleMs: number, now: number): void {
+    const previous = this.#rtt.get(instance);
+    if (!previous) {
+      this.#rtt.set(instance, { ms: sampleMs, at: now });
+      return;
+    }
+    // Peak EWMA, as the isolates' own estimate: slower samples count at once, faster ones gradually.
+    const weight = Math.exp(-Math.max(0, now - previous.at) / RTT_DECAY_MS);
+    const decayed = previous.ms * weight;
+    this.#rtt.set(instance, { ms: sampleMs > decayed ? sampleMs : decayed * weight + sampleMs * (1 - weight), at: now });
+  }
+
+  #snapshot(now: number, policy: ServiceStatePolicy): ServiceSnapshot {
+    const events = this.#outliers.advance(now, policy.ejection, policy.instances);
+    if (policy.breaker) events.push(...(this.#breaker.advance(now) as never[]));
+    if (events.length > 0) this.#save(events);
+    const inFlight: Record<string, number> = {};
+    for (const [id, isolate] of this.#isolates) {
+      if (now - isolate.at >= ISOLATE_STALE_MS) {
+        this.#isolates.delete(id);
+        continue;
+      }
+      for (const [instance, count] of Object.entries(isolate.inFlight)) inFlight[instance] = (inFlight[instance] ?? 0) + count;
+    }
+    const ejected: Record<string, number> = {};
+    for (const instance of this.#outliers.ejected(now)) ejected[instance] = this.#outliers.data[instance]!.ejectedUntil;
+    const rttMs: Record<string, number> = {};
+    for (const [instance, rtt] of this.#rtt) rttMs[instance] = rtt.ms;
+    const { state, openUntil } = this.#breaker.data;
+    return { at: now, breaker: { state, openUntil }, ejected, inFlight, rttMs };
+  }
+
+  /** Persists breaker and ejection state, and records their transitions as events. */
+  #save(events: (BreakerEvent | EjectionEvent)[]): void {
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      sql.exec(
+        'INSERT INTO state (id, breaker, ejection) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET breaker = excluded.breaker, ejection = excluded.ejection',
+        JSON.stringify(this.#breaker.data),
+        JSON.stringify(this.#outliers.data),
+      );
+      for (const event of events) {
+        const [kind, instance, detail] =
+          'instance' in event ? [event.kind, event.instance, event.reason] : [`breaker-${event.to === 'open' ? 'opened' : event.to}`, null, event.reason];
+        sql.exec('INSERT INTO events (at, kind, instance, detail) VALUES (?, ?, ?, ?)', event.at, kind, instance, detail);
+      }
+      if (events.length > 0) sql.exec('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?', EVENTS_KEPT);
+    });
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * @module Circuit breaker policy: refuses calls to a failing service from this isolate's copy of the breaker
+ * (refreshed every sync), asks the service's object for a probe permit when half-open, and reports the probe's
+ * outcome at once.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { waitUntilOf } from '../middleware/wait-until.ts';
+import { callDurableObject } from '../state/call-durable-object.ts';
+import { statePlaneCounters } from '../state/state-plane-metrics.ts';
+import { syncServiceState } from '../state/sync-service-state.ts';
+
+/** After a refused probe permit, this isolate refuses on its own for this long before asking again. */
+const PROBE_REFUSAL_CACHE_MS = 1_000;
+
+export function circuitBreaker(): MiddlewareHandler<AppEnv> {
+  return async function circuitBreaker(c, next) {
+    const { route, gateway } = c.var;
+    const service = route.service;
+    const breakerPolicy = service.policies.circuitBreaker;
+    if (!breakerPolicy) return next();
+    const pool = gateway.pools.get(service.name)!;
+    const settings = gateway.config.gateway.statePlane;
+    const waitUntil = waitUntilOf(c);
+
+    // A fresh isolate starts from the shared state, not from "closed": one synchronous sync, shared by the
+    // requests that arrive meanwhile.
+    if (!pool.state.snapshot) {
+      await (syncServiceState(c.env, pool, settings, waitUntil, true) ?? pool.state.settled());
+    }
+    const now = Date.now();
+    const view = pool.state.breaker(now);
+    if (view.state === 'unknown') {
+      if (!breakerPolicy.failOpen) {
+        statePlaneCounters.failedClosed['circuit-breaker'] += 1;
+        throw new GatewayError('breaker-unavailable', { service: service.name }, { headers: { 'retry-after': '1' } });
+      }
+      statePlaneCounters.failedOpen['circuit-breaker'] += 1;
+      return next();
+    }
+    if (view.state === 'closed') return next();
+    if (view.state === 'open' || now < pool.state.probeDeniedUntil) {
+      const retryAfter = Math.max(1, Math.ceil((view.state === 'open' ? view.retryAfterMs : pool.state.probeDeniedUntil - now) / 1000));
+      throw new GatewayError('circuit-open', { service: service.name, retryAfter }, { headers: { 'retry-after': String(retryAfter) } });
+    }
+
+    // Half-open: only a request holding a probe permit reaches the origin.
+    const policy = { ...pool.statePolicy, breaker: pool.statePolicy.breaker! };
+    const stub = () => c.env.SERVICE_STATE.getByName(service.name);
+    let granted: boolean;
+    try {
+      const answer = await callDurableObject(stub, (s) => s.tryProbe(policy), { kind: 'breaker-probe', timeoutMs: settings.callTimeoutMs });
+      pool.state.apply(answer.snapshot, pool, Date.now());
+      granted = answer.granted;
+    } catch {
+      granted = breakerPolicy.failOpen;
+      statePlaneCounters[granted ? 'failedOpen' : 'failedClosed']['circuit-breaker'] += 1;
+    }
+    if (!granted) {
+      pool.state.probeDeniedUntil = Date.now() + PROBE_REFUSAL_CACHE_MS;
+      throw new GatewayError('circuit-open', { service: service.name, retryAfter: 1 }, { headers: { 'retry-after': '1' } });
+    }
+    await next();
+    const success = c.error === undefined && c.res.status < 500;
+    waitUntil(
+      callDurableObject(stub, (s) => s.reportProbe(policy, success), { kind: 'breaker-probe', background: true, timeoutMs: settings.callTimeoutMs })
+        .then((snapshot) => pool.state.apply(snapshot, pool, Date.now()))
+        .catch(() => {}),
+    );
+  };
+}

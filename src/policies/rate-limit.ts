@@ -1,0 +1,99 @@
+/**
+ * @module Rate limit policy: a global token bucket per service (or route, or consumer) in a Durable Object,
+ * spent through leases so most requests are decided without a round trip. Headers follow the IETF httpapi
+ * RateLimit draft (RateLimit-Policy and RateLimit structured fields), with Kong's older trio on request.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env.ts';
+import type { ServiceConfig } from '../config/schema.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { callDurableObject } from '../state/call-durable-object.ts';
+import { LeasedLimiter, type Admission } from '../state/leased-limiter.ts';
+import { statePlaneCounters } from '../state/state-plane-metrics.ts';
+import type { BucketPolicy } from '../state/token-bucket.ts';
+
+type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
+
+/** Limiters this isolate keeps, least recently used first; per-consumer keys could otherwise grow without bound. */
+const MAX_LIMITERS = 10_000;
+const limiters = new Map<string, LeasedLimiter>();
+
+function limiterFor(key: string, policy: RateLimitPolicy): LeasedLimiter {
+  let limiter = limiters.get(key);
+  if (limiter) {
+    limiters.delete(key);
+  } else {
+    limiter = new LeasedLimiter(policy);
+    if (limiters.size >= MAX_LIMITERS) limiters.delete(limiters.keys().next().value!);
+  }
+  limiters.set(key, limiter);
+  return limiter;
+}
+
+/** The bucket a request draws from: its Durable Object's name. */
+function bucketKey(c: Context<AppEnv>, policy: RateLimitPolicy): string {
+  const { route, gateway, identity } = c.var;
+  let key = route.service.name;
+  if (policy.perRoute) key += `/route:${route.route.id}`;
+  if (policy.by === 'service') return key;
+  const ip = c.req.header(gateway.config.gateway.clientIpHeader) ?? 'unknown';
+  if (policy.by === 'consumer' && identity) return `${key}/consumer:${identity.consumerId}`;
+  return `${key}/ip:${ip}`;
+}
+
+function headersFor(name: string, policy: RateLimitPolicy, admission: Admission): Record<string, string> {
+  const headers: Record<string, string> = {
+    'ratelimit-policy': `"${name}";q=${policy.limit};w=${policy.windowSeconds}`,
+    ratelimit: `"${name}";r=${admission.remaining};t=${admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds}`,
+  };
+  if (policy.legacyHeaders) {
+    headers['ratelimit-limit'] = String(policy.limit);
+    headers['ratelimit-remaining'] = String(admission.remaining);
+    headers['ratelimit-reset'] = String(admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds);
+  }
+  return headers;
+}
+
+export function rateLimit(): MiddlewareHandler<AppEnv> {
+  return async function rateLimit(c, next) {
+    const { service } = c.var.route;
+    const policy = service.policies.rateLimit;
+    if (!policy) return next();
+    const settings = c.var.gateway.config.gateway.statePlane;
+    const bucket: BucketPolicy = {
+      ratePerSecond: policy.limit / policy.windowSeconds,
+      capacity: policy.burst,
+      maxLease: policy.maxLease,
+      leaseTtlMs: policy.leaseTtlMs,
+    };
+    const key = bucketKey(c, policy);
+    let admission: Admission;
+    try {
+      admission = await limiterFor(key, policy).admit(Date.now, (want, returned) =>
+        callDurableObject(
+          () => c.env.RATE_LIMITS.getByName(key),
+          (stub) => stub.acquire(bucket, want, returned),
+          { kind: 'rate-limit-lease', timeoutMs: settings.callTimeoutMs },
+        ),
+      );
+    } catch (error) {
+      console.error(JSON.stringify({ level: 'warn', requestId: c.var.trace.requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
+      if (!policy.failOpen) {
+        statePlaneCounters.failedClosed['rate-limit'] += 1;
+        throw new GatewayError('rate-limit-unavailable', { service: service.name }, { headers: { 'retry-after': '1' } });
+      }
+      statePlaneCounters.failedOpen['rate-limit'] += 1;
+      return next();
+    }
+    const headers = headersFor(service.name, policy, admission);
+    if (!admission.allowed) {
+      throw new GatewayError(
+        'rate-limited',
+        { service: service.name, retryAfter: admission.retryAfterSeconds },
+        { headers: { ...headers, 'retry-after': String(admission.retryAfterSeconds) } },
+      );
+    }
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+}

@@ -1,0 +1,64 @@
+/** @module What isolates and a ServiceState object exchange. */
+import type { BreakerPolicy, BreakerStateName, BreakerView, OutcomeBatch } from './circuit-breaker.ts';
+import type { EjectionPolicy } from './outlier-ejection.ts';
+
+export interface ServiceStatePolicy {
+  /** Absent: the service has no breaker. */
+  breaker?: BreakerPolicy;
+  ejection: EjectionPolicy;
+  /** Ids of the service's instances now. */
+  instances: string[];
+}
+
+export interface InstanceReport extends OutcomeBatch {
+  /** This isolate's requests to the instance in flight right now. */
+  inFlight: number;
+  latencySumMs: number;
+}
+
+/** One isolate's report since its previous one. */
+export interface SyncReport {
+  isolateId: string;
+  policy: ServiceStatePolicy;
+  /** Outcomes across the service, in order, for the breaker. */
+  service: OutcomeBatch;
+  instances: Record<string, InstanceReport>;
+}
+
+/** What every isolate needs to know about the service, as of `at`. */
+export interface ServiceSnapshot {
+  at: number;
+  breaker: { state: BreakerStateName; openUntil: number };
+  /** Ejected instances and until when. */
+  ejected: Record<string, number>;
+  /** Requests in flight per instance, summed over every isolate that reported recently. */
+  inFlight: Record<string, number>;
+  /** Shared peak-EWMA latency per instance, in ms. */
+  rttMs: Record<string, number>;
+}
+
+// A type alias, not an interface: rows read from SQLite must be plain records.
+export type StateEvent = {
+  at: number;
+  kind: 'breaker-opened' | 'breaker-half-open' | 'breaker-closed' | 'instance-ejected' | 'instance-returned';
+  instance: string | null;
+  detail: string;
+};
+
+export interface InstanceStatus {
+  id: string;
+  inFlight: number;
+  rttMs: number | null;
+  ejectedUntil: number | null;
+  timesEjected: number;
+  consecutiveFailures: number;
+}
+
+/** Everything an operator wants to see about one service's shared state. */
+export interface ServiceStatus {
+  breaker: (BreakerView & { enabled: boolean }) | null;
+  instances: InstanceStatus[];
+  /** Isolates that reported within the last few sync intervals. */
+  reportingIsolates: number;
+  events: StateEvent[];
+}
