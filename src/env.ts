@@ -41,3 +41,11 @@ export interface AppEnv {
   Bindings: Env;
   Variables: Variables;
 }
+
+// `env` from 'cloudflare:workers' (used by tests) is typed as Cloudflare.Env: make it this Env.
+type WorkerEnv = Env;
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {}
+  }
+}

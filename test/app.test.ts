@@ -1,9 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { Echo } from '../scripts/demo-origins.ts';
-import { createApp } from '../src/app.ts';
 import type { GatewayConfigInput } from '../src/config/schema.ts';
+import { send as sendThrough } from './support/gateway.ts';
 
 const [echo1, echo2] = inject('echoOrigins');
 const closed = inject('closedOrigin');
@@ -32,15 +30,8 @@ const config: GatewayConfigInput = {
   ],
 };
 
-const app = createApp();
-
-async function send(path: string, init: RequestInit = {}, gatewayConfig: unknown = config): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await app.fetch(new Request(`http://gateway.test${path}`, init), { ...env, GATEWAY_CONFIG: JSON.stringify(gatewayConfig) }, ctx);
-  // The body streams through a pipe the execution context waits on: read it before waiting.
-  const body = await response.arrayBuffer();
-  await waitOnExecutionContext(ctx);
-  return new Response(body, response);
+function send(path: string, init: RequestInit = {}, gatewayConfig: unknown = config): Promise<Response> {
+  return sendThrough(gatewayConfig as GatewayConfigInput, path, init);
 }
 
 describe('gateway in workerd, against real origins', () => {

@@ -26,10 +26,12 @@ export type AcquireLease = (want: number, returned: LeaseReturn | undefined) => 
  */
 export class LeasedLimiter {
   #lease: (Lease & { remaining: number }) | undefined;
-  /** Requests per ms seen here, decaying with a time constant of two lease lifetimes. */
+  /** Requests per ms seen here, decaying with a time constant of one lease lifetime. */
   #rate = 0;
   #rateAt = 0;
   #blockedUntil = 0;
+  /** When the bucket said a token would be back (without this isolate's jitter): for Retry-After. */
+  #retryAt = 0;
   #bucketRemaining = 0;
   #resetAt = 0;
   #pending: Promise<void> | undefined;
@@ -64,7 +66,7 @@ export class LeasedLimiter {
   }
 
   #countRequest(at: number): void {
-    const tau = 2 * this.#leaseTtlMs;
+    const tau = this.#leaseTtlMs;
     this.#rate = this.#rate * Math.exp(-Math.max(0, at - this.#rateAt) / tau) + 1 / tau;
     this.#rateAt = at;
   }
@@ -84,6 +86,7 @@ export class LeasedLimiter {
       this.#lease = { ...result.lease, remaining: result.lease.granted };
     } else {
       // Spread the retries of many isolates over a tenth of the wait, so they don't all return at once.
+      this.#retryAt = at + result.retryAfterMs;
       this.#blockedUntil = at + result.retryAfterMs * (1 + this.#random() * 0.1);
     }
   }
@@ -93,7 +96,7 @@ export class LeasedLimiter {
       allowed,
       remaining: (this.#lease && at < this.#lease.expiresAt ? this.#lease.remaining : 0) + this.#bucketRemaining,
       resetSeconds: Math.max(0, Math.ceil((this.#resetAt - at) / 1000)),
-      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((this.#blockedUntil - at) / 1000)),
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((this.#retryAt - at) / 1000)),
     };
   }
 }

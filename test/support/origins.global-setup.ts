@@ -1,23 +1,53 @@
-/** Starts real echo origins in Node for the workerd tests, which cannot open sockets themselves. */
+/** Starts real origins in Node for the workerd tests, which cannot open sockets themselves. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { closedPortUrl } from './ports.ts';
 import { startEchoOrigin } from '../../scripts/demo-origins.ts';
+import { closedPortUrl } from './ports.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     echoOrigins: string[];
     /** A URL nothing listens on: connecting to it fails at once. */
     closedOrigin: string;
+    /**
+     * Answers every request with the status in its `?status=` (default 500) after `?delay=` ms, and counts the
+     * requests per path; `GET /__count?path=/x` returns the count for /x.
+     */
+    scriptedOrigin: string;
   }
+}
+
+async function startScriptedOrigin(): Promise<Server> {
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://origin.invalid');
+    req.resume();
+    if (url.pathname === '/__count') {
+      res.end(String(counts.get(url.searchParams.get('path') ?? '') ?? 0));
+      return;
+    }
+    counts.set(url.pathname, (counts.get(url.pathname) ?? 0) + 1);
+    const status = Number(url.searchParams.get('status') ?? 500);
+    setTimeout(() => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status, path: url.pathname }));
+    }, Number(url.searchParams.get('delay') ?? 0));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
 }
 
 export default async function setup(project: TestProject) {
   const origins = await Promise.all(
     ['echo-1', 'echo-2', 'echo-3'].map((instance) => startEchoOrigin({ service: 'echo', instance })),
   );
+  const scripted = await startScriptedOrigin();
   project.provide('echoOrigins', origins.map((origin) => origin.url));
   project.provide('closedOrigin', await closedPortUrl());
+  project.provide('scriptedOrigin', `http://127.0.0.1:${(scripted.address() as AddressInfo).port}`);
   return async () => {
-    await Promise.all(origins.map((origin) => origin.close()));
+    scripted.closeAllConnections();
+    await Promise.all([...origins.map((origin) => origin.close()), new Promise((resolve) => scripted.close(resolve))]);
   };
 }

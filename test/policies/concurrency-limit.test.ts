@@ -1,0 +1,72 @@
+import { describe, expect, inject, it } from 'vitest';
+import type { GatewayConfigInput } from '../../src/config/schema.ts';
+import { ConcurrencyGate } from '../../src/policies/concurrency-limit.ts';
+import { send } from '../support/gateway.ts';
+
+const scripted = inject('scriptedOrigin');
+const policy = { maxInFlight: 2, maxQueue: 1, queueTimeoutMs: 1_000 };
+
+describe('ConcurrencyGate', () => {
+  it('admits up to maxInFlight at once, queues up to maxQueue, refuses the rest at once', async () => {
+    const gate = new ConcurrencyGate();
+    const first = await gate.acquire(policy);
+    const second = await gate.acquire(policy);
+    const queued = gate.acquire(policy);
+    expect(gate.queued).toBe(1);
+    expect(await gate.acquire(policy)).toBeUndefined();
+    first!();
+    const third = await queued;
+    expect(third).toBeTypeOf('function');
+    expect(gate.inFlight).toBe(2);
+    second!();
+    third!();
+    expect(gate.inFlight).toBe(0);
+  });
+
+  it('serves the queue in arrival order', async () => {
+    const gate = new ConcurrencyGate();
+    const release = await gate.acquire({ ...policy, maxInFlight: 1, maxQueue: 5 });
+    const order: number[] = [];
+    const waiting = [1, 2, 3].map((n) => gate.acquire({ ...policy, maxInFlight: 1, maxQueue: 5 }).then((r) => (order.push(n), r)));
+    release!();
+    (await waiting[0])!();
+    (await waiting[1])!();
+    (await waiting[2])!();
+    expect(order).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a queued request when its wait runs out', async () => {
+    const gate = new ConcurrencyGate();
+    await gate.acquire({ ...policy, maxInFlight: 1 });
+    expect(await gate.acquire({ ...policy, maxInFlight: 1, queueTimeoutMs: 20 })).toBeUndefined();
+    expect(gate.queued).toBe(0);
+  });
+
+  it('counts a release once, however often it is called', async () => {
+    const gate = new ConcurrencyGate();
+    const release = await gate.acquire(policy);
+    release!();
+    release!();
+    expect(gate.inFlight).toBe(0);
+  });
+});
+
+describe('concurrency limit policy', () => {
+  it('answers 503 to a request beyond the limit and the queue', async () => {
+    const config: GatewayConfigInput = {
+      services: [{ name: 'narrow', routes: [{ pathPrefix: '/narrow' }], instances: [{ url: scripted }], policies: { concurrency: { maxInFlight: 1, maxQueue: 0 } } }],
+    };
+    const [slow, refused] = await Promise.all([send(config, '/narrow/x?status=200&delay=300'), send(config, '/narrow/x?status=200')]);
+    expect(slow.status).toBe(200);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ type: 'urn:edge-gateway:problem:concurrency-limit' });
+  });
+
+  it('lets a queued request through when a slot frees up in time', async () => {
+    const config: GatewayConfigInput = {
+      services: [{ name: 'queued', routes: [{ pathPrefix: '/queued' }], instances: [{ url: scripted }], policies: { concurrency: { maxInFlight: 1, maxQueue: 1, queueTimeoutMs: 5_000 } } }],
+    };
+    const responses = await Promise.all([send(config, '/queued/x?status=200&delay=100'), send(config, '/queued/x?status=200')]);
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+  });
+});
