@@ -1,7 +1,8 @@
 /**
- * @module `npm run bench`: the built gateway against a bare pass-through Worker, in one plain `workerd serve`
- * (no inspector, no dev-server logging), in front of the same nginx origin, loaded by wrk. Prints a summary and,
- * as its last line, the figures as JSON.
+ * @module `npm run bench`: the built gateway, with its full state plane on (rate limit, circuit breaker, outlier
+ * ejection, least connections, each backed by a Durable Object), against a bare pass-through Worker, in one plain
+ * `workerd serve` (no inspector, no dev-server logging), in front of the same nginx origin, loaded by wrk.
+ * Prints a summary and, as its last line, the figures as JSON.
  *
  * Options (environment): BENCH_SECONDS (per run, default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS
  * (alternating pass-through/gateway pairs, default 5).
@@ -88,17 +89,34 @@ http {
   children.push(spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'inherit' }));
 }
 
-function startWorkerd(gatewayPort: number, passthroughPort: number, originUrl: string): void {
-  const config: GatewayConfigInput = {
+/**
+ * The gateway under test: two instances (both the nginx origin, so least connections has a choice) with the full
+ * state plane on: a rate limit high enough never to refuse (its leases still have to be taken), the circuit
+ * breaker, outlier ejection and least connections, each backed by its Durable Object.
+ */
+function benchConfig(originUrl: string): GatewayConfigInput {
+  return {
     services: [
       {
         name: 'bench',
         routes: [{ pathPrefix: '/bench', rewritePrefix: '/api/v1/bench' }],
-        instances: [{ url: originUrl }],
-        loadBalancing: { strategy: 'round_robin' },
+        instances: [
+          { id: 'origin-a', url: originUrl },
+          { id: 'origin-b', url: originUrl },
+        ],
+        loadBalancing: { strategy: 'least_connections' },
+        policies: {
+          rateLimit: { limit: 60_000_000, windowSeconds: 60, burst: 1_000_000 },
+          circuitBreaker: {},
+          concurrency: { maxInFlight: 1_000, maxQueue: 1_000 },
+        },
       },
     ],
   };
+}
+
+function startWorkerd(gatewayPort: number, passthroughPort: number, originUrl: string): void {
+  mkdirSync(join(WORK, 'durable-objects'), { recursive: true });
   writeFileSync(
     join(WORK, 'passthrough.js'),
     `// The floor: forward to the origin and return its response, nothing else.
@@ -118,6 +136,7 @@ const config :Workerd.Config = (
     (name = "gateway", worker = .gateway),
     (name = "passthrough", worker = .passthrough),
     (name = "net", network = (allow = ["public", "private", "local"])),
+    (name = "do-disk", disk = (path = ${JSON.stringify(join(WORK, 'durable-objects'))}, writable = true)),
   ],
   sockets = [
     (name = "gateway", address = "127.0.0.1:${gatewayPort}", http = (), service = "gateway"),
@@ -127,7 +146,16 @@ const config :Workerd.Config = (
 const gateway :Workerd.Worker = (
   modules = [(name = "index.js", esModule = embed "gateway/index.js")],
   compatibilityDate = "2026-11-01",
-  bindings = [(name = "GATEWAY_CONFIG", text = ${JSON.stringify(JSON.stringify(config))})],
+  bindings = [
+    (name = "GATEWAY_CONFIG", text = ${JSON.stringify(JSON.stringify(benchConfig(originUrl)))}),
+    (name = "RATE_LIMITS", durableObjectNamespace = "RateLimitBucket"),
+    (name = "SERVICE_STATE", durableObjectNamespace = "ServiceState"),
+  ],
+  durableObjectNamespaces = [
+    (className = "RateLimitBucket", uniqueKey = "edge-gateway-RateLimitBucket", enableSql = true),
+    (className = "ServiceState", uniqueKey = "edge-gateway-ServiceState", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-disk"),
   globalOutbound = "net",
 );
 const passthrough :Workerd.Worker = (
@@ -140,6 +168,23 @@ const passthrough :Workerd.Worker = (
   );
   children.push(spawn(WORKERD, ['serve', join(WORK, 'bench.capnp')], { stdio: 'inherit' }));
 }
+
+/** The gateway's state-plane counters (Durable Object calls per request and their kinds). */
+async function statePlane(gatewayPort: number): Promise<{ requests: number; synchronousCalls: Record<string, number>; backgroundCalls: Record<string, number> }> {
+  let response: Response | undefined;
+  // A keep-alive connection left from an earlier fetch may have been closed by workerd meanwhile: try afresh.
+  for (let attempt = 0; !response; attempt++) {
+    try {
+      response = await fetch(`http://127.0.0.1:${gatewayPort}/gateway/state-plane`);
+    } catch (error) {
+      if (attempt >= 2) throw error;
+    }
+  }
+  if (!response.ok) throw new Error(`state-plane endpoint answered ${response.status}: ${await response.text()}`);
+  return response.json() as never;
+}
+
+const sumOf = (record: Record<string, number>) => Object.entries(record).filter(([kind]) => kind !== 'admin').reduce((total, [, n]) => total + n, 0);
 
 interface WrkResult {
   rps: number;
@@ -192,6 +237,7 @@ if (check.status !== 200) throw new Error(`gateway answered ${check.status}: ${a
 console.log(`warming up, then ${ROUNDS} alternating rounds of ${SECONDS}s at ${CONNECTIONS} connections…`);
 wrk(passthroughUrl, CONNECTIONS, 2);
 wrk(gatewayUrl, CONNECTIONS, 2);
+const stateBefore = await statePlane(gatewayPort);
 const nginx = wrk(`${originUrl}/api/v1/bench/items/42`, CONNECTIONS, SECONDS);
 const passthrough: WrkResult[] = [];
 const gateway: WrkResult[] = [];
@@ -199,6 +245,10 @@ for (let i = 0; i < ROUNDS; i++) {
   passthrough.push(wrk(passthroughUrl, CONNECTIONS, SECONDS));
   gateway.push(wrk(gatewayUrl, CONNECTIONS, SECONDS));
 }
+const stateAfter = await statePlane(gatewayPort);
+const measuredRequests = stateAfter.requests - stateBefore.requests;
+const synchronousCalls = sumOf(stateAfter.synchronousCalls) - sumOf(stateBefore.synchronousCalls);
+const backgroundCalls = sumOf(stateAfter.backgroundCalls) - sumOf(stateBefore.backgroundCalls);
 console.log('latency at 1 connection…');
 const passthroughSerial = wrk(passthroughUrl, 1, SECONDS);
 const gatewaySerial = wrk(gatewayUrl, 1, SECONDS);
@@ -216,6 +266,8 @@ const result = {
   p50_gateway_ms: round(gatewaySerial.p50Ms),
   p50_overhead_ms: round(gatewaySerial.p50Ms - passthroughSerial.p50Ms),
   p99_gateway_ms_at_connections: round(median(gateway.map((r) => r.p99Ms))),
+  do_calls_per_request: round((synchronousCalls + backgroundCalls) / measuredRequests, 4),
+  do_synchronous_calls_per_request: round(synchronousCalls / measuredRequests, 4),
   nginx_direct_rps: round(nginx.rps, 0),
   connections: CONNECTIONS,
   seconds_per_run: SECONDS,
@@ -225,6 +277,7 @@ const result = {
 console.log(
   `pass-through ${result.passthrough_rps} req/s, gateway ${result.gateway_rps} req/s (ratio ${result.ratio}); ` +
     `p50 at 1 connection: ${result.p50_passthrough_ms} ms vs ${result.p50_gateway_ms} ms (+${result.p50_overhead_ms} ms); ` +
+    `Durable Object calls per request ${result.do_calls_per_request} (${result.do_synchronous_calls_per_request} on the request path); ` +
     `nginx direct ${result.nginx_direct_rps} req/s`,
 );
 console.log(JSON.stringify(result));

@@ -2,7 +2,7 @@
  * @module Admin endpoints of the state plane: circuit breakers (with reset), load balancing as every isolate
  * shares it, and what the state plane costs in Durable Object round trips.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
@@ -10,8 +10,8 @@ import { callDurableObject } from '../state/call-durable-object.ts';
 import type { ServiceStatus } from '../state/service-state-protocol.ts';
 import { statePlaneReport } from '../state/state-plane-metrics.ts';
 
-function poolOf(c: { var: AppEnv['Variables'] }, service: string): ServicePool {
-  const pool = c.var.gateway.pools.get(service);
+function poolOf(c: Context<AppEnv>, service: string): ServicePool {
+  const pool = c.get('gateway').pools.get(service);
   if (!pool) throw new GatewayError('service-not-found', { service });
   return pool;
 }
@@ -28,7 +28,7 @@ export function statePlaneRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
   routes.get('/gateway/circuit-breakers', async (c) => {
-    const { pools, config } = c.var.gateway;
+    const { pools, config } = c.get('gateway');
     const services = await Promise.all(
       [...pools.values()].map(async (pool) => {
         const status = await statusOf(c.env, pool, config.gateway.statePlane.callTimeoutMs);
@@ -44,11 +44,11 @@ export function statePlaneRoutes(): Hono<AppEnv> {
 
   routes.post('/gateway/circuit-breakers/:service/reset', async (c) => {
     const pool = poolOf(c, c.req.param('service'));
-    const actor = c.var.identity?.subject ?? 'an administrator';
+    const actor = c.get('identity')?.subject ?? 'an administrator';
     const status = await callDurableObject(
       () => c.env.SERVICE_STATE.getByName(pool.service.name),
       (stub) => stub.reset(pool.statePolicy, actor),
-      { kind: 'admin', timeoutMs: c.var.gateway.config.gateway.statePlane.callTimeoutMs },
+      { kind: 'admin', timeoutMs: c.get('gateway').config.gateway.statePlane.callTimeoutMs },
     );
     // This isolate acts on the reset at once; the others within one sync interval.
     pool.state.probeDeniedUntil = 0;
@@ -60,7 +60,7 @@ export function statePlaneRoutes(): Hono<AppEnv> {
   });
 
   routes.get('/gateway/load-balancing', async (c) => {
-    const { pools, config } = c.var.gateway;
+    const { pools, config } = c.get('gateway');
     const now = Date.now();
     const services = await Promise.all(
       [...pools.values()].map(async (pool) => {

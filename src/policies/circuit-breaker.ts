@@ -16,7 +16,8 @@ const PROBE_REFUSAL_CACHE_MS = 1_000;
 
 export function circuitBreaker(): MiddlewareHandler<AppEnv> {
   return async function circuitBreaker(c, next) {
-    const { route, gateway } = c.var;
+    const route = c.get('route');
+    const gateway = c.get('gateway');
     const service = route.service;
     const breakerPolicy = service.policies.circuitBreaker;
     if (!breakerPolicy) return next();

@@ -63,7 +63,7 @@ const gates = new Map<string, ConcurrencyGate>();
 
 export function concurrencyLimit(): MiddlewareHandler<AppEnv> {
   return async function concurrencyLimit(c, next) {
-    const { service } = c.var.route;
+    const { service } = c.get('route');
     const policy = service.policies.concurrency;
     if (!policy) return next();
     let gate = gates.get(service.name);

@@ -32,7 +32,9 @@ function limiterFor(key: string, policy: RateLimitPolicy): LeasedLimiter {
 
 /** The bucket a request draws from: its Durable Object's name. */
 function bucketKey(c: Context<AppEnv>, policy: RateLimitPolicy): string {
-  const { route, gateway, identity } = c.var;
+  const route = c.get('route');
+  const gateway = c.get('gateway');
+  const identity = c.get('identity');
   let key = route.service.name;
   if (policy.perRoute) key += `/route:${route.route.id}`;
   if (policy.by === 'service') return key;
@@ -56,10 +58,10 @@ function headersFor(name: string, policy: RateLimitPolicy, admission: Admission)
 
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimit(c, next) {
-    const { service } = c.var.route;
+    const { service } = c.get('route');
     const policy = service.policies.rateLimit;
     if (!policy) return next();
-    const settings = c.var.gateway.config.gateway.statePlane;
+    const settings = c.get('gateway').config.gateway.statePlane;
     const bucket: BucketPolicy = {
       ratePerSecond: policy.limit / policy.windowSeconds,
       capacity: policy.burst,
@@ -77,7 +79,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         ),
       );
     } catch (error) {
-      console.error(JSON.stringify({ level: 'warn', requestId: c.var.trace.requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
+      console.error(JSON.stringify({ level: 'warn', requestId: c.get('trace').requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
       if (!policy.failOpen) {
         statePlaneCounters.failedClosed['rate-limit'] += 1;
         throw new GatewayError('rate-limit-unavailable', { service: service.name }, { headers: { 'retry-after': '1' } });

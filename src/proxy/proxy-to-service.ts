@@ -9,7 +9,10 @@ import { requestUrlParts } from '../routing/request-url.ts';
 
 export function proxyToService(): MiddlewareHandler<AppEnv> {
   return async function proxyToService(c) {
-    const { gateway, route, trace } = c.var;
+    // c.get, not c.var: Hono builds a new object from all variables on every c.var access.
+    const gateway = c.get('gateway');
+    const route = c.get('route');
+    const trace = c.get('trace');
     const url = requestUrlParts(c.req.url);
 
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';

@@ -8,7 +8,8 @@ import { requestUrlParts } from './request-url.ts';
 /** Sets `c.var.route` (service, route, upstream path) or answers 404 / 405. */
 export function routeRequest(): MiddlewareHandler<AppEnv> {
   return async function routeRequest(c, next) {
-    const { gateway, path } = c.var;
+    const gateway = c.get('gateway');
+    const path = c.get('path');
     const method = c.req.method;
     const lookup = gateway.router.match(method, requestUrlParts(c.req.url).hostname, path);
     if (lookup.kind === 'not-found') throw new GatewayError('route-not-found', { path });
