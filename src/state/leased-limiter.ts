@@ -35,6 +35,8 @@ export class LeasedLimiter {
   #bucketRemaining = 0;
   #resetAt = 0;
   #pending: Promise<void> | undefined;
+  /** Requests waiting on the renewal under way: the next lease is at least big enough for them all. */
+  #waiting = 0;
   readonly #maxLease: number;
   readonly #leaseTtlMs: number;
   readonly #random: () => number;
@@ -51,7 +53,9 @@ export class LeasedLimiter {
    */
   async admit(now: () => number, acquire: AcquireLease): Promise<Admission> {
     this.#countRequest(now());
-    for (let round = 0; round < 3; round++) {
+    // Each round either finds a token, or meets a refusal from the bucket, or waits for a renewal that brings
+    // one of the two: a request is refused only on the bucket's word, never because others took the lease first.
+    for (;;) {
       const at = now();
       const lease = this.#lease;
       if (lease && lease.remaining > 0 && at < lease.expiresAt) {
@@ -59,10 +63,14 @@ export class LeasedLimiter {
         return this.#admission(true, at);
       }
       if (at < this.#blockedUntil) return this.#admission(false, at);
+      this.#waiting += 1;
       this.#pending ??= this.#renew(at, acquire).finally(() => (this.#pending = undefined));
-      await this.#pending;
+      try {
+        await this.#pending;
+      } finally {
+        this.#waiting -= 1;
+      }
     }
-    return this.#admission(false, now());
   }
 
   #countRequest(at: number): void {
@@ -76,7 +84,7 @@ export class LeasedLimiter {
     // Unspent tokens go back even from an expired lease: this isolate stopped spending it at expiry, and the
     // object still has it on the books until the grace period ends.
     const returned: LeaseReturn | undefined = previous && { leaseId: previous.id, unused: previous.remaining };
-    const want = Math.min(this.#maxLease, Math.max(1, Math.floor((this.#rate * this.#leaseTtlMs) / 2)));
+    const want = Math.min(this.#maxLease, Math.max(this.#waiting, Math.floor((this.#rate * this.#leaseTtlMs) / 2)));
     // Forget the old lease first: if the call fails, nothing may be spent from it twice.
     this.#lease = undefined;
     const result = await acquire(want, returned);
