@@ -80,6 +80,11 @@ export const InstanceSchema = z
     id: Name.optional().describe('Stable id of the instance; defaults to "<service>-<position>".'),
     url: OriginUrl.describe('Origin base URL: scheme, host, port and an optional base path prepended to every forwarded path.'),
     weight: z.number().int().min(1).max(1000).default(1).describe('Relative share of traffic for weighted strategies.'),
+    metadata: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a key of letters, digits, "_", "." or "-"'), z.string().max(256))
+      .refine((record) => Object.keys(record).length <= 32, 'expected at most 32 entries')
+      .optional()
+      .describe('Free-form labels (zone, version, ...), shown by the admin API.'),
   })
   .strict();
 
