@@ -150,10 +150,12 @@ const gateway :Workerd.Worker = (
     (name = "GATEWAY_CONFIG", text = ${JSON.stringify(JSON.stringify(benchConfig(originUrl)))}),
     (name = "RATE_LIMITS", durableObjectNamespace = "RateLimitBucket"),
     (name = "SERVICE_STATE", durableObjectNamespace = "ServiceState"),
+    (name = "REGISTRY", durableObjectNamespace = "ServiceRegistry"),
   ],
   durableObjectNamespaces = [
     (className = "RateLimitBucket", uniqueKey = "edge-gateway-RateLimitBucket", enableSql = true),
     (className = "ServiceState", uniqueKey = "edge-gateway-ServiceState", enableSql = true),
+    (className = "ServiceRegistry", uniqueKey = "edge-gateway-ServiceRegistry", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-disk"),
   globalOutbound = "net",

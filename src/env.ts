@@ -1,5 +1,6 @@
 /** @module The Worker's bindings and the per-request context variables, declared once. */
 import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
+import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
 import type { GatewayRuntime } from './config/runtime.ts';
 import type { TraceContext } from './observability/trace-context.ts';
@@ -12,6 +13,8 @@ export interface Env {
   RATE_LIMITS: DurableObjectNamespace<RateLimitBucket>;
   /** Per-service shared state: circuit breaker, ejections, in-flight counts, latency. One object per service. */
   SERVICE_STATE: DurableObjectNamespace<ServiceState>;
+  /** The live service registry and its audit log: one object, control plane only. */
+  REGISTRY: DurableObjectNamespace<ServiceRegistry>;
 }
 
 export interface Variables {

@@ -1,7 +1,6 @@
-/** @module The configuration this isolate runs on, compiled once per version and reused across requests. */
+/** @module A configuration compiled for the request path: router, pools; built once per configuration version. */
 import bundledConfig from '../../gateway.config.json';
 import { ServicePool } from '../balancing/service-pool.ts';
-import type { Env } from '../env.ts';
 import { Router } from '../routing/router.ts';
 import { parseGatewayConfig, parseGatewayConfigText } from './load.ts';
 import type { GatewayConfig } from './schema.ts';
@@ -18,19 +17,12 @@ export class GatewayRuntime {
   }
 }
 
-let cached: { source: string | undefined; runtime: GatewayRuntime } | undefined;
-
 /**
- * The runtime for this isolate's environment: `GATEWAY_CONFIG` (JSON text, for per-environment overrides and
- * tests) when set, else the bundled `gateway.config.json`. Parsed once; the per-instance balancing state lives
- * as long as the isolate does.
- * @throws ConfigError when the configuration is invalid.
+ * The deployed base configuration for this environment: `GATEWAY_CONFIG` (JSON text, for per-environment overrides
+ * and tests) when set, else the bundled `gateway.config.json`. The registry's live changes go on top of it
+ * (src/control-plane/config-source.ts).
+ * @throws ConfigError when it is invalid.
  */
-export function gatewayRuntime(env: Env): GatewayRuntime {
-  const source = env.GATEWAY_CONFIG || undefined;
-  if (cached && cached.source === source) return cached.runtime;
-  const config =
-    source === undefined ? parseGatewayConfig(bundledConfig) : parseGatewayConfigText(source, 'GATEWAY_CONFIG');
-  cached = { source, runtime: new GatewayRuntime(config) };
-  return cached.runtime;
+export function baseConfig(source: string | undefined): GatewayConfig {
+  return source === undefined ? parseGatewayConfig(bundledConfig) : parseGatewayConfigText(source, 'GATEWAY_CONFIG');
 }

@@ -229,6 +229,18 @@ export const GatewaySettingsSchema = z
       .regex(/^[a-z0-9-]+$/)
       .default('cf-connecting-ip').describe('Header that carries the client\'s address as seen by the edge. Cloudflare sets `CF-Connecting-IP` and overwrites any client copy; behind another proxy name the header that proxy sets.'),
     escapedSlashes: z.enum(['keep', 'reject']).default('keep').describe('"keep" forwards `%2F` and `%5C` unchanged (they never split segments here); "reject" answers 400.'),
+    controlPlane: z
+      .object({
+        pollIntervalMs: z.number().int().min(500).max(300_000).default(5_000).describe('How often each isolate asks the registry whether the configuration changed: the bound on how stale an isolate can be.'),
+        allowedOriginHosts: z.array(Hostname).default([]).describe('Host patterns that instance URLs registered through the admin API must match; empty: any public host.'),
+        allowPrivateOriginAddresses: z
+          .boolean()
+          .default(false)
+          .describe('Allow instance URLs on loopback, private and link-local addresses through the admin API (local development only).'),
+      })
+      .strict()
+      .default({ pollIntervalMs: 5_000, allowedOriginHosts: [], allowPrivateOriginAddresses: false })
+      .describe('The live service registry behind the admin API.'),
     statePlane: z
       .object({
         syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),

@@ -1,11 +1,12 @@
 /** @module First in the chain: ids, the normalised path and the configuration every later step relies on. */
 import type { MiddlewareHandler } from 'hono';
-import { gatewayRuntime } from '../config/runtime.ts';
+import { configSource } from '../control-plane/config-source.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { traceContextFrom } from '../observability/trace-context.ts';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { rawPathOf } from '../routing/request-url.ts';
+import { waitUntilOf } from './wait-until.ts';
 
 /**
  * Sets `trace` (request id and trace context, echoed on every response), `path` (normalised) and `gateway`
@@ -15,7 +16,8 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     const trace = traceContextFrom(c.req.raw.headers);
     c.set('trace', trace);
-    const gateway = gatewayRuntime(c.env);
+    const runtime = configSource(c.env).current(c.env, waitUntilOf(c));
+    const gateway = runtime instanceof Promise ? await runtime : runtime;
     c.set('gateway', gateway);
 
     const rawPath = rawPathOf(c.req.url);
