@@ -45,7 +45,11 @@ export interface AuditEntry {
 
 export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
-export type ApplyResult = { applied: true; version: number } | { applied: false; version: number };
+/** `applied: false`: the registry had moved on from the expected version; `version` is where it is now. */
+export interface ApplyResult {
+  applied: boolean;
+  version: number;
+}
 
 export class ServiceRegistry extends DurableObject<Env> {
   #version = 0;

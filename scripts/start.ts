@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseGatewayConfigText } from '../src/config/load.ts';
 import { startEchoOrigin, type EchoOrigin } from './demo-origins.ts';
+import { vendorAssets } from './vendor-assets.ts';
 
 const root = new URL('..', import.meta.url);
 const port = process.env.PORT ?? '8787';
@@ -34,6 +35,8 @@ if (!existsSync(devVars)) {
   writeFileSync(devVars, `JWT_SECRET=${secret()}\nADMIN_TOKEN=${secret()}\n`, { mode: 0o600 });
   console.log('created .dev.vars with random JWT_SECRET and ADMIN_TOKEN');
 }
+
+vendorAssets();
 
 // One echo origin per configured instance that lives on this machine.
 const origins: EchoOrigin[] = [];

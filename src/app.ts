@@ -1,6 +1,6 @@
 /** @module The gateway's request chain, in the order a request goes through it. */
 import { Hono } from 'hono';
-import { statePlaneRoutes } from './admin/state-plane-routes.ts';
+import { adminApi } from './admin/admin-api.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
@@ -21,7 +21,7 @@ export function createApp(): Hono<AppEnv> {
   app.use(requestContext());
   // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
   // chain, so routeRequest never sees their paths.
-  app.route('/', statePlaneRoutes());
+  app.route('/', adminApi());
 
   // The service chain, in the order a proxied request goes through it.
   app.use(routeRequest());

@@ -2,13 +2,15 @@
  * @module Admin endpoints of the state plane: circuit breakers (with reset), load balancing as every isolate
  * shares it, and what the state plane costs in Durable Object round trips.
  */
-import { Hono, type Context } from 'hono';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import type { ServiceStatus } from '../state/service-state-protocol.ts';
 import { statePlaneReport } from '../state/state-plane-metrics.ts';
+import { problems, ServiceParam } from './schemas.ts';
 
 function poolOf(c: Context<AppEnv>, service: string): ServicePool {
   const pool = c.get('gateway').pools.get(service);
@@ -24,73 +26,145 @@ async function statusOf(env: AppEnv['Bindings'], pool: ServicePool, timeoutMs: n
   );
 }
 
-export function statePlaneRoutes(): Hono<AppEnv> {
-  const routes = new Hono<AppEnv>();
+const admin = [{ adminBearer: [] }];
 
-  routes.get('/gateway/circuit-breakers', async (c) => {
-    const { pools, config } = c.get('gateway');
-    const services = await Promise.all(
-      [...pools.values()].map(async (pool) => {
-        const status = await statusOf(c.env, pool, config.gateway.statePlane.callTimeoutMs);
-        return {
-          service: pool.service.name,
-          breaker: status.breaker,
-          events: status.events,
-        };
-      }),
-    );
-    return c.json({ services });
-  });
+const BreakerSchema = z
+  .object({
+    enabled: z.boolean(),
+    state: z.enum(['closed', 'open', 'half-open']),
+    since: z.number(),
+    openUntil: z.number(),
+    openCount: z.number().int(),
+    calls: z.number().int(),
+    failures: z.number().int(),
+    failureRate: z.number(),
+    consecutiveFailures: z.number().int(),
+  })
+  .openapi('CircuitBreaker');
 
-  routes.post('/gateway/circuit-breakers/:service/reset', async (c) => {
-    const pool = poolOf(c, c.req.param('service'));
-    const actor = c.get('identity')?.subject ?? 'an administrator';
-    const status = await callDurableObject(
-      () => c.env.SERVICE_STATE.getByName(pool.service.name),
-      (stub) => stub.reset(pool.statePolicy, actor),
-      { kind: 'admin', timeoutMs: c.get('gateway').config.gateway.statePlane.callTimeoutMs },
-    );
-    // This isolate acts on the reset at once; the others within one sync interval.
-    pool.state.probeDeniedUntil = 0;
-    pool.state.expire();
-    if (pool.state.snapshot) {
-      pool.state.apply({ ...pool.state.snapshot, breaker: { state: 'closed', openUntil: 0 }, ejected: {} }, pool, Date.now());
-    }
-    return c.json({ service: pool.service.name, breaker: status.breaker, instances: status.instances, events: status.events.slice(0, 10) });
-  });
+const EventSchema = z
+  .object({ at: z.number(), kind: z.string().openapi({ example: 'breaker-opened' }), instance: z.string().nullable(), detail: z.string() })
+  .openapi('StateEvent');
 
-  routes.get('/gateway/load-balancing', async (c) => {
-    const { pools, config } = c.get('gateway');
-    const now = Date.now();
-    const services = await Promise.all(
-      [...pools.values()].map(async (pool) => {
-        const shared = await statusOf(c.env, pool, config.gateway.statePlane.callTimeoutMs);
-        return {
-          service: pool.service.name,
-          strategy: pool.service.loadBalancing.strategy,
-          reportingIsolates: shared.reportingIsolates,
-          instances: pool.instances.map((instance) => {
-            const global = shared.instances.find((entry) => entry.id === instance.id);
-            return {
-              id: instance.id,
-              url: instance.base,
-              weight: instance.weight,
-              inFlight: { thisIsolate: instance.inFlight, allIsolates: global?.inFlight ?? 0 },
-              ewmaMs: global?.rttMs ?? null,
-              ejected: (global?.ejectedUntil ?? 0) > now,
-              ejectedUntil: global?.ejectedUntil ? new Date(global.ejectedUntil).toISOString() : null,
-              timesEjected: global?.timesEjected ?? 0,
-              consecutiveFailures: global?.consecutiveFailures ?? 0,
-              coolingDownHere: instance.downUntil > now,
-            };
-          }),
-        };
-      }),
-    );
-    return c.json({ services });
-  });
+export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/circuit-breakers',
+      tags: ['State plane'],
+      summary: "Each service's circuit breaker and its recent events",
+      security: admin,
+      responses: {
+        200: {
+          description: 'Breakers (null for services without one)',
+          content: { 'application/json': { schema: z.object({ services: z.array(z.object({ service: z.string(), breaker: BreakerSchema.nullable(), events: z.array(EventSchema) })) }) } },
+        },
+        ...problems(401, 403, 503),
+      },
+    }),
+    async (c) => {
+      const { pools, config } = c.get('gateway');
+      const services = await Promise.all(
+        [...pools.values()].map(async (pool) => {
+          const status = await statusOf(c.env, pool, config.gateway.statePlane.callTimeoutMs);
+          return { service: pool.service.name, breaker: status.breaker, events: status.events };
+        }),
+      );
+      return c.json({ services }, 200);
+    },
+  );
 
-  routes.get('/gateway/state-plane', (c) => c.json(statePlaneReport()));
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/gateway/circuit-breakers/{service}/reset',
+      tags: ['State plane'],
+      summary: 'Close a breaker and return every ejected instance of the service',
+      security: admin,
+      request: { params: ServiceParam },
+      responses: {
+        200: {
+          description: 'The service after the reset',
+          content: {
+            'application/json': {
+              schema: z.object({ service: z.string(), breaker: BreakerSchema.nullable(), instances: z.array(z.record(z.string(), z.unknown())), events: z.array(EventSchema) }),
+            },
+          },
+        },
+        ...problems(401, 403, 404, 503),
+      },
+    }),
+    async (c) => {
+      const pool = poolOf(c, c.req.valid('param').service);
+      const actor = c.get('identity')?.subject ?? 'an administrator';
+      const status = await callDurableObject(
+        () => c.env.SERVICE_STATE.getByName(pool.service.name),
+        (stub) => stub.reset(pool.statePolicy, actor),
+        { kind: 'admin', timeoutMs: c.get('gateway').config.gateway.statePlane.callTimeoutMs },
+      );
+      // This isolate acts on the reset at once; the others within one sync interval.
+      pool.state.probeDeniedUntil = 0;
+      pool.state.expire();
+      if (pool.state.snapshot) {
+        pool.state.apply({ ...pool.state.snapshot, breaker: { state: 'closed', openUntil: 0 }, ejected: {} }, pool, Date.now());
+      }
+      return c.json(
+        { service: pool.service.name, breaker: status.breaker, instances: status.instances as unknown as Record<string, unknown>[], events: status.events.slice(0, 10) },
+        200,
+      );
+    },
+  );
 
-  return routes;
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/load-balancing',
+      tags: ['State plane'],
+      summary: 'Per instance: requests in flight (here and everywhere), latency, ejection; per service: the strategy',
+      security: admin,
+      responses: { 200: { description: 'Load balancing state', content: { 'application/json': { schema: z.object({ services: z.array(z.record(z.string(), z.unknown())) }) } } }, ...problems(401, 403, 503) },
+    }),
+    async (c) => {
+      const { pools, config } = c.get('gateway');
+      const now = Date.now();
+      const services = await Promise.all(
+        [...pools.values()].map(async (pool) => {
+          const shared = await statusOf(c.env, pool, config.gateway.statePlane.callTimeoutMs);
+          return {
+            service: pool.service.name,
+            strategy: pool.service.loadBalancing.strategy,
+            reportingIsolates: shared.reportingIsolates,
+            instances: pool.instances.map((instance) => {
+              const global = shared.instances.find((entry) => entry.id === instance.id);
+              return {
+                id: instance.id,
+                url: instance.base,
+                weight: instance.weight,
+                inFlight: { thisIsolate: instance.inFlight, allIsolates: global?.inFlight ?? 0 },
+                ewmaMs: global?.rttMs ?? null,
+                ejected: (global?.ejectedUntil ?? 0) > now,
+                ejectedUntil: global?.ejectedUntil ? new Date(global.ejectedUntil).toISOString() : null,
+                timesEjected: global?.timesEjected ?? 0,
+                consecutiveFailures: global?.consecutiveFailures ?? 0,
+                coolingDownHere: instance.downUntil > now,
+              };
+            }),
+          };
+        }),
+      );
+      return c.json({ services }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/state-plane',
+      tags: ['State plane'],
+      summary: "This isolate's Durable Object round trips, failures and fail-open/fail-closed decisions",
+      security: admin,
+      responses: { 200: { description: 'Counters since the isolate started', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } }, ...problems(401, 403) },
+    }),
+    (c) => c.json(statePlaneReport() as unknown as Record<string, unknown>, 200),
+  );
 }

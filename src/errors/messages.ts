@@ -6,9 +6,14 @@ export type Locale = (typeof LOCALES)[number];
 /** Each kind is a stable problem type: clients may branch on it. Renaming one is a breaking change. */
 export const PROBLEM_STATUS = {
   'invalid-path': 400,
+  'invalid-request': 400,
+  'invalid-configuration': 400,
   'route-not-found': 404,
   'method-not-allowed': 405,
   'service-not-found': 404,
+  'resource-not-found': 404,
+  'resource-exists': 409,
+  'precondition-failed': 412,
   'rate-limited': 429,
   'internal-error': 500,
   'configuration-error': 500,
@@ -32,6 +37,20 @@ interface Message {
 
 const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
   en: {
+    'invalid-request': {
+      title: 'Invalid request',
+      detail: 'The request is not valid: {count} problem(s), listed in "errors".',
+    },
+    'invalid-configuration': {
+      title: 'Invalid configuration',
+      detail: 'The change would make the gateway configuration invalid: {count} problem(s), listed in "errors". Nothing was changed.',
+    },
+    'resource-not-found': { title: 'Not found', detail: 'There is no {resource}.' },
+    'resource-exists': { title: 'Already exists', detail: 'There is already a {resource}.' },
+    'precondition-failed': {
+      title: 'Precondition failed',
+      detail: 'The configuration changed since version {expected} (it is now at {current}). Read it again and retry.',
+    },
     'service-not-found': { title: 'Unknown service', detail: 'There is no service named "{service}".' },
     'rate-limited': {
       title: 'Too many requests',
@@ -84,6 +103,20 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
   },
   hi: {
+    'invalid-request': {
+      title: 'अमान्य अनुरोध',
+      detail: 'अनुरोध मान्य नहीं है: {count} समस्या(एँ), "errors" में सूचीबद्ध।',
+    },
+    'invalid-configuration': {
+      title: 'अमान्य कॉन्फ़िगरेशन',
+      detail: 'इस परिवर्तन से गेटवे का कॉन्फ़िगरेशन अमान्य हो जाएगा: {count} समस्या(एँ), "errors" में सूचीबद्ध। कुछ भी नहीं बदला गया।',
+    },
+    'resource-not-found': { title: 'नहीं मिला', detail: 'ऐसा कोई {resource} नहीं है।' },
+    'resource-exists': { title: 'पहले से मौजूद', detail: 'यह {resource} पहले से मौजूद है।' },
+    'precondition-failed': {
+      title: 'पूर्व शर्त विफल',
+      detail: 'कॉन्फ़िगरेशन संस्करण {expected} के बाद बदल गया है (अब {current} है)। इसे फिर से पढ़ें और पुनः प्रयास करें।',
+    },
     'service-not-found': { title: 'अज्ञात सेवा', detail: '"{service}" नाम की कोई सेवा नहीं है।' },
     'rate-limited': {
       title: 'बहुत अधिक अनुरोध',
@@ -136,6 +169,20 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
   },
   es: {
+    'invalid-request': {
+      title: 'Solicitud no válida',
+      detail: 'La solicitud no es válida: {count} problema(s), detallados en «errors».',
+    },
+    'invalid-configuration': {
+      title: 'Configuración no válida',
+      detail: 'El cambio dejaría la configuración de la pasarela no válida: {count} problema(s), detallados en «errors». No se cambió nada.',
+    },
+    'resource-not-found': { title: 'No encontrado', detail: 'No existe {resource}.' },
+    'resource-exists': { title: 'Ya existe', detail: 'Ya existe {resource}.' },
+    'precondition-failed': {
+      title: 'Precondición fallida',
+      detail: 'La configuración cambió desde la versión {expected} (ahora está en la {current}). Vuelva a leerla y reintente.',
+    },
     'service-not-found': { title: 'Servicio desconocido', detail: 'No hay ningún servicio llamado «{service}».' },
     'rate-limited': {
       title: 'Demasiadas solicitudes',

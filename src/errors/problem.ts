@@ -11,11 +11,18 @@ export class GatewayError extends Error {
   readonly headers: Headers;
   readonly kind: ProblemKind;
   readonly params: ProblemParams;
+  /** Extra members of the problem body, such as the list of invalid fields. */
+  readonly extensions: Readonly<Record<string, unknown>>;
 
-  constructor(kind: ProblemKind, params: ProblemParams = {}, options: { headers?: HeadersInit; cause?: unknown } = {}) {
+  constructor(
+    kind: ProblemKind,
+    params: ProblemParams = {},
+    options: { headers?: HeadersInit; cause?: unknown; extensions?: Record<string, unknown> } = {},
+  ) {
     super(kind, { cause: options.cause });
     this.kind = kind;
     this.params = params;
+    this.extensions = options.extensions ?? {};
     this.status = PROBLEM_STATUS[kind];
     this.headers = new Headers(options.headers);
   }
@@ -37,6 +44,7 @@ export function problemResponse(
     status: error.status,
     detail,
     requestId: request.requestId,
+    ...error.extensions,
   };
   const headers = new Headers(error.headers);
   headers.set('content-type', 'application/problem+json; charset=utf-8');

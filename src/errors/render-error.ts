@@ -1,5 +1,6 @@
 /** @module The one place errors become responses. */
 import type { ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { ConfigError } from '../config/load.ts';
 import type { AppEnv } from '../env.ts';
 import { traceContextFrom } from '../observability/trace-context.ts';
@@ -14,6 +15,9 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
   let problem: GatewayError;
   if (error instanceof GatewayError) {
     problem = error;
+  } else if (error instanceof HTTPException && error.status === 400) {
+    // Hono's own refusals of a body it cannot read (malformed JSON): the text is Hono's, never ours or the caller's.
+    problem = new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: '', message: error.message }] } });
   } else if (error instanceof ConfigError) {
     console.error(JSON.stringify({ level: 'error', requestId: trace.requestId, message: error.message }));
     problem = new GatewayError('configuration-error');

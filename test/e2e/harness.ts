@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
+import { vendorAssets } from '../../scripts/vendor-assets.ts';
 import { freePort } from '../support/ports.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,6 +22,7 @@ export interface RunningGateway {
 
 /** Starts `wrangler dev` on a free port with `config` as GATEWAY_CONFIG; resolves once it is ready. */
 export async function startGateway(config: GatewayConfigInput, vars: Record<string, string> = {}): Promise<RunningGateway> {
+  vendorAssets();
   const port = await freePort();
   const persist = mkdtempSync(join(tmpdir(), 'gateway-e2e-'));
   const varArgs = Object.entries({ GATEWAY_CONFIG: JSON.stringify(config), ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);

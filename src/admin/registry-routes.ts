@@ -1,0 +1,487 @@
+/**
+ * @module Admin endpoints of the control plane: services and their instances, routes, the configuration as code,
+ * the audit log and the gateway's status. Every change goes through changeRegistry (validated, versioned, audited).
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import packageJson from '../../package.json';
+import type { ServiceConfig } from '../config/schema.ts';
+import { ConfigError, formatFieldPath, parseGatewayConfig } from '../config/load.ts';
+import type { AuditEntry } from '../../durable-objects/service-registry.ts';
+import { configSource, REGISTRY_NAME } from '../control-plane/config-source.ts';
+import { originUrlProblem } from '../control-plane/origin-guard.ts';
+import { diffConfigs, overlayFor, type Overlay } from '../control-plane/overlay.ts';
+import { changeRegistry, etagOf } from '../control-plane/registry-writes.ts';
+import type { AppEnv } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { callDurableObject } from '../state/call-durable-object.ts';
+import {
+  AuditEntrySchema,
+  ConfigChangeSchema,
+  ETagHeader,
+  IfMatchHeader,
+  InstanceSchema,
+  NewRouteSchema,
+  problems,
+  PutRouteSchema,
+  RegisterInstanceSchema,
+  RouteParam,
+  RouteSchema,
+  ServiceParam,
+  ServiceSchema,
+} from './schemas.ts';
+
+const admin = [{ adminBearer: [] }];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+function isRegistered(overlay: Overlay, service: string, instance: string): boolean {
+  return overlay.instances.some((record) => record.service === service && record.id === instance && !record.deleted);
+}
+
+function instanceView(service: ServiceConfig, instance: ServiceConfig['instances'][number], overlay: Overlay) {
+  return {
+    id: instance.id,
+    url: instance.url,
+    weight: instance.weight,
+    metadata: instance.metadata ?? {},
+    source: isRegistered(overlay, service.name, instance.id) ? ('registry' as const) : ('file' as const),
+  };
+}
+
+function routeView(service: ServiceConfig, route: ServiceConfig['routes'][number], overlay: Overlay) {
+  const registered = overlay.routes.some((record) => record.id === route.id && !record.deleted);
+  return { ...route, service: service.name, source: registered ? ('registry' as const) : ('file' as const) };
+}
+
+function invalidRequest(path: string, message: string): GatewayError {
+  return new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path, message }] } });
+}
+
+/** Refuses origin URLs the control plane's guard does not allow (SSRF). */
+function guardOrigin(c: { get: (key: 'gateway') => AppEnv['Variables']['gateway'] }, url: string, path = 'url'): void {
+  const { allowedOriginHosts, allowPrivateOriginAddresses } = c.get('gateway').config.gateway.controlPlane;
+  const problem = originUrlProblem(url, { allowedHosts: allowedOriginHosts, allowPrivateAddresses: allowPrivateOriginAddresses });
+  if (problem) throw invalidRequest(path, problem);
+}
+
+let isolateStartedAt = 0;
+
+export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/services',
+      tags: ['Registry'],
+      summary: 'Services and their instances, as the gateway runs them now',
+      security: admin,
+      responses: {
+        200: { ...json(z.object({ version: z.number().int(), services: z.array(ServiceSchema) }), 'The merged configuration'), headers: ETagHeader },
+        ...problems(401, 403),
+      },
+    }),
+    (c) => {
+      const source = configSource(c.env);
+      const { config } = c.get('gateway');
+      c.header('etag', etagOf(source.version));
+      return c.json(
+        {
+          version: source.version,
+          services: config.services.map((service) => ({
+            name: service.name,
+            strategy: service.loadBalancing.strategy,
+            routes: service.routes.map((route) => route.id),
+            instances: service.instances.map((instance) => instanceView(service, instance, source.overlay)),
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/gateway/services/register',
+      tags: ['Registry'],
+      summary: 'Register an instance of a service',
+      description: 'The URL must pass the origin guard (http/https, no credentials, allowed hosts, no private addresses unless allowed). Registering the same id with the same URL, weight and metadata again answers 200 with the instance.',
+      security: admin,
+      request: { headers: IfMatchHeader, body: { required: true, content: { 'application/json': { schema: RegisterInstanceSchema } } } },
+      responses: {
+        201: { ...json(InstanceSchema, 'The new instance'), headers: ETagHeader },
+        200: json(InstanceSchema, 'The instance was already registered exactly so'),
+        ...problems(400, 401, 403, 404, 409, 412),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      guardOrigin(c, body.url);
+      let existed = false;
+      const { result } = await changeRegistry(c, ({ config }) => {
+        const service = config.services.find((s) => s.name === body.service);
+        if (!service) throw new GatewayError('service-not-found', { service: body.service });
+        let id = body.id;
+        if (id) {
+          const current = service.instances.find((instance) => instance.id === id);
+          if (current) {
+            const same = current.url === body.url && current.weight === body.weight && JSON.stringify(current.metadata ?? {}) === JSON.stringify(body.metadata);
+            if (!same) throw new GatewayError('resource-exists', { resource: `instance "${id}" in service "${body.service}"` });
+            existed = true;
+          }
+        } else {
+          const taken = new Set(service.instances.map((instance) => instance.id));
+          let n = service.instances.length + 1;
+          while (taken.has(`${service.name}-${n}`)) n += 1;
+          id = `${service.name}-${n}`;
+        }
+        const record = { service: body.service, id, url: body.url, weight: body.weight, metadata: body.metadata, deleted: false };
+        return {
+          noop: existed,
+          change: { instances: [record] },
+          action: 'instance.register',
+          target: `services/${body.service}/instances/${id}`,
+          after: record,
+          result: { id, url: body.url, weight: body.weight, metadata: body.metadata, source: 'registry' as const },
+        };
+      });
+      if (existed) return c.json(result, 200);
+      c.header('location', `/gateway/services/${body.service}/${result.id}`);
+      return c.json(result, 201);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/gateway/services/{service}/{instanceId}',
+      tags: ['Registry'],
+      summary: 'Deregister an instance (registered or deployed)',
+      security: admin,
+      request: {
+        headers: IfMatchHeader,
+        params: ServiceParam.extend({ instanceId: z.string().openapi({ param: { name: 'instanceId', in: 'path' }, example: 'samples-3' }) }),
+      },
+      responses: { 200: { ...json(InstanceSchema, 'The instance that was removed'), headers: ETagHeader }, ...problems(400, 401, 403, 404, 412) },
+    }),
+    async (c) => {
+      const { service: name, instanceId } = c.req.valid('param');
+      const { result } = await changeRegistry(c, ({ config, overlay }) => {
+        const service = config.services.find((s) => s.name === name);
+        if (!service) throw new GatewayError('service-not-found', { service: name });
+        const instance = service.instances.find((i) => i.id === instanceId);
+        if (!instance) throw new GatewayError('resource-not-found', { resource: `instance "${instanceId}" in service "${name}"` });
+        const view = instanceView(service, instance, overlay);
+        return {
+          change: { instances: [{ service: name, id: instanceId, url: instance.url, weight: instance.weight, metadata: instance.metadata ?? {}, deleted: true }] },
+          action: 'instance.deregister',
+          target: `services/${name}/instances/${instanceId}`,
+          before: view,
+          result: view,
+        };
+      });
+      return c.json(result, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/routes',
+      tags: ['Registry'],
+      summary: 'Every route, with the service it leads to',
+      security: admin,
+      responses: { 200: { ...json(z.object({ version: z.number().int(), routes: z.array(RouteSchema) }), 'The routes'), headers: ETagHeader }, ...problems(401, 403) },
+    }),
+    (c) => {
+      const source = configSource(c.env);
+      c.header('etag', etagOf(source.version));
+      const routes = c.get('gateway').config.services.flatMap((service) => service.routes.map((route) => routeView(service, route, source.overlay)));
+      return c.json({ version: source.version, routes }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/routes/{id}',
+      tags: ['Registry'],
+      summary: 'One route',
+      security: admin,
+      request: { params: RouteParam },
+      responses: { 200: { ...json(RouteSchema, 'The route'), headers: ETagHeader }, ...problems(401, 403, 404) },
+    }),
+    (c) => {
+      const { id } = c.req.valid('param');
+      const source = configSource(c.env);
+      for (const service of c.get('gateway').config.services) {
+        const route = service.routes.find((r) => r.id === id);
+        if (route) {
+          c.header('etag', etagOf(source.version));
+          return c.json(routeView(service, route, source.overlay), 200);
+        }
+      }
+      throw new GatewayError('resource-not-found', { resource: `route "${id}"` });
+    },
+  );
+
+  const saveRoute = async (c: Parameters<Parameters<typeof api.openapi>[1]>[0], id: string | undefined, body: z.infer<typeof PutRouteSchema>, mode: 'create' | 'put') => {
+    let created = true;
+    const { result } = await changeRegistry(c as never, ({ config }) => {
+      const service = config.services.find((s) => s.name === body.service);
+      if (!service) throw new GatewayError('service-not-found', { service: body.service });
+      const all = config.services.flatMap((s) => s.routes.map((route) => ({ service: s.name, route })));
+      let routeId = id;
+      const existing = routeId ? all.find((entry) => entry.route.id === routeId) : undefined;
+      if (existing && mode === 'create') throw new GatewayError('resource-exists', { resource: `route "${routeId}"` });
+      created = !existing;
+      if (!routeId) {
+        let n = service.routes.length + 1;
+        while (all.some((entry) => entry.route.id === `${service.name}-${n}`)) n += 1;
+        routeId = `${service.name}-${n}`;
+      }
+      const { service: _service, ...route } = body;
+      const record = { id: routeId, service: body.service, route, deleted: false };
+      return {
+        change: { routes: [record] },
+        action: created ? 'route.create' : 'route.replace',
+        target: `routes/${routeId}`,
+        before: existing ? { service: existing.service, ...existing.route } : undefined,
+        after: { service: body.service, id: routeId, ...route },
+        result: { ...route, id: routeId, service: body.service, source: 'registry' as const },
+      };
+    });
+    return { result, created };
+  };
+
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/gateway/routes',
+      tags: ['Registry'],
+      summary: 'Add a route',
+      security: admin,
+      request: { headers: IfMatchHeader, body: { required: true, content: { 'application/json': { schema: NewRouteSchema } } } },
+      responses: { 201: { ...json(RouteSchema, 'The new route'), headers: ETagHeader }, ...problems(400, 401, 403, 404, 409, 412) },
+    }),
+    async (c) => {
+      const { id, ...body } = c.req.valid('json');
+      const { result } = await saveRoute(c, id, body, 'create');
+      c.header('location', `/gateway/routes/${result.id}`);
+      return c.json(result, 201);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'put',
+      path: '/gateway/routes/{id}',
+      tags: ['Registry'],
+      summary: 'Create or replace a route (idempotent)',
+      security: admin,
+      request: { headers: IfMatchHeader, params: RouteParam, body: { required: true, content: { 'application/json': { schema: PutRouteSchema } } } },
+      responses: {
+        200: { ...json(RouteSchema, 'The route was replaced'), headers: ETagHeader },
+        201: { ...json(RouteSchema, 'The route was created'), headers: ETagHeader },
+        ...problems(400, 401, 403, 404, 412),
+      },
+    }),
+    async (c) => {
+      const { result, created } = await saveRoute(c, c.req.valid('param').id, c.req.valid('json'), 'put');
+      return created ? c.json(result, 201) : c.json(result, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/gateway/routes/{id}',
+      tags: ['Registry'],
+      summary: 'Remove a route',
+      security: admin,
+      request: { headers: IfMatchHeader, params: RouteParam },
+      responses: { 200: { ...json(RouteSchema, 'The route that was removed'), headers: ETagHeader }, ...problems(400, 401, 403, 404, 412) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { result } = await changeRegistry(c, ({ config, overlay }) => {
+        for (const service of config.services) {
+          const route = service.routes.find((r) => r.id === id);
+          if (!route) continue;
+          const { id: _id, ...rest } = route;
+          const view = routeView(service, route, overlay);
+          return { change: { routes: [{ id, service: service.name, route: rest, deleted: true }] }, action: 'route.delete', target: `routes/${id}`, before: view, result: view };
+        }
+        throw new GatewayError('resource-not-found', { resource: `route "${id}"` });
+      });
+      return c.json(result, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/config',
+      tags: ['Configuration'],
+      summary: 'Export the running configuration, in the format of gateway.config.json',
+      security: admin,
+      responses: { 200: { ...json(z.record(z.string(), z.unknown()), 'The merged configuration'), headers: ETagHeader }, ...problems(401, 403) },
+    }),
+    (c) => {
+      c.header('etag', etagOf(configSource(c.env).version));
+      return c.json(c.get('gateway').config as unknown as Record<string, unknown>, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'put',
+      path: '/gateway/config',
+      tags: ['Configuration'],
+      summary: 'Apply a whole configuration (or, with dry_run=1, validate it and show the diff)',
+      description: 'The body is a configuration in the format of gateway.config.json. It is validated as a whole and applied in one step: every change, or none.',
+      security: admin,
+      request: {
+        headers: IfMatchHeader,
+        query: z.object({ dry_run: z.enum(['0', '1', 'true', 'false']).optional().openapi({ param: { name: 'dry_run', in: 'query' } }) }),
+        body: { required: true, content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('GatewayConfiguration') } } },
+      },
+      responses: {
+        200: {
+          ...json(z.object({ dryRun: z.boolean(), version: z.number().int(), changes: z.array(ConfigChangeSchema) }), 'The changes (applied, unless a dry run)'),
+          headers: ETagHeader,
+        },
+        ...problems(400, 401, 403, 412),
+      },
+    }),
+    async (c) => {
+      const dryRun = ['1', 'true'].includes(c.req.valid('query').dry_run ?? '');
+      let desired;
+      try {
+        desired = parseGatewayConfig(c.req.valid('json'), 'the request body');
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        throw new GatewayError('invalid-configuration', { count: error.issues.length }, {
+          extensions: { errors: error.issues.map((issue) => ({ path: issue.slice(0, issue.indexOf(': ')), message: issue.slice(issue.indexOf(': ') + 2) })) },
+        });
+      }
+      const current = c.get('gateway').config;
+      for (const [s, service] of desired.services.entries()) {
+        for (const [i, instance] of service.instances.entries()) {
+          const known = current.services.find((x) => x.name === service.name)?.instances.some((x) => x.id === instance.id && x.url === instance.url);
+          if (!known) guardOrigin(c, instance.url, formatFieldPath(['services', s, 'instances', i, 'url']));
+        }
+      }
+      if (dryRun) {
+        const source = configSource(c.env);
+        c.header('etag', etagOf(source.version));
+        return c.json({ dryRun: true, version: source.version, changes: diffConfigs(current, desired) }, 200);
+      }
+      const { result, version } = await changeRegistry(c, ({ config }) => {
+        const changes = diffConfigs(config, desired);
+        return {
+          change: { replaceAll: overlayFor(configSource(c.env).base, desired) },
+          action: 'config.apply',
+          target: 'config',
+          before: changes.map(({ op, path, before }) => ({ op, path, before })),
+          after: changes.map(({ op, path, after }) => ({ op, path, after })),
+          result: changes,
+        };
+      });
+      return c.json({ dryRun: false, version, changes: result }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/audit',
+      tags: ['Configuration'],
+      summary: 'Who changed what, newest first',
+      security: admin,
+      request: {
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
+          before: z.coerce.number().int().min(1).optional().openapi({ param: { name: 'before', in: 'query' }, description: 'Page back from this entry id.' }),
+        }),
+      },
+      responses: { 200: json(z.object({ entries: z.array(AuditEntrySchema) }), 'Audit entries'), ...problems(400, 401, 403, 503) },
+    }),
+    async (c) => {
+      const { limit, before } = c.req.valid('query');
+      const entries = await callDurableObject(
+        () => c.env.REGISTRY.getByName(REGISTRY_NAME),
+        // The entries' before/after are arbitrary JSON, which the RPC types cannot follow.
+        (stub) => stub.audit(limit, before) as unknown as Promise<AuditEntry[]>,
+        { kind: 'admin', timeoutMs: c.get('gateway').config.gateway.statePlane.callTimeoutMs },
+      );
+      return c.json({ entries: entries.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })) }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/gateway/status',
+      tags: ['Status'],
+      summary: 'Version, configuration version, uptime, counts and whether the registry and state plane answer',
+      security: admin,
+      responses: {
+        200: json(
+          z.object({
+            version: z.string(),
+            configVersion: z.number().int(),
+            uptimeSeconds: z.number(),
+            counts: z.object({ services: z.number().int(), routes: z.number().int(), instances: z.number().int() }),
+            registry: z.object({ reachable: z.boolean(), latencyMs: z.number().nullable(), lastCheckedAt: z.string().nullable(), lastError: z.string().nullable(), skippedChanges: z.array(z.string()) }),
+            statePlane: z.object({ reachable: z.boolean(), latencyMs: z.number().nullable() }),
+          }),
+          'Status of this isolate',
+        ),
+        ...problems(401, 403),
+      },
+    }),
+    async (c) => {
+      const source = configSource(c.env);
+      const { config } = c.get('gateway');
+      const timeoutMs = config.gateway.statePlane.callTimeoutMs;
+      const probe = async (call: () => Promise<unknown>) => {
+        const started = Date.now();
+        try {
+          await call();
+          return { reachable: true, latencyMs: Date.now() - started };
+        } catch {
+          return { reachable: false, latencyMs: null };
+        }
+      };
+      const first = c.get('gateway').pools.values().next().value!;
+      const [registry, statePlane] = await Promise.all([
+        probe(() => callDurableObject(() => c.env.REGISTRY.getByName(REGISTRY_NAME), (stub) => stub.version(), { kind: 'admin', timeoutMs })),
+        probe(() => callDurableObject(() => c.env.SERVICE_STATE.getByName(first.service.name), (stub) => stub.status(first.statePolicy, 1), { kind: 'admin', timeoutMs })),
+      ]);
+      return c.json(
+        {
+          version: packageJson.version,
+          configVersion: source.version,
+          uptimeSeconds: Math.round((Date.now() - isolateStartedAt) / 1000),
+          counts: {
+            services: config.services.length,
+            routes: config.services.reduce((n, s) => n + s.routes.length, 0),
+            instances: config.services.reduce((n, s) => n + s.instances.length, 0),
+          },
+          registry: {
+            ...registry,
+            lastCheckedAt: source.checkedAt ? new Date(source.checkedAt).toISOString() : null,
+            lastError: source.lastError ?? null,
+            skippedChanges: source.skipped,
+          },
+          statePlane,
+        },
+        200,
+      );
+    },
+  );
+}
+
+/** Marks when this isolate started serving, for the uptime in /gateway/status. */
+export function noteIsolateStart(): void {
+  if (isolateStartedAt === 0) isolateStartedAt = Date.now();
+}

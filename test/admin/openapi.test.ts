@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import bundledConfig from '../../gateway.config.json';
+import { send } from '../support/gateway.ts';
+
+describe('/openapi.json', () => {
+  it('is an OpenAPI 3.1 document covering every admin endpoint', async () => {
+    const response = await send(bundledConfig as never, '/openapi.json');
+    expect(response.status, await response.clone().text()).toBe(200);
+    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(operations.sort()).toEqual(
+      [
+        'GET /gateway/services',
+        'POST /gateway/services/register',
+        'DELETE /gateway/services/{service}/{instanceId}',
+        'GET /gateway/routes',
+        'POST /gateway/routes',
+        'GET /gateway/routes/{id}',
+        'PUT /gateway/routes/{id}',
+        'DELETE /gateway/routes/{id}',
+        'GET /gateway/config',
+        'PUT /gateway/config',
+        'GET /gateway/audit',
+        'GET /gateway/status',
+        'GET /gateway/circuit-breakers',
+        'POST /gateway/circuit-breakers/{service}/reset',
+        'GET /gateway/load-balancing',
+        'GET /gateway/state-plane',
+      ].sort(),
+    );
+  });
+});

@@ -1,0 +1,289 @@
+import { evictDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, inject, it } from 'vitest';
+import type { Echo } from '../../scripts/demo-origins.ts';
+import type { GatewayConfigInput } from '../../src/config/schema.ts';
+import { send } from '../support/gateway.ts';
+
+const [echo1, echo2, echo3] = inject('echoOrigins');
+
+const config: GatewayConfigInput = {
+  gateway: { controlPlane: { pollIntervalMs: 500, allowPrivateOriginAddresses: true, allowedOriginHosts: [] } },
+  services: [
+    { name: 'samples', routes: [{ id: 'samples', pathPrefix: '/samples' }], instances: [{ id: 'samples-1', url: echo1! }] },
+    { name: 'storage', routes: [{ id: 'storage', pathPrefix: '/storage' }], instances: [{ id: 'storage-1', url: echo1! }, { id: 'storage-2', url: echo2! }] },
+  ],
+};
+const strict: GatewayConfigInput = { ...config, gateway: { controlPlane: { pollIntervalMs: 500, allowPrivateOriginAddresses: false, allowedOriginHosts: [] } } };
+
+const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+async function problem(response: Response): Promise<{ type: string; errors?: { path: string; message: string }[] }> {
+  expect(response.headers.get('content-type')).toContain('application/problem+json');
+  return response.json() as never;
+}
+
+async function version(): Promise<number> {
+  return ((await (await send(config, '/gateway/services')).json()) as { version: number }).version;
+}
+
+describe('POST /gateway/services/register', () => {
+  it('registers an instance, answers with its id, and traffic reaches it', async () => {
+    const response = await send(config, '/gateway/services/register', json('POST', { service: 'samples', url: echo3, weight: 1, metadata: { zone: 'eu-1' } }));
+    expect(response.status).toBe(201);
+    const instance = (await response.json()) as { id: string };
+    expect(instance).toEqual({ id: 'samples-2', url: echo3, weight: 1, metadata: { zone: 'eu-1' }, source: 'registry' });
+    expect(response.headers.get('etag')).toMatch(/^"\d+"$/);
+    expect(response.headers.get('location')).toBe('/gateway/services/samples/samples-2');
+
+    const reached = new Set<string>();
+    for (let i = 0; i < 4; i++) reached.add(((await (await send(config, '/samples/x')).json()) as Echo).instance);
+    expect(reached).toEqual(new Set(['echo-1', 'echo-3']));
+  });
+
+  it.each([
+    [{ url: echo2 }, 'service'],
+    [{ service: 'samples' }, 'url'],
+    [{ service: 'samples', url: echo2, weight: 0 }, 'weight'],
+    [{ service: 'samples', url: echo2, weight: 'heavy' }, 'weight'],
+    [{ service: 'Samples!', url: echo2 }, 'service'],
+    [{ service: 'samples', url: echo2, colour: 'blue' }, ''],
+    [{ service: 'samples', url: 'ftp://example.com' }, 'url'],
+    [{ service: 'samples', url: 'http://user:pw@example.com' }, 'url'],
+  ])('refuses %j with 400, naming the field %s', async (body, path) => {
+    const response = await send(config, '/gateway/services/register', json('POST', body));
+    expect(response.status).toBe(400);
+    const details = await problem(response);
+    expect(details.type).toBe('urn:edge-gateway:problem:invalid-request');
+    expect(details.errors!.map((e) => e.path)).toContain(path);
+  });
+
+  it('refuses a malformed JSON body with 400', async () => {
+    const response = await send(config, '/gateway/services/register', json('POST', '{"service": '));
+    expect(response.status).toBe(400);
+    expect((await problem(response)).type).toBe('urn:edge-gateway:problem:invalid-request');
+  });
+
+  it.each(['http://127.0.0.1:9', 'http://169.254.169.254', 'http://[::1]:8080', 'http://2130706433'])(
+    'refuses the private address %s unless the control plane allows private origins',
+    async (url) => {
+      const response = await send(strict, '/gateway/services/register', json('POST', { service: 'samples', url }));
+      expect(response.status).toBe(400);
+      expect((await problem(response)).errors).toEqual([{ path: 'url', message: expect.stringMatching(/non-public address/) }]);
+    },
+  );
+
+  it('answers 404 for an unknown service', async () => {
+    const response = await send(config, '/gateway/services/register', json('POST', { service: 'nope', url: echo2 }));
+    expect(response.status).toBe(404);
+    expect((await problem(response)).type).toBe('urn:edge-gateway:problem:service-not-found');
+  });
+
+  it('is idempotent for the same id and body, and answers 409 for the same id with another body', async () => {
+    const body = { service: 'storage', id: 'storage-9', url: echo3, weight: 2 };
+    expect((await send(config, '/gateway/services/register', json('POST', body))).status).toBe(201);
+    const before = await version();
+    expect((await send(config, '/gateway/services/register', json('POST', body))).status).toBe(200);
+    expect(await version()).toBe(before);
+    const conflict = await send(config, '/gateway/services/register', json('POST', { ...body, weight: 3 }));
+    expect(conflict.status).toBe(409);
+    expect((await problem(conflict)).type).toBe('urn:edge-gateway:problem:resource-exists');
+  });
+
+  it('answers 412 when If-Match names a version the registry has moved past, and applies a current one', async () => {
+    const current = await version();
+    const stale = await send(config, '/gateway/services/register', json('POST', { service: 'storage', url: echo2 }, { 'if-match': `"${current - 1}"` }));
+    expect(stale.status).toBe(412);
+    expect((await problem(stale)).type).toBe('urn:edge-gateway:problem:precondition-failed');
+    expect(stale.headers.get('etag')).toBe(`"${current}"`);
+    const fresh = await send(config, '/gateway/services/register', json('POST', { service: 'storage', url: echo2 }, { 'if-match': `"${current}"` }));
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get('etag')).toBe(`"${current + 1}"`);
+  });
+});
+
+describe('DELETE /gateway/services/{service}/{instanceId}', () => {
+  it('deregisters an instance, then answers 404 for it', async () => {
+    await send(config, '/gateway/services/register', json('POST', { service: 'storage', id: 'storage-gone', url: echo3 }));
+    const response = await send(config, '/gateway/services/storage/storage-gone', { method: 'DELETE' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: 'storage-gone', source: 'registry' });
+    expect((await send(config, '/gateway/services/storage/storage-gone', { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('refuses to remove the last instance of a service, naming the field, and changes nothing', async () => {
+    const { services } = (await (await send(config, '/gateway/services')).json()) as { services: { name: string; instances: { id: string }[] }[] };
+    const ids = services.find((s) => s.name === 'samples')!.instances.map((i) => i.id);
+    for (const id of ids.slice(1)) expect((await send(config, `/gateway/services/samples/${id}`, { method: 'DELETE' })).status).toBe(200);
+    const before = await version();
+    const response = await send(config, `/gateway/services/samples/${ids[0]}`, { method: 'DELETE' });
+    expect(response.status).toBe(400);
+    const details = await problem(response);
+    expect(details.type).toBe('urn:edge-gateway:problem:invalid-configuration');
+    expect(details.errors!.map((e) => e.path)).toContain('services[0].instances');
+    expect(await version()).toBe(before);
+  });
+});
+
+describe('routes', () => {
+  it('creates, reads, replaces idempotently and deletes a route, and traffic follows', async () => {
+    const created = await send(config, '/gateway/routes', json('POST', { id: 'samples-v2', service: 'samples', pathPrefix: '/v2/samples', stripPrefix: true }));
+    expect(created.status).toBe(201);
+    expect(((await (await send(config, '/v2/samples/7')).json()) as Echo).path).toBe('/7');
+
+    const read = await send(config, '/gateway/routes/samples-v2');
+    expect(await read.json()).toMatchObject({ id: 'samples-v2', service: 'samples', pathPrefix: '/v2/samples', source: 'registry' });
+    const etag = read.headers.get('etag')!;
+
+    const replaced = await send(config, '/gateway/routes/samples-v2', json('PUT', { service: 'storage', pathPrefix: '/v2/samples' }, { 'if-match': etag }));
+    expect(replaced.status).toBe(200);
+    const again = await send(config, '/gateway/routes/samples-v2', json('PUT', { service: 'storage', pathPrefix: '/v2/samples' }));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(await replaced.clone().json());
+
+    expect((await send(config, '/gateway/routes/samples-v2', { method: 'DELETE' })).status).toBe(200);
+    expect((await send(config, '/v2/samples/7')).status).toBe(404);
+    expect((await send(config, '/gateway/routes/samples-v2')).status).toBe(404);
+  });
+
+  it('creates a route with PUT on a new id (201)', async () => {
+    const response = await send(config, '/gateway/routes/storage-files', json('PUT', { service: 'storage', pathPrefix: '/files' }));
+    expect(response.status).toBe(201);
+  });
+
+  it.each([
+    [{ service: 'samples', pathPrefix: 'no-slash' }, /pathPrefix$/],
+    [{ service: 'samples', pathPrefix: '/gateway/x' }, /pathPrefix$/],
+    [{ service: 'samples', pathPrefix: '/samples' }, /pathPrefix$/],
+  ])('refuses the route %j with 400 invalid-configuration, naming the field', async (body, path) => {
+    const response = await send(config, '/gateway/routes', json('POST', body));
+    expect(response.status).toBe(400);
+    const details = await problem(response);
+    expect(details.type).toBe('urn:edge-gateway:problem:invalid-configuration');
+    expect(details.errors!.map((e) => e.path).some((p) => path.test(p))).toBe(true);
+  });
+
+  it('answers 409 to a POST for an existing route id', async () => {
+    const response = await send(config, '/gateway/routes', json('POST', { id: 'samples', service: 'samples', pathPrefix: '/elsewhere' }));
+    expect(response.status).toBe(409);
+  });
+});
+
+describe('configuration as code', () => {
+  it('exports the running configuration with its version as ETag', async () => {
+    const response = await send(config, '/gateway/config');
+    const exported = (await response.json()) as { services: { name: string }[] };
+    expect(exported.services.map((s) => s.name)).toEqual(['samples', 'storage']);
+    expect(response.headers.get('etag')).toBe(`"${await version()}"`);
+  });
+
+  it('validates a configuration and shows the diff without applying it on a dry run', async () => {
+    const exported = (await (await send(config, '/gateway/config')).json()) as { services: { name: string; timeouts: { requestMs: number } }[] };
+    exported.services[0]!.timeouts.requestMs = 1_234;
+    const before = await version();
+    const response = await send(config, '/gateway/config?dry_run=1', json('PUT', exported));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      dryRun: true,
+      changes: [{ op: 'change', path: 'services[samples].timeouts', after: { requestMs: 1_234 } }],
+    });
+    expect(await version()).toBe(before);
+  });
+
+  it('applies a whole configuration in one step, and the gateway runs on it', async () => {
+    const exported = (await (await send(config, '/gateway/config')).json()) as GatewayConfigInput & { services: { name: string; routes: { pathPrefix: string }[] }[] };
+    exported.services.push({ name: 'rag', routes: [{ pathPrefix: '/rag', stripPrefix: true }], instances: [{ url: echo2! }] } as never);
+    const before = await version();
+    const response = await send(config, '/gateway/config', json('PUT', exported));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ dryRun: false, version: before + 1, changes: [{ op: 'add', path: 'services[rag]' }] });
+    expect(((await (await send(config, '/rag/q')).json()) as Echo).path).toBe('/q');
+  });
+
+  it('refuses an invalid configuration with every bad field, and changes nothing', async () => {
+    const before = await version();
+    const response = await send(config, '/gateway/config', json('PUT', { services: [{ name: 'x', routes: [{ pathPrefix: 'bad' }], instances: [{ url: 'ftp://x' }] }] }));
+    expect(response.status).toBe(400);
+    const details = await problem(response);
+    expect(details.errors!.map((e) => e.path)).toEqual(['services[0].routes[0].pathPrefix', 'services[0].instances[0].url']);
+    expect(await version()).toBe(before);
+  });
+});
+
+describe('GET /gateway/audit', () => {
+  it('records who changed what, with before and after, newest first', async () => {
+    await send(config, '/gateway/services/register', json('POST', { service: 'storage', id: 'storage-audited', url: echo3 }, { 'x-request-id': 'audit-me' }));
+    const { entries } = (await (await send(config, '/gateway/audit?limit=5')).json()) as { entries: Record<string, unknown>[] };
+    expect(entries[0]).toMatchObject({
+      actor: 'admin',
+      action: 'instance.register',
+      target: 'services/storage/instances/storage-audited',
+      before: null,
+      after: { service: 'storage', id: 'storage-audited', url: echo3 },
+      requestId: 'audit-me',
+    });
+    expect(Date.parse(entries[0]!.at as string)).toBeGreaterThan(0);
+  });
+
+  it('refuses a limit out of range with 400', async () => {
+    expect((await send(config, '/gateway/audit?limit=0')).status).toBe(400);
+  });
+});
+
+describe('GET /gateway/status', () => {
+  it('reports versions, counts and that the registry and state plane answer', async () => {
+    const status = (await (await send(config, '/gateway/status')).json()) as Record<string, unknown>;
+    expect(status).toMatchObject({
+      version: '0.1.0',
+      configVersion: await version(),
+      registry: { reachable: true, lastError: null, skippedChanges: [] },
+      statePlane: { reachable: true },
+    });
+    expect((status.counts as { services: number }).services).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('the registry', () => {
+  it('keeps every change and the audit log through an eviction', async () => {
+    const stub = env.REGISTRY.getByName('registry');
+    const before = await stub.snapshot();
+    const audit = await stub.audit(100);
+    await evictDurableObject(stub);
+    expect(await stub.snapshot()).toEqual(before);
+    expect(await stub.audit(100)).toEqual(audit);
+  });
+
+  it('reaches a freshly started isolate on its first request', async () => {
+    // A configuration text this file has not used yet gets a new ConfigSource: what a new isolate starts with.
+    const fresh = { ...config, services: config.services.map((s) => ({ ...s })) };
+    const services = (await (await send(fresh, '/gateway/services')).json()) as { services: { name: string; instances: { id: string }[] }[] };
+    expect(services.services.find((s) => s.name === 'storage')!.instances.map((i) => i.id)).toContain('storage-audited');
+  });
+
+  it('reaches a running isolate within the poll interval when another isolate makes the change', async () => {
+    await send(config, '/samples/x'); // this isolate is running and up to date
+    const stub = env.REGISTRY.getByName('registry');
+    const { version: current } = await stub.snapshot();
+    // Another isolate's write: straight to the registry, not through this isolate's admin API.
+    await stub.apply(current, { routes: [{ id: 'elsewhere', service: 'samples', route: { pathPrefix: '/elsewhere', stripPrefix: false }, deleted: false }] }, {
+      actor: 'other-isolate',
+      action: 'route.create',
+      target: 'routes/elsewhere',
+      before: null,
+      after: null,
+      requestId: null,
+    });
+    expect((await send(config, '/elsewhere/1')).status).toBe(404);
+    const deadline = Date.now() + 500 + 1_000;
+    let status = 404;
+    while (status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await send(config, '/elsewhere/1')).status;
+    }
+    expect(status).toBe(200);
+  });
+});
