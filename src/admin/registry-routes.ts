@@ -70,6 +70,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/services',
+      operationId: 'listServices',
       tags: ['Registry'],
       summary: 'Services and their instances, as the gateway runs them now',
       security: admin,
@@ -101,6 +102,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'post',
       path: '/gateway/services/register',
+      operationId: 'registerInstance',
       tags: ['Registry'],
       summary: 'Register an instance of a service',
       description: 'The URL must pass the origin guard (http/https, no credentials, allowed hosts, no private addresses unless allowed). Registering the same id with the same URL, weight and metadata again answers 200 with the instance.',
@@ -153,6 +155,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'delete',
       path: '/gateway/services/{service}/{instanceId}',
+      operationId: 'deregisterInstance',
       tags: ['Registry'],
       summary: 'Deregister an instance (registered or deployed)',
       security: admin,
@@ -186,6 +189,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/routes',
+      operationId: 'listRoutes',
       tags: ['Registry'],
       summary: 'Every route, with the service it leads to',
       security: admin,
@@ -203,6 +207,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/routes/{id}',
+      operationId: 'getRoute',
       tags: ['Registry'],
       summary: 'One route',
       security: admin,
@@ -256,6 +261,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'post',
       path: '/gateway/routes',
+      operationId: 'createRoute',
       tags: ['Registry'],
       summary: 'Add a route',
       security: admin,
@@ -274,6 +280,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'put',
       path: '/gateway/routes/{id}',
+      operationId: 'putRoute',
       tags: ['Registry'],
       summary: 'Create or replace a route (idempotent)',
       security: admin,
@@ -294,6 +301,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'delete',
       path: '/gateway/routes/{id}',
+      operationId: 'deleteRoute',
       tags: ['Registry'],
       summary: 'Remove a route',
       security: admin,
@@ -320,6 +328,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/config',
+      operationId: 'exportConfig',
       tags: ['Configuration'],
       summary: 'Export the running configuration, in the format of gateway.config.json',
       security: admin,
@@ -335,6 +344,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'put',
       path: '/gateway/config',
+      operationId: 'applyConfig',
       tags: ['Configuration'],
       summary: 'Apply a whole configuration (or, with dry_run=1, validate it and show the diff)',
       description: 'The body is a configuration in the format of gateway.config.json. It is validated as a whole and applied in one step: every change, or none.',
@@ -394,6 +404,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/audit',
+      operationId: 'listAudit',
       tags: ['Configuration'],
       summary: 'Who changed what, newest first',
       security: admin,
@@ -421,6 +432,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/status',
+      operationId: 'getStatus',
       tags: ['Status'],
       summary: 'Version, configuration version, uptime, counts and whether the registry and state plane answer',
       security: admin,

@@ -51,6 +51,7 @@ export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/circuit-breakers',
+      operationId: 'listCircuitBreakers',
       tags: ['State plane'],
       summary: "Each service's circuit breaker and its recent events",
       security: admin,
@@ -78,6 +79,7 @@ export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'post',
       path: '/gateway/circuit-breakers/{service}/reset',
+      operationId: 'resetCircuitBreaker',
       tags: ['State plane'],
       summary: 'Close a breaker and return every ejected instance of the service',
       security: admin,
@@ -119,6 +121,7 @@ export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/load-balancing',
+      operationId: 'getLoadBalancing',
       tags: ['State plane'],
       summary: 'Per instance: requests in flight (here and everywhere), latency, ejection; per service: the strategy',
       security: admin,
@@ -160,6 +163,7 @@ export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: 'get',
       path: '/gateway/state-plane',
+      operationId: 'getStatePlane',
       tags: ['State plane'],
       summary: "This isolate's Durable Object round trips, failures and fail-open/fail-closed decisions",
       security: admin,
