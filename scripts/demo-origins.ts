@@ -96,3 +96,13 @@ function sendJson(response: import('node:http').ServerResponse, status: number, 
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   response.end(headOnly ? undefined : text);
 }
+
+// `npm run origin -- --service samples --instance samples-3 --port 8090`: one more demo origin, to register.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({ options: { service: { type: 'string', default: 'demo' }, instance: { type: 'string' }, port: { type: 'string', default: '8090' } } });
+  const origin = await startEchoOrigin({ service: values.service!, instance: values.instance ?? `${values.service}-${values.port}`, port: Number(values.port) });
+  console.log(`${origin.instance} (${origin.service}) listening on ${origin.url}`);
+  process.on('SIGINT', () => void origin.close().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void origin.close().then(() => process.exit(0)));
+}

@@ -431,6 +431,18 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
   api.openapi(
     createRoute({
       method: 'get',
+      path: '/gateway/health',
+      operationId: 'getHealth',
+      tags: ['Status'],
+      summary: 'Liveness: answers 200 while the gateway serves (no credentials needed, nothing behind it is called)',
+      responses: { 200: json(z.object({ status: z.literal('ok'), configVersion: z.number().int() }), 'The gateway is up') },
+    }),
+    (c) => c.json({ status: 'ok' as const, configVersion: configSource(c.env).version }, 200),
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
       path: '/gateway/status',
       operationId: 'getStatus',
       tags: ['Status'],

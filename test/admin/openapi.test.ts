@@ -23,6 +23,7 @@ describe('/openapi.json', () => {
         'PUT /gateway/config',
         'GET /gateway/audit',
         'GET /gateway/status',
+        'GET /gateway/health',
         'GET /gateway/circuit-breakers',
         'POST /gateway/circuit-breakers/{service}/reset',
         'GET /gateway/load-balancing',

@@ -287,3 +287,11 @@ describe('the registry', () => {
     expect(status).toBe(200);
   });
 });
+
+describe('GET /gateway/health', () => {
+  it('answers 200 with the configuration version', async () => {
+    const response = await send(config, '/gateway/health');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', configVersion: await version() });
+  });
+});
