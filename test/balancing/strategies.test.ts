@@ -3,20 +3,10 @@ import { InstanceState } from '../../src/balancing/instance-state.ts';
 import { ServicePool } from '../../src/balancing/service-pool.ts';
 import { latencyAware, leastConnections, roundRobin, weightedRoundRobin } from '../../src/balancing/strategies.ts';
 import { parseGatewayConfig } from '../../src/config/load.ts';
+import { seededRandom } from '../support/random.ts';
 
 function instances(...weights: number[]): InstanceState[] {
   return weights.map((weight, i) => new InstanceState({ id: `i${i + 1}`, url: `http://127.0.0.1:${9000 + i}`, weight }));
-}
-
-/** A deterministic random source (mulberry32), so distributions are exact on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function tally(picks: InstanceState[]): Record<string, number> {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LeasedLimiter } from '../../src/state/leased-limiter.ts';
 import { TokenBucketLedger, type BucketPolicy } from '../../src/state/token-bucket.ts';
-
-/** A deterministic random source (mulberry32). */
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/random.ts';
 
 interface Simulation {
   admittedAt: number[];
