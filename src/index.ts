@@ -2,6 +2,8 @@
 import { createApp } from './app.ts';
 import type { Env } from './env.ts';
 
+export { ApiKeyStore } from '../durable-objects/api-key-store.ts';
+
 const app = createApp();
 
 export default {
