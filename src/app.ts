@@ -1,8 +1,15 @@
 /** @module The gateway's request chain, in the order a request goes through it. */
 import { Hono } from 'hono';
+import { apiKeysAdmin } from './admin/api-keys.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { requireAdmin } from './policies/admin-auth.ts';
+import { authenticate } from './policies/auth/authenticate.ts';
+import { authorize } from './policies/auth/authorize.ts';
+import { cors } from './policies/cors.ts';
+import { edgeHygiene } from './policies/edge-hygiene.ts';
+import { securityHeaders } from './policies/security-headers.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
 import { routeRequest } from './routing/route-request.ts';
 import { normalizePath } from './routing/normalize-path.ts';
@@ -14,12 +21,23 @@ export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ getPath: (request) => safeNormalizedPath(request.url) });
   app.onError(renderError);
 
+  // First, so that every response on the way out gets them, problems included.
+  app.use(securityHeaders());
   app.use(requestContext());
-  // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
-  // chain, so routeRequest never sees their paths.
+  // Cheap refusals before any work: host, header size and characters, body size.
+  app.use(edgeHygiene());
 
-  // The service chain, in the order a proxied request goes through it.
+  // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
+  // chain, so routeRequest never sees their paths. Everything under /gateway and /alerts needs an admin.
+  app.use(requireAdmin());
+  app.route('/gateway/api-keys', apiKeysAdmin());
+
+  // The service chain, in the order a proxied request goes through it. CORS comes before routing so a preflight
+  // is answered for the method it asks about, and its headers are added to every answer of the service after.
+  app.use(cors());
   app.use(routeRequest());
+  app.use(authenticate());
+  app.use(authorize());
   app.all('*', proxyToService());
   return app;
 }

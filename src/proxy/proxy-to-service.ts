@@ -11,13 +11,18 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
     const url = requestUrlParts(c.req.url);
 
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
-    const headers = upstreamRequestHeaders(c.req.raw.headers, {
-      clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
-      proto: url.protocol,
-      host: url.host,
-      trace,
-      webSocket,
-    });
+    const headers = upstreamRequestHeaders(
+      c.req.raw.headers,
+      {
+        clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
+        proto: url.protocol,
+        host: url.host,
+        trace,
+        webSocket,
+      },
+      gateway.auth.service(route.service.name).forwarding,
+      c.var.identity,
+    );
     const declaredLength = c.req.header('content-length');
     return forward(
       gateway.pools.get(route.service.name)!,
@@ -30,6 +35,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
         trace,
         webSocket,
+        ...(c.var.uploadSignal ? { signal: c.var.uploadSignal } : {}),
       },
       waitUntilOf(c),
     );
