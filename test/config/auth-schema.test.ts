@@ -1,5 +1,6 @@
 /** The authentication, CORS and edge settings of the configuration: defaults, and errors that name the field. */
 import { describe, expect, it } from 'vitest';
+import bundledConfig from '../../gateway.config.json';
 import { ConfigError, parseGatewayConfig } from '../../src/config/load.ts';
 
 const instance = { url: 'http://127.0.0.1:8081' };
@@ -49,6 +50,15 @@ describe('defaults', () => {
       rules: [],
       identityHeaders: { 'x-user-id': 'subject', 'x-user-roles': 'roles', 'x-consumer-id': 'consumerId' },
     });
+  });
+
+  it('gives the demo services of gateway.config.json authentication, with /samples readable without a token', () => {
+    const config = parseGatewayConfig(bundledConfig);
+    for (const s of config.services) expect(s.policies.auth?.mode, s.name).not.toBe('none');
+    const samples = config.services.find((s) => s.name === 'samples')!;
+    expect(samples.policies.auth?.publicPaths).toEqual([{ path: '/samples', methods: ['GET', 'HEAD'] }]);
+    const auth = config.services.find((s) => s.name === 'auth')!;
+    expect(auth.policies.auth?.publicPaths).toEqual(expect.arrayContaining(['/auth/login', '/auth/register', '/auth/refresh']));
   });
 });
 
