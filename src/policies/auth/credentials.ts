@@ -27,8 +27,9 @@ export function readCredentials(headers: Headers): Credentials {
   if (authorization === null) return { kind: 'none' };
   const match = CREDENTIALS.exec(authorization);
   // A Bearer or ApiKey header that is not exactly one token68 ("Bearer a, Bearer b", "Bearer", "Bearer a b") is
-  // malformed; anything else is some other scheme, which the gateway does not take.
-  if (!match) return /^(bearer|apikey)( |$)/i.test(authorization) ? { kind: 'malformed' } : { kind: 'other-scheme' };
+  // malformed (also with a tab where RFC 9110 wants a space); anything else is some other scheme, which the gateway
+  // does not take.
+  if (!match) return /^(bearer|apikey)(\s|$)/i.test(authorization) ? { kind: 'malformed' } : { kind: 'other-scheme' };
   const scheme = match[1]!.toLowerCase();
   if (scheme === 'bearer') return { kind: 'bearer', token: match[2]! };
   if (scheme === 'apikey') return { kind: 'api-key', key: match[2]! };
