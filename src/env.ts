@@ -37,6 +37,8 @@ export interface Variables {
    * passes the body limit, so the upstream request is cut off rather than sent truncated.
    */
   uploadSignal?: AbortSignal;
+  /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
+  requestHeaders?: readonly (readonly [string, string])[];
 }
 
 /** The caller as established by authentication; the only source of identity headers sent to origins. */

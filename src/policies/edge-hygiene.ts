@@ -55,12 +55,15 @@ export function edgeHygiene(): MiddlewareHandler<AppEnv> {
     if (path.includes('%0') && /%0[AD]/.test(path)) throw new GatewayError('invalid-path');
 
     const request = c.req.raw;
+    // Read once, and kept for forwarding, which needs the same list.
+    const headers = [...request.headers];
     let headerBytes = 0;
-    for (const [name, value] of request.headers) {
+    for (const [name, value] of headers) {
       headerBytes += name.length + value.length;
       if (CONTROL_CHARACTER.test(value)) throw new GatewayError('invalid-header');
     }
     if (headerBytes > rules.maxHeaderBytes) throw new GatewayError('headers-too-large', { limit: rules.maxHeaderBytes });
+    c.set('requestHeaders', headers);
 
     if (request.body !== null) {
       const declared = request.headers.get('content-length');

@@ -37,8 +37,13 @@ export const CLIENT_ADDRESS_CLAIMS: ReadonlySet<string> = new Set([
  * and any name in `alsoRemove`. Only names actually present are deleted: each Headers call crosses into the
  * runtime, and deleting a fixed list on every request cost more than the rest of the header work.
  */
-function removeConnectionHeaders(headers: Headers, alsoRemove: ReadonlySet<string> | undefined, keepUpgrade: boolean): void {
-  for (const [name, value] of [...headers]) {
+function removeConnectionHeaders(
+  headers: Headers,
+  alsoRemove: ReadonlySet<string> | undefined,
+  keepUpgrade: boolean,
+  entries: readonly (readonly [string, string])[] = [...headers],
+): void {
+  for (const [name, value] of entries) {
     if (name === 'connection') {
       for (const token of value.split(',')) {
         const named = token.trim().toLowerCase();
@@ -63,19 +68,27 @@ export interface ConnectionFacts {
   webSocket: boolean;
 }
 
+export interface UpstreamHeaderOptions {
+  /** The service's identity headers; without it only the client address claims are reserved. */
+  forwarding?: IdentityForwarding;
+  /** The authenticated caller, whose identity headers are set. */
+  identity?: Identity | undefined;
+  /**
+   * `incoming`'s entries when they have been read already (edge hygiene reads them once): reading headers crosses into
+   * the runtime and costs about as much as the rest of the header work.
+   */
+  entries?: readonly (readonly [string, string])[] | undefined;
+}
+
 /**
  * The headers sent to the origin: the client's minus hop-by-hop headers, address claims and identity headers, plus
  * the gateway's own. Identity headers are set from `identity` (the authenticated caller) only, after every client
  * copy has gone, also one the client named in `Connection`.
  */
-export function upstreamRequestHeaders(
-  incoming: Headers,
-  facts: ConnectionFacts,
-  forwarding?: IdentityForwarding,
-  identity?: Identity,
-): Headers {
+export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts, options: UpstreamHeaderOptions = {}): Headers {
+  const { forwarding, identity, entries } = options;
   const headers = new Headers(incoming);
-  removeConnectionHeaders(headers, forwarding?.reserved ?? CLIENT_ADDRESS_CLAIMS, facts.webSocket);
+  removeConnectionHeaders(headers, forwarding?.reserved ?? CLIENT_ADDRESS_CLAIMS, facts.webSocket, entries ?? [...headers]);
   if (identity && forwarding) {
     for (const [name, source] of forwarding.headers) {
       const value = source(identity);

@@ -20,8 +20,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         trace,
         webSocket,
       },
-      gateway.auth.service(route.service.name).forwarding,
-      c.var.identity,
+      { forwarding: gateway.auth.service(route.service.name).forwarding, identity: c.var.identity, entries: c.var.requestHeaders },
     );
     const declaredLength = c.req.header('content-length');
     return forward(

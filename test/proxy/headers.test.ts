@@ -86,20 +86,20 @@ describe('upstreamRequestHeaders: identity headers', () => {
   const spoofed = { 'x-user-id': 'root', 'x-user-roles': 'superuser', 'x-consumer-id': 'local:root', 'cf-connecting-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'x-real-ip': '6.6.6.6', 'x-forwarded-for': '6.6.6.6' };
 
   it('removes client copies of the identity headers of an anonymous request', () => {
-    const headers = upstreamRequestHeaders(new Headers(spoofed), facts, identityForwarding(undefined), undefined);
+    const headers = upstreamRequestHeaders(new Headers(spoofed), facts, { forwarding: identityForwarding(undefined), identity: undefined });
     for (const name of Object.keys(spoofed)) if (name !== 'x-forwarded-for') expect(headers.has(name), name).toBe(false);
     expect(headers.get('x-forwarded-for')).toBe('203.0.113.7');
   });
 
   it('replaces client copies with the authenticated caller', () => {
-    const headers = upstreamRequestHeaders(new Headers(spoofed), facts, identityForwarding(undefined), alice);
+    const headers = upstreamRequestHeaders(new Headers(spoofed), facts, { forwarding: identityForwarding(undefined), identity: alice });
     expect(headers.get('x-user-id')).toBe('alice');
     expect(headers.get('x-user-roles')).toBe('admin,ops');
     expect(headers.get('x-consumer-id')).toBe('local:alice');
   });
 
   it('still sets them when the client names them in Connection', () => {
-    const headers = upstreamRequestHeaders(new Headers({ ...spoofed, connection: 'x-user-id, x-user-roles, x-consumer-id' }), facts, identityForwarding(undefined), alice);
+    const headers = upstreamRequestHeaders(new Headers({ ...spoofed, connection: 'x-user-id, x-user-roles, x-consumer-id' }), facts, { forwarding: identityForwarding(undefined), identity: alice });
     expect(headers.get('x-user-id')).toBe('alice');
     expect(headers.get('x-consumer-id')).toBe('local:alice');
     expect(headers.has('connection')).toBe(false);
@@ -107,7 +107,7 @@ describe('upstreamRequestHeaders: identity headers', () => {
 
   it('follows a custom mapping, claims included, and still strips the default names', () => {
     const forwarding = identityForwarding({ 'x-auth-subject': 'subject', 'x-auth-email': 'claim:email', 'x-tenant': 'claim:tenant.id', 'x-scopes': 'scopes', 'x-auth-method': 'method' });
-    const headers = upstreamRequestHeaders(new Headers({ 'x-user-id': 'root', 'x-auth-email': 'evil@example.com' }), facts, forwarding, alice);
+    const headers = upstreamRequestHeaders(new Headers({ 'x-user-id': 'root', 'x-auth-email': 'evil@example.com' }), facts, { forwarding, identity: alice });
     expect(headers.get('x-auth-subject')).toBe('alice');
     expect(headers.get('x-auth-email')).toBe('a@example.com');
     expect(headers.get('x-tenant')).toBe('t1');
@@ -118,12 +118,12 @@ describe('upstreamRequestHeaders: identity headers', () => {
 
   it('leaves a header out when its claim is missing, and never forwards a client copy in its place', () => {
     const forwarding = identityForwarding({ 'x-auth-email': 'claim:missing' });
-    const headers = upstreamRequestHeaders(new Headers({ 'x-auth-email': 'evil@example.com' }), facts, forwarding, alice);
+    const headers = upstreamRequestHeaders(new Headers({ 'x-auth-email': 'evil@example.com' }), facts, { forwarding, identity: alice });
     expect(headers.has('x-auth-email')).toBe(false);
   });
 
   it('percent-encodes values that could not travel in a header', () => {
-    const headers = upstreamRequestHeaders(new Headers(), facts, identityForwarding(undefined), { ...alice, subject: 'zoë\r\nx-admin: 1' });
+    const headers = upstreamRequestHeaders(new Headers(), facts, { forwarding: identityForwarding(undefined), identity: { ...alice, subject: 'zoë\r\nx-admin: 1' } });
     expect(headers.get('x-user-id')).toBe('zo%C3%AB%0D%0Ax-admin: 1');
   });
 });
