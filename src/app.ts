@@ -4,13 +4,19 @@ import { adminApi } from './admin/admin-api.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { requireAdmin } from './policies/admin-auth.ts';
+import { authenticate } from './policies/auth/authenticate.ts';
+import { authorize } from './policies/auth/authorize.ts';
 import { circuitBreaker } from './policies/circuit-breaker.ts';
 import { concurrencyLimit } from './policies/concurrency-limit.ts';
+import { cors } from './policies/cors.ts';
+import { edgeHygiene } from './policies/edge-hygiene.ts';
 import { rateLimit } from './policies/rate-limit.ts';
+import { securityHeaders } from './policies/security-headers.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
-import { routeRequest } from './routing/route-request.ts';
 import { normalizePath } from './routing/normalize-path.ts';
 import { rawPathOf } from './routing/request-url.ts';
+import { routeRequest } from './routing/route-request.ts';
 
 export function createApp(): Hono<AppEnv> {
   // Hono routes on the normalised path too, so the gateway's own endpoints can't be reached by an encoding trick.
@@ -18,13 +24,25 @@ export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ getPath: (request) => safeNormalizedPath(request.url) });
   app.onError(renderError);
 
+  // First, so that every response on the way out gets them, problems included.
+  app.use(securityHeaders());
   app.use(requestContext());
+  // Cheap refusals before any work: host, header size and characters, body size.
+  app.use(edgeHygiene());
+
   // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
-  // chain, so routeRequest never sees their paths.
+  // chain, so routeRequest never sees their paths. Everything under /gateway and /alerts needs an admin, but the
+  // liveness check; /openapi.json is public.
+  app.use(requireAdmin());
   app.route('/', adminApi());
 
-  // The service chain, in the order a proxied request goes through it.
+  // The service chain, in the order a proxied request goes through it. CORS comes before routing so a preflight
+  // is answered for the method it asks about, and its headers are added to every answer of the service after.
+  // Rate limits come after authentication so they can count per consumer.
+  app.use(cors());
   app.use(routeRequest());
+  app.use(authenticate());
+  app.use(authorize());
   app.use(rateLimit());
   app.use(concurrencyLimit());
   app.use(circuitBreaker());

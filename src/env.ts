@@ -1,4 +1,5 @@
 /** @module The Worker's bindings and the per-request context variables, declared once. */
+import type { ApiKeyStore } from '../durable-objects/api-key-store.ts';
 import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
@@ -15,6 +16,20 @@ export interface Env {
   SERVICE_STATE: DurableObjectNamespace<ServiceState>;
   /** The live service registry and its audit log: one object, control plane only. */
   REGISTRY: DurableObjectNamespace<ServiceRegistry>;
+  /** Secret: HMAC key of the issuers of kind "secret" that name it (the default). Locally from `.dev.vars`. */
+  JWT_SECRET?: string;
+  /** Secret: bearer token that opens the admin API (`/gateway/*`, `/alerts/*`). Locally from `.dev.vars`. */
+  ADMIN_TOKEN?: string;
+  /** API keys, stored hashed, sharded over a few objects by key hash (durable-objects/api-key-store.ts). */
+  API_KEYS: DurableObjectNamespace<ApiKeyStore>;
+  // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,
+  // `gateway.auth.introspection[].clientSecret`) are read by name with `secretNamed()`.
+}
+
+/** The secret binding called `name`, when it is a non-empty string. */
+export function secretNamed(env: Env, name: string): string | undefined {
+  const value = (env as unknown as Record<string, unknown>)[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 export interface Variables {
@@ -26,6 +41,13 @@ export interface Variables {
   route: RouteMatch;
   /** Who is calling, once authenticated; absent for anonymous requests. */
   identity?: Identity;
+  /**
+   * Set for a streamed request body (no Content-Length): aborted, with a 413 problem as its reason, when the body
+   * passes the body limit, so the upstream request is cut off rather than sent truncated.
+   */
+  uploadSignal?: AbortSignal;
+  /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
+  requestHeaders?: readonly (readonly [string, string])[];
 }
 
 /** The caller as established by authentication; the only source of identity headers sent to origins. */
@@ -38,6 +60,8 @@ export interface Identity {
   consumerId: string;
   roles: readonly string[];
   scopes: readonly string[];
+  /** The verified token's claims (JWT) or the introspection answer, for `claim:<name>` identity headers. */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 export interface AppEnv {
@@ -45,10 +69,10 @@ export interface AppEnv {
   Variables: Variables;
 }
 
-// `env` from 'cloudflare:workers' (used by tests) is typed as Cloudflare.Env: make it this Env.
-type WorkerEnv = Env;
+type GatewayEnv = Env;
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {}
+    // `import { env } from 'cloudflare:workers'` (tests, Durable Objects) is typed with the same bindings.
+    interface Env extends GatewayEnv {}
   }
 }

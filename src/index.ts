@@ -2,6 +2,7 @@
 import { createApp } from './app.ts';
 import type { Env } from './env.ts';
 
+export { ApiKeyStore } from '../durable-objects/api-key-store.ts';
 export { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 export { ServiceRegistry } from '../durable-objects/service-registry.ts';
 export { ServiceState } from '../durable-objects/service-state.ts';

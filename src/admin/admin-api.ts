@@ -7,6 +7,7 @@ import packageJson from '../../package.json';
 import { formatFieldPath } from '../config/load.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerRegistryRoutes } from './registry-routes.ts';
 import { registerStatePlaneRoutes } from './state-plane-routes.ts';
 
@@ -25,6 +26,7 @@ export function adminApi(): OpenAPIHono<AppEnv> {
     description: 'The ADMIN_TOKEN secret, or a JWT carrying the admin role.',
   });
   registerRegistryRoutes(api);
+  registerApiKeyRoutes(api);
   registerStatePlaneRoutes(api);
   api.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
@@ -38,6 +40,7 @@ export function adminApi(): OpenAPIHono<AppEnv> {
     tags: [
       { name: 'Registry', description: 'Services, instances and routes' },
       { name: 'Configuration', description: 'Configuration as code, and the audit log' },
+      { name: 'API keys', description: 'Keys for machine clients' },
       { name: 'State plane', description: 'Circuit breakers, load balancing, Durable Object usage' },
       { name: 'Status', description: 'How this gateway is doing' },
     ],

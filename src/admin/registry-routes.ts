@@ -435,7 +435,8 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
       operationId: 'getHealth',
       tags: ['Status'],
       summary: 'Liveness: answers 200 while the gateway serves (no credentials needed, nothing behind it is called)',
-      responses: { 200: json(z.object({ status: z.literal('ok'), configVersion: z.number().int() }), 'The gateway is up') },
+      security: [],
+      responses: { 200: json(z.object({ status: z.literal('ok'), configVersion: z.number().int() }), 'The gateway is up'), ...problems(400) },
     }),
     (c) => c.json({ status: 'ok' as const, configVersion: configSource(c.env).version }, 200),
   );

@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 
-/** Paths the gateway answers itself; no service route may claim them. */
-export const RESERVED_PREFIXES = ['/gateway', '/openapi.json', '/docs'] as const;
+/** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
+export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs'] as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
@@ -188,13 +188,240 @@ export const ConcurrencySchema = z
   })
   .strict();
 
-/** Per-service policies. */
+// ---------------------------------------------------------------------------------------------------------------
+// Authentication, authorization and edge security
+// ---------------------------------------------------------------------------------------------------------------
+
+/** RFC 7518 §3.1 HMAC algorithms: verified with a shared secret. */
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+/** Asymmetric JWS algorithms (RFC 7518 §3.1, RFC 8037, RFC 9864): verified with public keys from a JWKS. */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const AUTH_MODES = ['jwt', 'introspection', 'api-key', 'jwt-or-api-key', 'none'] as const;
+/** What an identity header carries; `claim:<name>` copies a claim of the token. */
+export const IDENTITY_SOURCES = ['subject', 'consumerId', 'roles', 'scopes', 'method'] as const;
+export const DEFAULT_IDENTITY_HEADERS = { 'x-user-id': 'subject', 'x-user-roles': 'roles', 'x-consumer-id': 'consumerId' } as const;
+
+/**
+ * Headers an identity header may not be: the gateway's own forwarding headers, hop-by-hop headers and those the
+ * runtime or the origin connection rely on.
+ */
+const RESERVED_HEADER_NAMES = new Set([
+  'authorization', 'x-api-key', 'cookie', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection',
+  'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'forwarded', 'x-forwarded-for', 'x-forwarded-host',
+  'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-request-id', 'traceparent',
+]);
+
+const SecretBindingName = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected the name of a Workers secret in upper case, such as "JWT_SECRET"');
+
+const ClaimPath = z
+  .string()
+  .regex(/^[A-Za-z0-9_:-]{1,64}(\.[A-Za-z0-9_:-]{1,64}){0,4}$/, 'expected a claim name, or a dotted path such as "realm_access.roles"');
+
+const HeaderName = z.string().regex(/^[a-z0-9-]{1,64}$/, 'expected a lower-case header name');
+
+const AccessName = z.string().regex(/^[\x21-\x2b\x2d-\x7e]{1,128}$/, 'expected a role or scope name: visible ASCII, no comma');
+
+const HttpsOrHttpUrl = OriginUrl;
+
+export const JwksFetchSchema = z
+  .object({
+    cacheMaxAgeSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long a fetched key set is used before it is fetched again.'),
+    cooldownSeconds: z.number().int().min(0).max(3_600).default(30).describe('Least time between two fetches of the key set from this isolate, so tokens with unknown `kid` values cannot make the gateway hammer the key server.'),
+    staleIfErrorSeconds: z.number().int().min(0).max(7 * 86_400).default(86_400).describe('While the key server fails, keys are still used this long after they went stale; past that, and with no keys at all, requests get 503.'),
+    timeoutMs: z.number().int().min(100).max(30_000).default(3_000).describe('Longest wait for the key server.'),
+  })
+  .strict();
+
+export const IssuerSchema = z
+  .object({
+    name: Name.describe('Short name that policies use to refer to this issuer; consumer ids of its tokens are "<name>:<sub>".'),
+    issuer: z.string().min(1).max(512).describe('The exact `iss` value tokens of this issuer carry.'),
+    kind: z.enum(['secret', 'jwks']).describe('"secret": HMAC tokens verified with a Workers secret. "jwks": RSA, EC or EdDSA tokens verified with the public keys the issuer publishes at `jwksUrl`.'),
+    secret: SecretBindingName.default('JWT_SECRET').describe('Workers secret holding the HMAC key (kind "secret"). Locally it comes from `.dev.vars`.'),
+    jwksUrl: HttpsOrHttpUrl.optional().describe('URL of the issuer\'s JSON Web Key Set (kind "jwks"). Keys named in a token (`jku`, `x5u`, `jwk`, `x5c`) are never used.'),
+    algorithms: z
+      .array(z.enum([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS]))
+      .min(1)
+      .optional()
+      .describe('Algorithms accepted from this issuer. Defaults to ["HS256"] for kind "secret" and ["RS256"] for "jwks". HMAC algorithms only with "secret", asymmetric ones only with "jwks", so a token can never make the gateway use a public key as an HMAC secret.'),
+    audience: z.array(z.string().min(1).max(512)).min(1).describe('Accepted `aud` values: a token must name at least one of them. Required: without it a token meant for any other service of the issuer would be accepted.'),
+    requiredClaims: z.array(ClaimPath).default([]).describe('Claims a token must carry besides `iss`, `aud`, `sub` and `exp`, which are always required.'),
+    maxTokenAgeSeconds: z.number().int().min(1).max(31_536_000).optional().describe('When set, tokens must carry `iat` and be at most this old.'),
+    clockSkewSeconds: z.number().int().min(0).max(300).default(60).describe('Tolerance for `exp`, `nbf` and `iat` against the gateway\'s clock.'),
+    rolesClaim: ClaimPath.default('roles').describe('Claim holding the caller\'s roles: an array of strings or a space-separated string.'),
+    scopesClaim: ClaimPath.default('scope').describe('Claim holding the granted scopes: a space-separated string (RFC 8693 `scope`) or an array (`scp`).'),
+    jwks: JwksFetchSchema.default(JwksFetchSchema.parse({})).describe('Caching of the key set (kind "jwks").'),
+  })
+  .strict()
+  .superRefine((issuer, ctx) => {
+    const algorithms = issuer.algorithms ?? [];
+    if (issuer.kind === 'secret') {
+      if (issuer.jwksUrl !== undefined) ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'only for kind "jwks"' });
+      algorithms.forEach((alg, i) => {
+        if (!(HMAC_ALGORITHMS as readonly string[]).includes(alg)) {
+          ctx.addIssue({ code: 'custom', path: ['algorithms', i], message: `kind "secret" accepts only ${HMAC_ALGORITHMS.join(', ')}` });
+        }
+      });
+    } else {
+      if (issuer.jwksUrl === undefined) ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'required for kind "jwks"' });
+      algorithms.forEach((alg, i) => {
+        if ((HMAC_ALGORITHMS as readonly string[]).includes(alg)) {
+          ctx.addIssue({ code: 'custom', path: ['algorithms', i], message: 'kind "jwks" accepts only asymmetric algorithms' });
+        }
+      });
+    }
+  })
+  .transform((issuer) => ({ ...issuer, algorithms: issuer.algorithms ?? (issuer.kind === 'secret' ? ['HS256' as const] : ['RS256' as const]) }));
+
+export const IntrospectionEndpointSchema = z
+  .object({
+    name: Name.describe('Short name that policies use to refer to this endpoint; consumer ids are "<name>:<sub>".'),
+    url: HttpsOrHttpUrl.describe('The RFC 7662 token introspection endpoint.'),
+    clientId: z.string().min(1).max(256).describe('Client id the gateway authenticates with (HTTP Basic, RFC 7662 §2.1).'),
+    clientSecret: SecretBindingName.default('INTROSPECTION_CLIENT_SECRET').describe('Workers secret holding the client secret.'),
+    timeoutMs: z.number().int().min(100).max(30_000).default(3_000).describe('Longest wait for the endpoint; past it the request gets 503.'),
+    cacheMaxTtlSeconds: z.number().int().min(0).max(3_600).default(60).describe('An active token\'s answer is reused for at most this long (and never past its `exp`): revocation at the auth service takes effect within this time.'),
+    negativeCacheTtlSeconds: z.number().int().min(0).max(600).default(10).describe('How long an "inactive" answer is reused.'),
+    audience: z.array(z.string().min(1).max(512)).min(1).optional().describe('When set, the answer\'s `aud` must name one of these.'),
+    rolesClaim: ClaimPath.default('roles').describe('Member of the answer holding roles.'),
+    scopesClaim: ClaimPath.default('scope').describe('Member of the answer holding scopes (space-separated string or array).'),
+  })
+  .strict();
+
+export const AuthSettingsSchema = z
+  .object({
+    realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/).default('edge-gateway').describe('Realm named in `WWW-Authenticate` challenges (RFC 6750 §3).'),
+    issuers: z.array(IssuerSchema).default([]).describe('Token issuers the gateway trusts. Services choose among them in `policies.auth.issuers`.'),
+    introspection: z.array(IntrospectionEndpointSchema).default([]).describe('RFC 7662 introspection endpoints, for services that validate opaque tokens with an auth service.'),
+    maxTokenBytes: z.number().int().min(512).max(65_536).default(8_192).describe('Longer bearer tokens are refused before any parsing.'),
+    tokenCache: z
+      .object({
+        maxEntries: z.number().int().min(0).max(100_000).default(10_000).describe('Verified tokens remembered per isolate (least recently used are dropped); 0 turns the cache off.'),
+        maxTtlSeconds: z.number().int().min(0).max(3_600).default(300).describe('A verified token is remembered at most this long, and never past its `exp`.'),
+      })
+      .strict()
+      .default({ maxEntries: 10_000, maxTtlSeconds: 300 })
+      .describe('Cache of verified JWTs, keyed by a SHA-256 hash of the token.'),
+    apiKeys: z
+      .object({
+        cacheTtlSeconds: z.number().int().min(0).max(600).default(30).describe('An isolate reuses a key lookup this long: a revoked key stops working within this time.'),
+        negativeCacheTtlSeconds: z.number().int().min(0).max(600).default(5).describe('An isolate remembers an unknown key this long.'),
+      })
+      .strict()
+      .default({ cacheTtlSeconds: 30, negativeCacheTtlSeconds: 5 })
+      .describe('API keys (created through the admin API, stored hashed in a Durable Object).'),
+    admin: z
+      .object({
+        role: AccessName.default('admin').describe('Role a JWT must carry to use the admin API (`/gateway/*`, `/alerts/*`).'),
+        issuers: z.array(Name).optional().describe('Issuers whose tokens may carry that role; all when omitted. The `ADMIN_TOKEN` secret is accepted too.'),
+      })
+      .strict()
+      .default({ role: 'admin' })
+      .describe('Who may use the admin API.'),
+  })
+  .strict();
+
+const PublicPathSchema = z.union([
+  NormalisedPath,
+  z
+    .object({
+      path: NormalisedPath.describe('Path prefix, matched on segment boundaries.'),
+      methods: z.array(z.enum(HTTP_METHODS)).min(1).optional().describe('Methods that are public on it; all when omitted.'),
+    })
+    .strict(),
+]);
+
+export const AccessRuleSchema = z
+  .object({
+    pathPrefix: NormalisedPath.optional().describe('The rule applies under this prefix of the normalised request path; to the whole service when omitted.'),
+    methods: z.array(z.enum(HTTP_METHODS)).min(1).optional().describe('The rule applies to these methods; all when omitted.'),
+    roles: z.array(AccessName).min(1).optional().describe('Roles the caller must have.'),
+    scopes: z.array(AccessName).min(1).optional().describe('Scopes the caller must have been granted.'),
+    match: z.enum(['any', 'all']).default('any').describe('"any": one of the listed roles (and one of the scopes) is enough; "all": every one is needed.'),
+  })
+  .strict()
+  .refine((rule) => rule.roles !== undefined || rule.scopes !== undefined, { message: 'name roles or scopes (or both)' });
+
+const IdentitySource = z.union([
+  z.enum(IDENTITY_SOURCES),
+  z.string().regex(/^claim:[A-Za-z0-9_:-]{1,64}(\.[A-Za-z0-9_:-]{1,64}){0,4}$/, 'expected "subject", "consumerId", "roles", "scopes", "method" or "claim:<name>"'),
+]);
+
+export const AuthPolicySchema = z
+  .object({
+    mode: z.enum(AUTH_MODES).default('jwt').describe('"jwt": a bearer JWT from one of `issuers`. "introspection": a bearer token checked with the `introspection` endpoint. "api-key": an API key (`X-API-Key` or `Authorization: ApiKey`). "jwt-or-api-key": either. "none": no authentication.'),
+    issuers: z.array(Name).min(1).optional().describe('Names of the gateway\'s issuers (`gateway.auth.issuers`) accepted here; all of them when omitted.'),
+    introspection: Name.optional().describe('Name of the introspection endpoint (`gateway.auth.introspection`), for mode "introspection".'),
+    publicPaths: z.array(PublicPathSchema).default([]).describe('Path prefixes of the normalised path (segment-boundary matching, like routes) that need no credentials, optionally only for some methods. A path that origins could read as another path (with `;`, `%2F`, `%5C`, `%25`, or overlong or fullwidth encodings of "." and "/") is never public.'),
+    rules: z.array(AccessRuleSchema).default([]).describe('Roles or scopes required, per path prefix and method. Every rule that applies must be satisfied; on a path origins could read as another path, every rule of the service applies.'),
+    identityHeaders: z
+      .record(HeaderName, IdentitySource)
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers)) {
+          if (RESERVED_HEADER_NAMES.has(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'this header is set or relied on by the gateway itself' });
+        }
+      })
+      .default({ ...DEFAULT_IDENTITY_HEADERS })
+      .describe('Headers that carry the caller\'s identity to the origin. Client-sent copies of these (and of the defaults) are always removed.'),
+  })
+  .strict();
+
+const CorsOrigin = z.string().superRefine((origin, ctx) => {
+  if (origin === '*') return;
+  if (!/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+    ctx.addIssue({ code: 'custom', message: 'expected "*" or an origin such as "https://app.example.com" or "https://*.example.com"' });
+  }
+});
+
+export const CorsPolicySchema = z
+  .object({
+    allowedOrigins: z.array(CorsOrigin).min(1).describe('Origins allowed to call the service from a browser: exact ("https://app.example.com"), subdomain patterns ("https://*.example.com") or "*".'),
+    allowedMethods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).describe('Methods a preflight may ask for.'),
+    allowedHeaders: z.array(z.string().regex(/^[a-z0-9-]{1,64}$/)).default(['authorization', 'content-type', 'x-api-key', 'x-request-id', 'traceparent']).describe('Request headers (lower case) a preflight may ask for.'),
+    exposedHeaders: z.array(z.string().regex(/^[a-z0-9-]{1,64}$/)).default(['x-request-id', 'traceparent']).describe('Response headers scripts may read.'),
+    allowCredentials: z.boolean().default(false).describe('Whether browsers may send cookies and credentials (`Access-Control-Allow-Credentials`). Not with origin "*".'),
+    maxAgeSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long browsers may cache a preflight answer.'),
+  })
+  .strict()
+  .refine((cors) => !(cors.allowCredentials && cors.allowedOrigins.includes('*')), {
+    message: 'allowCredentials cannot be combined with origin "*" (Fetch standard)',
+    path: ['allowCredentials'],
+  });
+
+export const SecurityHeadersSchema = z
+  .object({
+    hstsMaxAgeSeconds: z.number().int().min(0).max(63_072_000).default(31_536_000).describe('`Strict-Transport-Security` max-age on https responses; 0 leaves the header out.'),
+    hstsIncludeSubDomains: z.boolean().default(true).describe('Adds `includeSubDomains` to HSTS.'),
+    frameOptions: z.enum(['DENY', 'SAMEORIGIN', 'off']).default('DENY').describe('`X-Frame-Options`.'),
+    referrerPolicy: z.enum(['no-referrer', 'same-origin', 'strict-origin', 'strict-origin-when-cross-origin', 'off']).default('no-referrer').describe('`Referrer-Policy`.'),
+    contentTypeOptions: z.boolean().default(true).describe('`X-Content-Type-Options: nosniff`.'),
+    dashboardCsp: z
+      .string()
+      .regex(/^[\x20-\x7e]{1,2048}$/)
+      .default("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+      .describe('`Content-Security-Policy` of the dashboard (`/gateway/dashboard`). The other admin API answers get `default-src \'none\'; frame-ancestors \'none\'`.'),
+    overrideOrigin: z.boolean().default(false).describe('Replace these headers when an origin sets its own; by default the origin\'s choice is kept.'),
+  })
+  .strict();
+
+export const LimitsSchema = z
+  .object({
+    maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(100 * 1024 * 1024).describe('Largest request body: by `Content-Length`, or counted as it streams when there is none. Larger: 413.'),
+    maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(32 * 1024).describe('Largest sum of request header names and values. Larger: 431.'),
+  })
+  .strict();
+
+/** Per-service policies. Each key is one policy module under src/policies/. */
 export const PoliciesSchema = z
   .object({
     rateLimit: RateLimitSchema.optional().describe('Global token-bucket rate limit, held in a Durable Object and spent through leases.'),
     circuitBreaker: CircuitBreakerSchema.optional().describe('Service-wide circuit breaker, shared by every isolate.'),
     outlierEjection: OutlierEjectionSchema.default(OutlierEjectionSchema.parse({})).describe('Per-instance outlier ejection, shared by every isolate.'),
     concurrency: ConcurrencySchema.optional().describe('Concurrency limit with a bounded queue.'),
+    auth: AuthPolicySchema.optional().describe('Who may call the service: authentication mode, public paths, required roles and scopes, identity headers sent to the origin. Without it the service needs no credentials.'),
+    cors: CorsPolicySchema.optional().describe('Cross-origin access from browsers; preflights are answered by the gateway. Without it CORS is left to the origin.'),
   })
   .strict();
 
@@ -229,6 +456,10 @@ export const GatewaySettingsSchema = z
       .regex(/^[a-z0-9-]+$/)
       .default('cf-connecting-ip').describe('Header that carries the client\'s address as seen by the edge. Cloudflare sets `CF-Connecting-IP` and overwrites any client copy; behind another proxy name the header that proxy sets.'),
     escapedSlashes: z.enum(['keep', 'reject']).default('keep').describe('"keep" forwards `%2F` and `%5C` unchanged (they never split segments here); "reject" answers 400.'),
+    allowedHosts: z.array(Hostname).default([]).describe('Host names (without port) the gateway answers for; "*.example.com" matches subdomains. Others get 421. Empty: any host.'),
+    limits: LimitsSchema.default(LimitsSchema.parse({})).describe('Request size limits.'),
+    securityHeaders: SecurityHeadersSchema.default(SecurityHeadersSchema.parse({})).describe('Security headers added to every response.'),
+    auth: AuthSettingsSchema.default(AuthSettingsSchema.parse({})).describe('Token issuers, introspection endpoints, API keys and admin access.'),
     controlPlane: z
       .object({
         pollIntervalMs: z.number().int().min(500).max(300_000).default(5_000).describe('How often each isolate asks the registry whether the configuration changed: the bound on how stale an isolate can be.'),
@@ -260,6 +491,7 @@ export const GatewayConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    checkAuthReferences(config, ctx);
     const serviceNames = new Set<string>();
     const routeOwners = new Map<string, string>();
     const seenRoutes: { id: string; route: RouteConfig }[] = [];
@@ -297,6 +529,62 @@ export const GatewayConfigSchema = z
     });
   });
 
+/** Issuer and introspection names are unique, and every name a policy uses exists. */
+function checkAuthReferences(
+  config: { gateway: z.output<typeof GatewaySettingsSchema>; services: z.output<typeof ServiceSchema>[] },
+  ctx: z.RefinementCtx,
+): void {
+  const { auth } = config.gateway;
+  const issuerNames = new Set<string>();
+  const issuerValues = new Set<string>();
+  auth.issuers.forEach((issuer, i) => {
+    if (issuerNames.has(issuer.name)) {
+      ctx.addIssue({ code: 'custom', path: ['gateway', 'auth', 'issuers', i, 'name'], message: `duplicate issuer name "${issuer.name}"` });
+    }
+    // A token names its issuer by `iss`: two entries with one `iss` would make the key and audience a guess.
+    if (issuerValues.has(issuer.issuer)) {
+      ctx.addIssue({ code: 'custom', path: ['gateway', 'auth', 'issuers', i, 'issuer'], message: `duplicate issuer "${issuer.issuer}"` });
+    }
+    issuerNames.add(issuer.name);
+    issuerValues.add(issuer.issuer);
+  });
+  const introspectionNames = new Set<string>();
+  auth.introspection.forEach((endpoint, i) => {
+    if (introspectionNames.has(endpoint.name)) {
+      ctx.addIssue({ code: 'custom', path: ['gateway', 'auth', 'introspection', i, 'name'], message: `duplicate introspection endpoint name "${endpoint.name}"` });
+    }
+    introspectionNames.add(endpoint.name);
+  });
+  auth.admin.issuers?.forEach((name, i) => {
+    if (!issuerNames.has(name)) {
+      ctx.addIssue({ code: 'custom', path: ['gateway', 'auth', 'admin', 'issuers', i], message: `no issuer named "${name}" in gateway.auth.issuers` });
+    }
+  });
+  config.services.forEach((service, s) => {
+    const policy = service.policies.auth;
+    if (!policy) return;
+    const path = ['services', s, 'policies', 'auth'];
+    policy.issuers?.forEach((name, i) => {
+      if (!issuerNames.has(name)) ctx.addIssue({ code: 'custom', path: [...path, 'issuers', i], message: `no issuer named "${name}" in gateway.auth.issuers` });
+    });
+    if ((policy.mode === 'jwt' || policy.mode === 'jwt-or-api-key') && issuerNames.size === 0) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'mode'], message: `mode "${policy.mode}" needs at least one issuer in gateway.auth.issuers` });
+    }
+    if (policy.mode === 'introspection') {
+      if (policy.introspection === undefined) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'introspection'], message: 'required for mode "introspection"' });
+      } else if (!introspectionNames.has(policy.introspection)) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'introspection'], message: `no introspection endpoint named "${policy.introspection}" in gateway.auth.introspection` });
+      }
+    } else if (policy.introspection !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'introspection'], message: 'only for mode "introspection"' });
+    }
+    if (policy.mode === 'none' && policy.rules.length > 0) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'rules'], message: 'rules need an authentication mode other than "none"' });
+    }
+  });
+}
+
 /**
  * Two optional conditions of routes with the same prefix clash when both are absent or both list a shared entry.
  * A route with a condition and one without do not clash: the router tries the conditional one first.
@@ -314,3 +602,10 @@ export type ServiceConfig = z.output<typeof ServiceSchema>;
 export type RouteConfig = ServiceConfig['routes'][number];
 export type InstanceConfig = ServiceConfig['instances'][number];
 export type BalancingStrategy = (typeof BALANCING_STRATEGIES)[number];
+export type GatewaySettings = GatewayConfig['gateway'];
+export type AuthSettings = GatewaySettings['auth'];
+export type IssuerConfig = AuthSettings['issuers'][number];
+export type IntrospectionConfig = AuthSettings['introspection'][number];
+export type AuthPolicyConfig = z.output<typeof AuthPolicySchema>;
+export type CorsPolicyConfig = z.output<typeof CorsPolicySchema>;
+export type AuthMode = (typeof AUTH_MODES)[number];

@@ -8,13 +8,22 @@ export const PROBLEM_STATUS = {
   'invalid-path': 400,
   'invalid-request': 400,
   'invalid-configuration': 400,
+  'invalid-header': 400,
+  'malformed-credentials': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'cors-rejected': 403,
   'route-not-found': 404,
   'method-not-allowed': 405,
   'service-not-found': 404,
   'resource-not-found': 404,
   'resource-exists': 409,
   'precondition-failed': 412,
+  'unsupported-media-type': 415,
   'rate-limited': 429,
+  'payload-too-large': 413,
+  'host-not-allowed': 421,
+  'headers-too-large': 431,
   'internal-error': 500,
   'configuration-error': 500,
   'upstream-unreachable': 502,
@@ -24,6 +33,8 @@ export const PROBLEM_STATUS = {
   'rate-limit-unavailable': 503,
   'breaker-unavailable': 503,
   'upstream-timeout': 504,
+  'key-server-unavailable': 503,
+  'auth-service-unavailable': 503,
 } as const satisfies Record<string, number>;
 
 export type ProblemKind = keyof typeof PROBLEM_STATUS;
@@ -37,6 +48,10 @@ interface Message {
 
 const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
   en: {
+    'unsupported-media-type': {
+      title: 'Unsupported media type',
+      detail: 'The request body must be JSON, sent with Content-Type: application/json.',
+    },
     'invalid-request': {
       title: 'Invalid request',
       detail: 'The request is not valid: {count} problem(s), listed in "errors".',
@@ -72,6 +87,46 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
       title: 'Circuit breaker unavailable',
       detail: 'The circuit breaker of the service "{service}" could not be read, and this service admits no requests without it.',
     },
+    'invalid-header': {
+      title: 'Invalid request header',
+      detail: 'A request header contains a control character.',
+    },
+    'malformed-credentials': {
+      title: 'Malformed credentials',
+      detail: 'The request must carry exactly one credential: one Authorization header or one X-API-Key header.',
+    },
+    unauthorized: {
+      title: 'Authentication required',
+      detail: 'The request lacks valid credentials for this resource.',
+    },
+    forbidden: {
+      title: 'Forbidden',
+      detail: 'The credentials are valid but do not grant access to this resource.',
+    },
+    'cors-rejected': {
+      title: 'Cross-origin request not allowed',
+      detail: 'The origin, method or headers of this cross-origin request are not allowed.',
+    },
+    'payload-too-large': {
+      title: 'Request body too large',
+      detail: 'The request body is larger than the limit of {limit} bytes.',
+    },
+    'host-not-allowed': {
+      title: 'Host not served',
+      detail: 'This gateway does not serve the host "{host}".',
+    },
+    'headers-too-large': {
+      title: 'Request headers too large',
+      detail: 'The request headers are larger than the limit of {limit} bytes.',
+    },
+    'key-server-unavailable': {
+      title: 'Key server unavailable',
+      detail: 'The keys needed to verify the access token could not be obtained. Try again later.',
+    },
+    'auth-service-unavailable': {
+      title: 'Authentication service unavailable',
+      detail: 'The credentials could not be checked right now. Try again later.',
+    },
     'invalid-path': {
       title: 'Invalid request path',
       detail: 'The request path contains malformed percent-encoding or a forbidden character.',
@@ -103,6 +158,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
   },
   hi: {
+    'unsupported-media-type': {
+      title: 'असमर्थित मीडिया प्रकार',
+      detail: 'अनुरोध बॉडी JSON होनी चाहिए, Content-Type: application/json के साथ भेजी गई।',
+    },
     'invalid-request': {
       title: 'अमान्य अनुरोध',
       detail: 'अनुरोध मान्य नहीं है: {count} समस्या(एँ), "errors" में सूचीबद्ध।',
@@ -138,6 +197,46 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
       title: 'सर्किट ब्रेकर उपलब्ध नहीं',
       detail: 'सेवा "{service}" के सर्किट ब्रेकर की स्थिति नहीं मिल सकी, और यह सेवा उसके बिना अनुरोध स्वीकार नहीं करती।',
     },
+    'invalid-header': {
+      title: 'अमान्य अनुरोध हेडर',
+      detail: 'किसी अनुरोध हेडर में नियंत्रण वर्ण है।',
+    },
+    'malformed-credentials': {
+      title: 'गलत क्रेडेंशियल',
+      detail: 'अनुरोध में ठीक एक क्रेडेंशियल होना चाहिए: एक Authorization हेडर या एक X-API-Key हेडर।',
+    },
+    unauthorized: {
+      title: 'प्रमाणीकरण आवश्यक',
+      detail: 'इस संसाधन के लिए अनुरोध में मान्य क्रेडेंशियल नहीं हैं।',
+    },
+    forbidden: {
+      title: 'प्रवेश वर्जित',
+      detail: 'क्रेडेंशियल मान्य हैं, पर इस संसाधन तक पहुँच की अनुमति नहीं देते।',
+    },
+    'cors-rejected': {
+      title: 'क्रॉस-ओरिजिन अनुरोध की अनुमति नहीं है',
+      detail: 'इस क्रॉस-ओरिजिन अनुरोध का ओरिजिन, विधि या हेडर अनुमत नहीं हैं।',
+    },
+    'payload-too-large': {
+      title: 'अनुरोध बॉडी बहुत बड़ी है',
+      detail: 'अनुरोध बॉडी {limit} बाइट की सीमा से बड़ी है।',
+    },
+    'host-not-allowed': {
+      title: 'होस्ट सेवा में नहीं',
+      detail: 'यह गेटवे होस्ट "{host}" को सेवा नहीं देता।',
+    },
+    'headers-too-large': {
+      title: 'अनुरोध हेडर बहुत बड़े हैं',
+      detail: 'अनुरोध हेडर {limit} बाइट की सीमा से बड़े हैं।',
+    },
+    'key-server-unavailable': {
+      title: 'कुंजी सर्वर उपलब्ध नहीं',
+      detail: 'एक्सेस टोकन सत्यापित करने के लिए आवश्यक कुंजियाँ प्राप्त नहीं हो सकीं। बाद में फिर प्रयास करें।',
+    },
+    'auth-service-unavailable': {
+      title: 'प्रमाणीकरण सेवा उपलब्ध नहीं',
+      detail: 'अभी क्रेडेंशियल की जाँच नहीं हो सकी। बाद में फिर प्रयास करें।',
+    },
     'invalid-path': {
       title: 'अमान्य अनुरोध पथ',
       detail: 'अनुरोध पथ में गलत प्रतिशत-एन्कोडिंग या निषिद्ध वर्ण है।',
@@ -169,6 +268,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
   },
   es: {
+    'unsupported-media-type': {
+      title: 'Tipo de contenido no admitido',
+      detail: 'El cuerpo de la solicitud debe ser JSON, enviado con Content-Type: application/json.',
+    },
     'invalid-request': {
       title: 'Solicitud no válida',
       detail: 'La solicitud no es válida: {count} problema(s), detallados en «errors».',
@@ -203,6 +306,46 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'breaker-unavailable': {
       title: 'Disyuntor no disponible',
       detail: 'No se pudo leer el disyuntor del servicio «{service}», y este servicio no admite solicitudes sin él.',
+    },
+    'invalid-header': {
+      title: 'Cabecera de solicitud no válida',
+      detail: 'Una cabecera de la solicitud contiene un carácter de control.',
+    },
+    'malformed-credentials': {
+      title: 'Credenciales mal formadas',
+      detail: 'La solicitud debe llevar exactamente una credencial: una cabecera Authorization o una cabecera X-API-Key.',
+    },
+    unauthorized: {
+      title: 'Autenticación requerida',
+      detail: 'La solicitud no lleva credenciales válidas para este recurso.',
+    },
+    forbidden: {
+      title: 'Prohibido',
+      detail: 'Las credenciales son válidas, pero no dan acceso a este recurso.',
+    },
+    'cors-rejected': {
+      title: 'Solicitud de origen cruzado no permitida',
+      detail: 'El origen, el método o las cabeceras de esta solicitud de origen cruzado no están permitidos.',
+    },
+    'payload-too-large': {
+      title: 'Cuerpo de solicitud demasiado grande',
+      detail: 'El cuerpo de la solicitud supera el límite de {limit} bytes.',
+    },
+    'host-not-allowed': {
+      title: 'Host no atendido',
+      detail: 'Esta pasarela no atiende el host «{host}».',
+    },
+    'headers-too-large': {
+      title: 'Cabeceras de solicitud demasiado grandes',
+      detail: 'Las cabeceras de la solicitud superan el límite de {limit} bytes.',
+    },
+    'key-server-unavailable': {
+      title: 'Servidor de claves no disponible',
+      detail: 'No se pudieron obtener las claves necesarias para verificar el token de acceso. Inténtelo más tarde.',
+    },
+    'auth-service-unavailable': {
+      title: 'Servicio de autenticación no disponible',
+      detail: 'Ahora mismo no se pudieron comprobar las credenciales. Inténtelo más tarde.',
     },
     'invalid-path': {
       title: 'Ruta de solicitud no válida',

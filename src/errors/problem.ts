@@ -49,7 +49,7 @@ export function problemResponse(
   const headers = new Headers(error.headers);
   headers.set('content-type', 'application/problem+json; charset=utf-8');
   headers.set('content-language', locale);
-  headers.set('vary', 'Accept-Language');
+  headers.append('vary', 'Accept-Language');
   headers.set('cache-control', 'no-store');
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }

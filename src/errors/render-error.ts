@@ -18,6 +18,8 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
   } else if (error instanceof HTTPException && error.status === 400) {
     // Hono's own refusals of a body it cannot read (malformed JSON): the text is Hono's, never ours or the caller's.
     problem = new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: '', message: error.message }] } });
+  } else if (error instanceof HTTPException && error.status === 415) {
+    problem = new GatewayError('unsupported-media-type', {}, { headers: { 'accept-post': 'application/json' } });
   } else if (error instanceof ConfigError) {
     console.error(JSON.stringify({ level: 'error', requestId: trace.requestId, message: error.message }));
     problem = new GatewayError('configuration-error');

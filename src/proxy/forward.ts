@@ -17,6 +17,8 @@ export interface ForwardRequest {
   contentLength: number | undefined;
   trace: TraceContext;
   webSocket: boolean;
+  /** Aborts the upstream request from the gateway's side; its reason (a GatewayError) becomes the answer. */
+  signal?: AbortSignal;
 }
 
 type Failure = 'connect-failure' | 'timeout';
@@ -126,12 +128,14 @@ async function attemptOnce(
       headers: request.headers,
       body,
       redirect: 'manual',
-      signal: controller.signal,
+      signal: request.signal ? AbortSignal.any([controller.signal, request.signal]) : controller.signal,
     });
     instance.observeRtt(Date.now() - started, Date.now(), ewmaDecayMs);
     return response;
   } catch {
     instance.inFlight -= 1;
+    // Cut off by the gateway (the body limit): not the instance's fault, and the reason is the answer.
+    if (request.signal?.aborted) throw request.signal.reason;
     return new AttemptFailed(controller.signal.aborted ? 'timeout' : 'connect-failure');
   } finally {
     clearTimeout(timer);

@@ -1,5 +1,7 @@
 /** @module Headers across the trust boundary: hop-by-hop removal and forwarding headers from the real connection. */
+import type { Identity } from '../env.ts';
 import type { TraceContext } from '../observability/trace-context.ts';
+import type { IdentityForwarding } from '../policies/auth/identity.ts';
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus the non-standard ones proxies still see. */
 const HOP_BY_HOP = new Set([
@@ -18,7 +20,7 @@ const HOP_BY_HOP = new Set([
  * Claims about the client's address or the original request. Only the gateway may make them: client copies are
  * dropped and the gateway's own, taken from the connection, are set in their place.
  */
-const CLIENT_ADDRESS_CLAIMS = new Set([
+export const CLIENT_ADDRESS_CLAIMS: ReadonlySet<string> = new Set([
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-host',
@@ -35,8 +37,13 @@ const CLIENT_ADDRESS_CLAIMS = new Set([
  * and any name in `alsoRemove`. Only names actually present are deleted: each Headers call crosses into the
  * runtime, and deleting a fixed list on every request cost more than the rest of the header work.
  */
-function removeConnectionHeaders(headers: Headers, alsoRemove: ReadonlySet<string> | undefined, keepUpgrade: boolean): void {
-  for (const [name, value] of [...headers]) {
+function removeConnectionHeaders(
+  headers: Headers,
+  alsoRemove: ReadonlySet<string> | undefined,
+  keepUpgrade: boolean,
+  entries: readonly (readonly [string, string])[] = [...headers],
+): void {
+  for (const [name, value] of entries) {
     if (name === 'connection') {
       for (const token of value.split(',')) {
         const named = token.trim().toLowerCase();
@@ -61,10 +68,33 @@ export interface ConnectionFacts {
   webSocket: boolean;
 }
 
-/** The headers sent to the origin: the client's minus hop-by-hop and address claims, plus the gateway's own. */
-export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts): Headers {
+export interface UpstreamHeaderOptions {
+  /** The service's identity headers; without it only the client address claims are reserved. */
+  forwarding?: IdentityForwarding;
+  /** The authenticated caller, whose identity headers are set. */
+  identity?: Identity | undefined;
+  /**
+   * `incoming`'s entries when they have been read already (edge hygiene reads them once): reading headers crosses into
+   * the runtime and costs about as much as the rest of the header work.
+   */
+  entries?: readonly (readonly [string, string])[] | undefined;
+}
+
+/**
+ * The headers sent to the origin: the client's minus hop-by-hop headers, address claims and identity headers, plus
+ * the gateway's own. Identity headers are set from `identity` (the authenticated caller) only, after every client
+ * copy has gone, also one the client named in `Connection`.
+ */
+export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts, options: UpstreamHeaderOptions = {}): Headers {
+  const { forwarding, identity, entries } = options;
   const headers = new Headers(incoming);
-  removeConnectionHeaders(headers, CLIENT_ADDRESS_CLAIMS, facts.webSocket);
+  removeConnectionHeaders(headers, forwarding?.reserved ?? CLIENT_ADDRESS_CLAIMS, facts.webSocket, entries ?? [...headers]);
+  if (identity && forwarding) {
+    for (const [name, source] of forwarding.headers) {
+      const value = source(identity);
+      if (value) headers.set(name, headerSafe(value));
+    }
+  }
 
   if (facts.clientIp) headers.set('x-forwarded-for', facts.clientIp);
   headers.set('x-forwarded-proto', facts.proto);
@@ -91,4 +121,19 @@ function forwardedElement(facts: ConnectionFacts): string {
 // RFC 7230 token characters; anything else (":" in host:port, for one) must be a quoted-string.
 function quoteIfNeeded(value: string): string {
   return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * A header value made safe: when it has characters outside visible ASCII and space, those (and `%`) are
+ * percent-encoded as UTF-8, so no claim can split a header (CR, LF) or make the runtime refuse it (NUL).
+ */
+export function headerSafe(value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  return value.replace(/[^\x20-\x24\x26-\x7e]/gu, (char) => {
+    try {
+      return encodeURIComponent(char);
+    } catch {
+      return '%EF%BF%BD'; // a lone surrogate: U+FFFD
+    }
+  });
 }

@@ -16,13 +16,17 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
     const url = requestUrlParts(c.req.url);
 
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
-    const headers = upstreamRequestHeaders(c.req.raw.headers, {
-      clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
-      proto: url.protocol,
-      host: url.host,
-      trace,
-      webSocket,
-    });
+    const headers = upstreamRequestHeaders(
+      c.req.raw.headers,
+      {
+        clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
+        proto: url.protocol,
+        host: url.host,
+        trace,
+        webSocket,
+      },
+      { forwarding: gateway.auth.service(route.service.name).forwarding, identity: c.var.identity, entries: c.var.requestHeaders },
+    );
     const declaredLength = c.req.header('content-length');
     const pool = gateway.pools.get(route.service.name)!;
     const waitUntil = waitUntilOf(c);
@@ -39,6 +43,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
         trace,
         webSocket,
+        ...(c.var.uploadSignal ? { signal: c.var.uploadSignal } : {}),
       },
       waitUntil,
     );

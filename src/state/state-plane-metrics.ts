@@ -3,7 +3,7 @@
  * request is a headline figure, and every fail-open or fail-closed decision is an event someone should see.
  */
 
-export type StateCall = 'rate-limit-lease' | 'breaker-probe' | 'service-sync' | 'config-poll' | 'admin';
+export type StateCall = 'rate-limit-lease' | 'breaker-probe' | 'service-sync' | 'config-poll' | 'api-key-lookup' | 'admin';
 export type Policy = 'rate-limit' | 'circuit-breaker' | 'service-sync';
 
 export interface StatePlaneCounters {
@@ -23,7 +23,14 @@ export interface StatePlaneCounters {
   failedClosed: Record<Policy, number>;
 }
 
-const calls = (): Record<StateCall, number> => ({ 'rate-limit-lease': 0, 'breaker-probe': 0, 'service-sync': 0, 'config-poll': 0, admin: 0 });
+const calls = (): Record<StateCall, number> => ({
+  'rate-limit-lease': 0,
+  'breaker-probe': 0,
+  'service-sync': 0,
+  'config-poll': 0,
+  'api-key-lookup': 0,
+  admin: 0,
+});
 const policies = (): Record<Policy, number> => ({ 'rate-limit': 0, 'circuit-breaker': 0, 'service-sync': 0 });
 
 export const statePlaneCounters: StatePlaneCounters = {

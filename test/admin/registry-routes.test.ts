@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { Echo } from '../../scripts/demo-origins.ts';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
-import { send } from '../support/gateway.ts';
+import { ADMIN_HEADERS, asAdmin, send } from '../support/gateway.ts';
 
 const [echo1, echo2, echo3] = inject('echoOrigins');
 
@@ -18,7 +18,7 @@ const strict: GatewayConfigInput = { ...config, gateway: { controlPlane: { pollI
 
 const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method,
-  headers: { 'content-type': 'application/json', ...headers },
+  headers: { 'content-type': 'application/json', ...ADMIN_HEADERS, ...headers },
   body: typeof body === 'string' ? body : JSON.stringify(body),
 });
 
@@ -28,7 +28,7 @@ async function problem(response: Response): Promise<{ type: string; errors?: { p
 }
 
 async function version(): Promise<number> {
-  return ((await (await send(config, '/gateway/services')).json()) as { version: number }).version;
+  return ((await (await send(config, '/gateway/services', asAdmin())).json()) as { version: number }).version;
 }
 
 describe('POST /gateway/services/register', () => {
@@ -109,18 +109,18 @@ describe('POST /gateway/services/register', () => {
 describe('DELETE /gateway/services/{service}/{instanceId}', () => {
   it('deregisters an instance, then answers 404 for it', async () => {
     await send(config, '/gateway/services/register', json('POST', { service: 'storage', id: 'storage-gone', url: echo3 }));
-    const response = await send(config, '/gateway/services/storage/storage-gone', { method: 'DELETE' });
+    const response = await send(config, '/gateway/services/storage/storage-gone', asAdmin({ method: 'DELETE' }));
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id: 'storage-gone', source: 'registry' });
-    expect((await send(config, '/gateway/services/storage/storage-gone', { method: 'DELETE' })).status).toBe(404);
+    expect((await send(config, '/gateway/services/storage/storage-gone', asAdmin({ method: 'DELETE' }))).status).toBe(404);
   });
 
   it('refuses to remove the last instance of a service, naming the field, and changes nothing', async () => {
-    const { services } = (await (await send(config, '/gateway/services')).json()) as { services: { name: string; instances: { id: string }[] }[] };
+    const { services } = (await (await send(config, '/gateway/services', asAdmin())).json()) as { services: { name: string; instances: { id: string }[] }[] };
     const ids = services.find((s) => s.name === 'samples')!.instances.map((i) => i.id);
-    for (const id of ids.slice(1)) expect((await send(config, `/gateway/services/samples/${id}`, { method: 'DELETE' })).status).toBe(200);
+    for (const id of ids.slice(1)) expect((await send(config, `/gateway/services/samples/${id}`, asAdmin({ method: 'DELETE' }))).status).toBe(200);
     const before = await version();
-    const response = await send(config, `/gateway/services/samples/${ids[0]}`, { method: 'DELETE' });
+    const response = await send(config, `/gateway/services/samples/${ids[0]}`, asAdmin({ method: 'DELETE' }));
     expect(response.status).toBe(400);
     const details = await problem(response);
     expect(details.type).toBe('urn:edge-gateway:problem:invalid-configuration');
@@ -135,7 +135,7 @@ describe('routes', () => {
     expect(created.status).toBe(201);
     expect(((await (await send(config, '/v2/samples/7')).json()) as Echo).path).toBe('/7');
 
-    const read = await send(config, '/gateway/routes/samples-v2');
+    const read = await send(config, '/gateway/routes/samples-v2', asAdmin());
     expect(await read.json()).toMatchObject({ id: 'samples-v2', service: 'samples', pathPrefix: '/v2/samples', source: 'registry' });
     const etag = read.headers.get('etag')!;
 
@@ -145,9 +145,9 @@ describe('routes', () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(await replaced.clone().json());
 
-    expect((await send(config, '/gateway/routes/samples-v2', { method: 'DELETE' })).status).toBe(200);
+    expect((await send(config, '/gateway/routes/samples-v2', asAdmin({ method: 'DELETE' }))).status).toBe(200);
     expect((await send(config, '/v2/samples/7')).status).toBe(404);
-    expect((await send(config, '/gateway/routes/samples-v2')).status).toBe(404);
+    expect((await send(config, '/gateway/routes/samples-v2', asAdmin())).status).toBe(404);
   });
 
   it('creates a route with PUT on a new id (201)', async () => {
@@ -175,14 +175,14 @@ describe('routes', () => {
 
 describe('configuration as code', () => {
   it('exports the running configuration with its version as ETag', async () => {
-    const response = await send(config, '/gateway/config');
+    const response = await send(config, '/gateway/config', asAdmin());
     const exported = (await response.json()) as { services: { name: string }[] };
     expect(exported.services.map((s) => s.name)).toEqual(['samples', 'storage']);
     expect(response.headers.get('etag')).toBe(`"${await version()}"`);
   });
 
   it('validates a configuration and shows the diff without applying it on a dry run', async () => {
-    const exported = (await (await send(config, '/gateway/config')).json()) as { services: { name: string; timeouts: { requestMs: number } }[] };
+    const exported = (await (await send(config, '/gateway/config', asAdmin())).json()) as { services: { name: string; timeouts: { requestMs: number } }[] };
     exported.services[0]!.timeouts.requestMs = 1_234;
     const before = await version();
     const response = await send(config, '/gateway/config?dry_run=1', json('PUT', exported));
@@ -195,7 +195,7 @@ describe('configuration as code', () => {
   });
 
   it('applies a whole configuration in one step, and the gateway runs on it', async () => {
-    const exported = (await (await send(config, '/gateway/config')).json()) as GatewayConfigInput & { services: { name: string; routes: { pathPrefix: string }[] }[] };
+    const exported = (await (await send(config, '/gateway/config', asAdmin())).json()) as GatewayConfigInput & { services: { name: string; routes: { pathPrefix: string }[] }[] };
     exported.services.push({ name: 'rag', routes: [{ pathPrefix: '/rag', stripPrefix: true }], instances: [{ url: echo2! }] } as never);
     const before = await version();
     const response = await send(config, '/gateway/config', json('PUT', exported));
@@ -217,9 +217,9 @@ describe('configuration as code', () => {
 describe('GET /gateway/audit', () => {
   it('records who changed what, with before and after, newest first', async () => {
     await send(config, '/gateway/services/register', json('POST', { service: 'storage', id: 'storage-audited', url: echo3 }, { 'x-request-id': 'audit-me' }));
-    const { entries } = (await (await send(config, '/gateway/audit?limit=5')).json()) as { entries: Record<string, unknown>[] };
+    const { entries } = (await (await send(config, '/gateway/audit?limit=5', asAdmin())).json()) as { entries: Record<string, unknown>[] };
     expect(entries[0]).toMatchObject({
-      actor: 'admin',
+      actor: 'admin-token:admin-token',
       action: 'instance.register',
       target: 'services/storage/instances/storage-audited',
       before: null,
@@ -230,13 +230,13 @@ describe('GET /gateway/audit', () => {
   });
 
   it('refuses a limit out of range with 400', async () => {
-    expect((await send(config, '/gateway/audit?limit=0')).status).toBe(400);
+    expect((await send(config, '/gateway/audit?limit=0', asAdmin())).status).toBe(400);
   });
 });
 
 describe('GET /gateway/status', () => {
   it('reports versions, counts and that the registry and state plane answer', async () => {
-    const status = (await (await send(config, '/gateway/status')).json()) as Record<string, unknown>;
+    const status = (await (await send(config, '/gateway/status', asAdmin())).json()) as Record<string, unknown>;
     expect(status).toMatchObject({
       version: '0.1.0',
       configVersion: await version(),
@@ -260,7 +260,7 @@ describe('the registry', () => {
   it('reaches a freshly started isolate on its first request', async () => {
     // A configuration text this file has not used yet gets a new ConfigSource: what a new isolate starts with.
     const fresh = { ...config, services: config.services.map((s) => ({ ...s })) };
-    const services = (await (await send(fresh, '/gateway/services')).json()) as { services: { name: string; instances: { id: string }[] }[] };
+    const services = (await (await send(fresh, '/gateway/services', asAdmin())).json()) as { services: { name: string; instances: { id: string }[] }[] };
     expect(services.services.find((s) => s.name === 'storage')!.instances.map((i) => i.id)).toContain('storage-audited');
   });
 
@@ -290,7 +290,7 @@ describe('the registry', () => {
 
 describe('GET /gateway/health', () => {
   it('answers 200 with the configuration version', async () => {
-    const response = await send(config, '/gateway/health');
+    const response = await send(config, '/gateway/health', asAdmin());
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok', configVersion: await version() });
   });

@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
 import { serviceStateClient } from '../../src/state/service-state-client.ts';
-import { send } from '../support/gateway.ts';
+import { asAdmin, send } from '../support/gateway.ts';
 
 const scripted = inject('scriptedOrigin');
 const [echo1, echo2] = inject('echoOrigins');
@@ -35,7 +35,7 @@ async function openBreaker(): Promise<void> {
 describe('state plane admin endpoints', () => {
   it('GET /gateway/circuit-breakers shows each breaker with its recent events', async () => {
     await openBreaker();
-    const response = await send(config, '/gateway/circuit-breakers');
+    const response = await send(config, '/gateway/circuit-breakers', asAdmin());
     expect(response.status).toBe(200);
     const body = (await response.json()) as { services: { service: string; breaker: { state: string } | null; events: { kind: string }[] }[] };
     const fragile = body.services.find((s) => s.service === 'admin-fragile')!;
@@ -46,14 +46,14 @@ describe('state plane admin endpoints', () => {
 
   it('POST /gateway/circuit-breakers/{service}/reset closes the breaker, and requests reach the origin again', async () => {
     await openBreaker();
-    const response = await send(config, '/gateway/circuit-breakers/admin-fragile/reset', { method: 'POST' });
+    const response = await send(config, '/gateway/circuit-breakers/admin-fragile/reset', asAdmin({ method: 'POST' }));
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ service: 'admin-fragile', breaker: { state: 'closed' } });
     expect((await send(config, '/admin-fragile/x?status=200')).status).toBe(200);
   });
 
   it('answers 404 service-not-found to a reset of an unknown service', async () => {
-    const response = await send(config, '/gateway/circuit-breakers/nope/reset', { method: 'POST' });
+    const response = await send(config, '/gateway/circuit-breakers/nope/reset', asAdmin({ method: 'POST' }));
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ type: 'urn:edge-gateway:problem:service-not-found' });
   });
@@ -62,7 +62,7 @@ describe('state plane admin endpoints', () => {
     await send(config, '/admin-pair/x');
     serviceStateClient('admin-pair').expire();
     await send(config, '/admin-pair/x');
-    const body = (await (await send(config, '/gateway/load-balancing')).json()) as {
+    const body = (await (await send(config, '/gateway/load-balancing', asAdmin())).json()) as {
       services: { service: string; strategy: string; reportingIsolates: number; instances: Record<string, unknown>[] }[];
     };
     const pair = body.services.find((s) => s.service === 'admin-pair')!;
@@ -75,7 +75,7 @@ describe('state plane admin endpoints', () => {
 
   it('GET /gateway/state-plane counts requests and Durable Object calls', async () => {
     await send(config, '/admin-pair/x');
-    const report = (await (await send(config, '/gateway/state-plane')).json()) as { requests: number; callsPerRequest: number; backgroundCalls: Record<string, number> };
+    const report = (await (await send(config, '/gateway/state-plane', asAdmin())).json()) as { requests: number; callsPerRequest: number; backgroundCalls: Record<string, number> };
     expect(report.requests).toBeGreaterThan(0);
     expect(report.backgroundCalls['service-sync']).toBeGreaterThan(0);
     expect(report.callsPerRequest).toBeGreaterThan(0);

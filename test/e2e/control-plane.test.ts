@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoOrigin, type Echo, type EchoOrigin } from '../../scripts/demo-origins.ts';
-import { rawRequest, ROOT, startGateway, type RunningGateway } from './harness.ts';
+import { E2E_ADMIN_TOKEN, rawRequest, ROOT, startGateway, type RunningGateway } from './harness.ts';
 
 let gateway: RunningGateway;
 let first: EchoOrigin;
@@ -29,7 +29,7 @@ afterAll(async () => {
 
 /** `npm run gateway -- <args>` against the test gateway. */
 function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(ROOT, 'scripts/gateway-cli.ts'), ...args, '--url', gateway.url], { encoding: 'utf8', cwd: ROOT });
+  const result = spawnSync(process.execPath, [join(ROOT, 'scripts/gateway-cli.ts'), ...args, '--url', gateway.url, '--token', E2E_ADMIN_TOKEN], { encoding: 'utf8', cwd: ROOT });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -12,6 +12,10 @@ import { freePort } from '../support/ports.ts';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
 
+/** The ADMIN_TOKEN of every gateway startGateway starts (unless the test passes its own). */
+export const E2E_ADMIN_TOKEN = 'e2e-admin-token-for-tests-0123456789';
+export const E2E_ADMIN_HEADERS = { authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
+
 export interface RunningGateway {
   url: string;
   port: number;
@@ -25,7 +29,7 @@ export async function startGateway(config: GatewayConfigInput, vars: Record<stri
   vendorAssets();
   const port = await freePort();
   const persist = mkdtempSync(join(tmpdir(), 'gateway-e2e-'));
-  const varArgs = Object.entries({ GATEWAY_CONFIG: JSON.stringify(config), ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const varArgs = Object.entries({ ADMIN_TOKEN: E2E_ADMIN_TOKEN, GATEWAY_CONFIG: JSON.stringify(config), ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', '0', '--persist-to', persist, '--show-interactive-dev-session=false', ...varArgs],

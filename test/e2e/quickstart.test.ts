@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Echo } from '../../scripts/demo-origins.ts';
 import { freePort } from '../support/ports.ts';
@@ -29,6 +30,13 @@ beforeAll(async () => {
   });
 });
 
+/** What `npm run -s token -- …args` prints, as a newcomer would run it. */
+function devToken(...args: string[]): string {
+  const result = spawnSync('npm', ['run', '-s', 'token', '--', ...args], { cwd: ROOT, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`npm run token failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
 afterAll(async () => {
   if (start.exitCode === null) {
     const exited = once(start, 'exit');
@@ -44,11 +52,35 @@ describe('npm start', () => {
     expect(response.json<Echo>()).toMatchObject({ service: 'samples', method: 'GET', path: '/api/v1/samples/42', bodyBytes: 0 });
   });
 
-  it('runs all seven demo services behind the gateway', async () => {
+  it('runs all seven demo services behind the gateway, with a token from `npm run token`', async () => {
+    const token = devToken('--sub', 'alice');
     for (const service of ['auth', 'samples', 'storage', 'templates', 'sequencing', 'notifications', 'rag']) {
-      const response = await rawRequest(`http://127.0.0.1:${port}`, `/${service}/ping`);
+      const response = await rawRequest(`http://127.0.0.1:${port}`, `/${service}/ping`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.json<Echo>().service).toBe(service);
+      // GET on samples is public: the gateway does not look at credentials there, so it names no caller.
+      expect(response.json<Echo>().headers['x-user-id']).toBe(service === 'samples' ? undefined : 'alice');
     }
+  });
+
+  it('asks for a token on the protected services, and serves their public paths without one', async () => {
+    const response = await rawRequest(`http://127.0.0.1:${port}`, '/storage/files/1');
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toContain('Bearer realm="edge-gateway"');
+    expect((await rawRequest(`http://127.0.0.1:${port}`, '/auth/login', { method: 'POST', body: '{}' })).status).toBe(200);
+    expect((await rawRequest(`http://127.0.0.1:${port}`, '/rag/health')).status).toBe(200);
+  });
+
+  it('takes roles from `npm run token -- --roles`: DELETE on storage needs the admin role', async () => {
+    const path = '/storage/files/1';
+    const headersOf = (token: string) => ({ headers: { authorization: `Bearer ${token}` }, method: 'DELETE' });
+    expect((await rawRequest(`http://127.0.0.1:${port}`, path, headersOf(devToken('--sub', 'bob')))).status).toBe(403);
+    expect((await rawRequest(`http://127.0.0.1:${port}`, path, headersOf(devToken('--sub', 'bob', '--roles', 'admin')))).status).toBe(200);
+  });
+
+  it('opens the admin API with the ADMIN_TOKEN from .dev.vars', async () => {
+    const adminToken = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(`${ROOT}/.dev.vars`, 'utf8'))![1]!.trim();
+    expect((await rawRequest(`http://127.0.0.1:${port}`, '/gateway/api-keys')).status).toBe(401);
+    expect((await rawRequest(`http://127.0.0.1:${port}`, '/gateway/api-keys', { headers: { authorization: `Bearer ${adminToken}` } })).status).toBe(200);
   });
 
   it('balances samples over its two instances by weight (2:1)', async () => {

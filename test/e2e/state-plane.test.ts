@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, startGateway, type RunningGateway } from './harness.ts';
+import { E2E_ADMIN_HEADERS, rawRequest, startGateway, type RunningGateway } from './harness.ts';
 import { answer, startOrigin, type TestOrigin } from './origins.ts';
 
 let gateway: RunningGateway;
@@ -78,7 +78,7 @@ describe('state plane, end to end', () => {
     // Round robin keeps trying a first for half the requests; each of those is retried on b and succeeds.
     await eventually(async () => {
       expect((await rawRequest(gateway.url, '/pair/x')).status).toBe(200);
-      const balancing = (await rawRequest(gateway.url, '/gateway/load-balancing')).json<{ services: { service: string; instances: { id: string; ejected: boolean }[] }[] }>();
+      const balancing = (await rawRequest(gateway.url, '/gateway/load-balancing', { headers: E2E_ADMIN_HEADERS })).json<{ services: { service: string; instances: { id: string; ejected: boolean }[] }[] }>();
       const pair = balancing.services.find((service) => service.service === 'pair')!;
       expect(pair.instances.find((instance) => instance.id === 'a')!.ejected).toBe(true);
     });
@@ -93,7 +93,7 @@ describe('state plane, end to end', () => {
       expect(response.status).toBe(503);
       expect(response.json()).toMatchObject({ type: 'urn:edge-gateway:problem:circuit-open' });
     });
-    const breakers = (await rawRequest(gateway.url, '/gateway/circuit-breakers')).json<{ services: { service: string; breaker: { state: string }; events: { kind: string; instance: string | null }[] }[] }>();
+    const breakers = (await rawRequest(gateway.url, '/gateway/circuit-breakers', { headers: E2E_ADMIN_HEADERS })).json<{ services: { service: string; breaker: { state: string }; events: { kind: string; instance: string | null }[] }[] }>();
     const pair = breakers.services.find((service) => service.service === 'pair')!;
     expect(pair.breaker.state).toBe('open');
     expect(pair.events.map((event) => event.kind)).toEqual(expect.arrayContaining(['breaker-opened', 'instance-ejected']));

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Identity } from '../../src/env.ts';
 import { traceContextFrom } from '../../src/observability/trace-context.ts';
-import { prepareResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
+import { identityForwarding } from '../../src/policies/auth/identity.ts';
+import { headerSafe, prepareResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
 
 const trace = traceContextFrom(new Headers());
 const facts = { clientIp: '203.0.113.7', proto: 'https', host: 'api.example.com', trace, webSocket: false };
@@ -76,6 +78,66 @@ describe('upstreamRequestHeaders', () => {
     expect(headers.get('upgrade')).toBe('websocket');
     expect(headers.get('connection')).toBe('Upgrade');
     expect(headers.get('sec-websocket-key')).toBe('k');
+  });
+});
+
+describe('upstreamRequestHeaders: identity headers', () => {
+  const alice: Identity = { method: 'jwt', subject: 'alice', consumerId: 'local:alice', roles: ['admin', 'ops'], scopes: ['read'], claims: { email: 'a@example.com', tenant: { id: 't1' } } };
+  const spoofed = { 'x-user-id': 'root', 'x-user-roles': 'superuser', 'x-consumer-id': 'local:root', 'cf-connecting-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'x-real-ip': '6.6.6.6', 'x-forwarded-for': '6.6.6.6' };
+
+  it('removes client copies of the identity headers of an anonymous request', () => {
+    const headers = upstreamRequestHeaders(new Headers(spoofed), facts, { forwarding: identityForwarding(undefined), identity: undefined });
+    for (const name of Object.keys(spoofed)) if (name !== 'x-forwarded-for') expect(headers.has(name), name).toBe(false);
+    expect(headers.get('x-forwarded-for')).toBe('203.0.113.7');
+  });
+
+  it('replaces client copies with the authenticated caller', () => {
+    const headers = upstreamRequestHeaders(new Headers(spoofed), facts, { forwarding: identityForwarding(undefined), identity: alice });
+    expect(headers.get('x-user-id')).toBe('alice');
+    expect(headers.get('x-user-roles')).toBe('admin,ops');
+    expect(headers.get('x-consumer-id')).toBe('local:alice');
+  });
+
+  it('still sets them when the client names them in Connection', () => {
+    const headers = upstreamRequestHeaders(new Headers({ ...spoofed, connection: 'x-user-id, x-user-roles, x-consumer-id' }), facts, { forwarding: identityForwarding(undefined), identity: alice });
+    expect(headers.get('x-user-id')).toBe('alice');
+    expect(headers.get('x-consumer-id')).toBe('local:alice');
+    expect(headers.has('connection')).toBe(false);
+  });
+
+  it('follows a custom mapping, claims included, and still strips the default names', () => {
+    const forwarding = identityForwarding({ 'x-auth-subject': 'subject', 'x-auth-email': 'claim:email', 'x-tenant': 'claim:tenant.id', 'x-scopes': 'scopes', 'x-auth-method': 'method' });
+    const headers = upstreamRequestHeaders(new Headers({ 'x-user-id': 'root', 'x-auth-email': 'evil@example.com' }), facts, { forwarding, identity: alice });
+    expect(headers.get('x-auth-subject')).toBe('alice');
+    expect(headers.get('x-auth-email')).toBe('a@example.com');
+    expect(headers.get('x-tenant')).toBe('t1');
+    expect(headers.get('x-scopes')).toBe('read');
+    expect(headers.get('x-auth-method')).toBe('jwt');
+    expect(headers.has('x-user-id')).toBe(false);
+  });
+
+  it('leaves a header out when its claim is missing, and never forwards a client copy in its place', () => {
+    const forwarding = identityForwarding({ 'x-auth-email': 'claim:missing' });
+    const headers = upstreamRequestHeaders(new Headers({ 'x-auth-email': 'evil@example.com' }), facts, { forwarding, identity: alice });
+    expect(headers.has('x-auth-email')).toBe(false);
+  });
+
+  it('percent-encodes values that could not travel in a header', () => {
+    const headers = upstreamRequestHeaders(new Headers(), facts, { forwarding: identityForwarding(undefined), identity: { ...alice, subject: 'zoë\r\nx-admin: 1' } });
+    expect(headers.get('x-user-id')).toBe('zo%C3%AB%0D%0Ax-admin: 1');
+  });
+});
+
+describe('headerSafe', () => {
+  // Inputs are JSON string literals, so test names stay printable.
+  it.each([
+    ['"plain ascii, spaces and %"', 'plain ascii, spaces and %'],
+    ['"zo\\u00eb"', 'zo%C3%AB'],
+    ['"100% zo\\u00eb"', '100%25 zo%C3%AB'],
+    ['"a\\u0000b"', 'a%00b'],
+    ['"\\ud800"', '%EF%BF%BD'],
+  ])('%s → %s', (input, output) => {
+    expect(headerSafe(JSON.parse(input) as string)).toBe(output);
   });
 });
 

@@ -1,7 +1,8 @@
-/** Starts real origins in Node for the workerd tests, which cannot open sockets themselves. */
+/** Starts real servers in Node for the workerd tests, which cannot open sockets themselves. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
+import { startAuthServer } from './auth-server.ts';
 import { startEchoOrigin } from '../../scripts/demo-origins.ts';
 import { closedPortUrl } from './ports.ts';
 
@@ -15,6 +16,8 @@ declare module 'vitest' {
      * requests per path; `GET /__count?path=/x` returns the count for /x.
      */
     scriptedOrigin: string;
+    /** Key server and introspection endpoint (test/support/auth-server.ts). */
+    authServer: string;
   }
 }
 
@@ -43,11 +46,13 @@ export default async function setup(project: TestProject) {
     ['echo-1', 'echo-2', 'echo-3'].map((instance) => startEchoOrigin({ service: 'echo', instance })),
   );
   const scripted = await startScriptedOrigin();
+  const authServer = await startAuthServer();
   project.provide('echoOrigins', origins.map((origin) => origin.url));
   project.provide('closedOrigin', await closedPortUrl());
   project.provide('scriptedOrigin', `http://127.0.0.1:${(scripted.address() as AddressInfo).port}`);
+  project.provide('authServer', authServer.url);
   return async () => {
     scripted.closeAllConnections();
-    await Promise.all([...origins.map((origin) => origin.close()), new Promise((resolve) => scripted.close(resolve))]);
+    await Promise.all([...origins.map((origin) => origin.close()), new Promise((resolve) => scripted.close(resolve)), authServer.close()]);
   };
 }

@@ -1,0 +1,68 @@
+/** @module Protection of the gateway's own management endpoints: the `ADMIN_TOKEN` secret or a JWT with the admin role. */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv, Identity } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { pathHasPrefix } from '../routing/normalize-path.ts';
+import { credentialsRequired, insufficientAccess, invalidCredentials, malformedCredentials } from './auth/challenge.ts';
+import { readCredentials } from './auth/credentials.ts';
+import { secretsEqual } from './auth/digest.ts';
+import { KeyServerUnavailable } from './auth/jwks-cache.ts';
+import { TokenRejected } from './auth/token-format.ts';
+
+/** A shorter ADMIN_TOKEN could be guessed; it is ignored (and the fact logged) rather than trusted. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+export interface RequireAdminOptions {
+  /** Normalised path prefixes to protect (segment-boundary matching). */
+  prefixes: readonly string[];
+  /** Exact normalised paths under those prefixes that stay open. */
+  open?: readonly string[];
+}
+
+/**
+ * Guards every path under `prefixes` (by default the admin API `/gateway/*` — dashboard and traces included — and
+ * `/alerts/*`, except the liveness check `/gateway/health`): the request needs `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time) or a valid JWT
+ * from an admin issuer carrying the admin role. 401 with a challenge otherwise, 403 for a valid token without the
+ * role. Other paths pass untouched.
+ *
+ * @example app.use(requireAdmin()) // before the admin endpoints
+ */
+export function requireAdmin(
+  options: RequireAdminOptions = { prefixes: ['/gateway', '/alerts'], open: ['/gateway/health'] },
+): MiddlewareHandler<AppEnv> {
+  const prefixes = [...options.prefixes];
+  const open = new Set(options.open ?? []);
+  return async function requireAdmin(c, next) {
+    const path = c.get('path');
+    if (!prefixes.some((prefix) => pathHasPrefix(path, prefix)) || open.has(path)) return next();
+    const gateway = c.get('gateway');
+    const { auth } = gateway;
+    const credentials = readCredentials(c.req.raw.headers);
+    if (credentials.kind === 'malformed') throw malformedCredentials('jwt', auth.realm);
+    if (credentials.kind !== 'bearer') throw credentialsRequired('jwt', auth.realm);
+
+    const adminToken = c.env.ADMIN_TOKEN;
+    if (adminToken && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+      console.error(JSON.stringify({ level: 'error', message: `ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters and is ignored` }));
+    } else if (adminToken && (await secretsEqual(credentials.token, adminToken))) {
+      c.set('identity', adminTokenIdentity(auth.adminRole));
+      return next();
+    }
+
+    let identity: Identity;
+    try {
+      identity = (await auth.jwt.verify(credentials.token, c.env, auth.adminIssuers)).identity;
+    } catch (error) {
+      if (error instanceof TokenRejected) throw invalidCredentials('jwt', auth.realm, error.failure);
+      if (error instanceof KeyServerUnavailable) throw new GatewayError('key-server-unavailable', {}, { cause: error, headers: { 'retry-after': '5' } });
+      throw error;
+    }
+    if (!identity.roles.includes(auth.adminRole)) throw insufficientAccess('jwt', auth.realm, undefined, true);
+    c.set('identity', identity);
+    await next();
+  };
+}
+
+function adminTokenIdentity(role: string): Identity {
+  return { method: 'admin-token', subject: 'admin-token', consumerId: 'admin-token:admin', roles: [role], scopes: [] };
+}

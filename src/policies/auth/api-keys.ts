@@ -1,0 +1,101 @@
+/** @module API keys for machine clients: their format, hashing and sharding, and the cached lookup on the request path. */
+import type { ApiKeyRecord } from '../../../durable-objects/api-key-store.ts';
+import type { AuthSettings } from '../../config/schema.ts';
+import type { Env, Identity } from '../../env.ts';
+import { callDurableObject } from '../../state/call-durable-object.ts';
+import { sha256Hex } from './digest.ts';
+import { ExpiringLru } from './expiring-lru.ts';
+import { TokenRejected } from './token-format.ts';
+
+/** `egw_` and 32 random bytes in base64url: 256 bits, so a plain SHA-256 of the key is a safe thing to store. */
+export const API_KEY_PREFIX = 'egw_';
+const API_KEY = /^egw_[A-Za-z0-9_-]{43}$/;
+/** `ak_` + the key's shard (one hex digit) + 16 random hex digits: the id names where the key is stored. */
+const API_KEY_ID = /^ak_[0-9a-f]{17}$/;
+const CACHE_ENTRIES = 10_000;
+
+/** The key store could not be reached: authentication fails closed (503), never open. */
+export class ApiKeyStoreUnavailable extends Error {
+  override readonly name = 'ApiKeyStoreUnavailable';
+}
+
+/** A new key and where it lives. The plaintext `key` is shown once and never stored. */
+export async function generateApiKey(): Promise<{ key: string; keyHash: string; id: string; shard: string; hint: string }> {
+  const random = crypto.getRandomValues(new Uint8Array(40));
+  const key = `${API_KEY_PREFIX}${base64url(random.subarray(0, 32))}`;
+  const keyHash = await sha256Hex(key);
+  const shard = keyHash[0]!;
+  const id = `ak_${shard}${[...random.subarray(32)].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+  return { key, keyHash, id, shard, hint: key.slice(0, API_KEY_PREFIX.length + 4) };
+}
+
+/** Name of the shard object that holds keys whose hash starts with `shard`. */
+export function shardName(shard: string): string {
+  return `api-keys-${shard}`;
+}
+
+/** Every shard name, for listing. */
+export const ALL_SHARDS: readonly string[] = [...'0123456789abcdef'];
+
+/** The shard an id lives in, or undefined when it is not an API key id. */
+export function shardOfId(id: string): string | undefined {
+  return API_KEY_ID.test(id) ? id[3] : undefined;
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/**
+ * Resolves API keys on the request path. Lookups are cached per isolate, found keys for `cacheTtlSeconds` and
+ * unknown ones for `negativeCacheTtlSeconds`, so most requests make no Durable Object call; a revoked key stops
+ * working within `cacheTtlSeconds`.
+ */
+export class ApiKeyResolver {
+  readonly #cache = new ExpiringLru<ApiKeyRecord | null>(CACHE_ENTRIES);
+  readonly #ttlMs: number;
+  readonly #negativeTtlMs: number;
+
+  constructor(settings: AuthSettings['apiKeys']) {
+    this.#ttlMs = settings.cacheTtlSeconds * 1000;
+    this.#negativeTtlMs = settings.negativeCacheTtlSeconds * 1000;
+  }
+
+  /**
+   * @throws TokenRejected for a malformed, unknown, revoked or expired key.
+   * @throws ApiKeyStoreUnavailable when the store cannot be reached.
+   */
+  async resolve(key: string, env: Env, now = Date.now()): Promise<{ record: ApiKeyRecord; identity: Identity }> {
+    // The format check costs nothing and keeps garbage away from the store.
+    if (!API_KEY.test(key)) throw new TokenRejected('invalid', 'not an API key');
+    const keyHash = await sha256Hex(key);
+    let record = this.#cache.get(keyHash, now);
+    if (record === undefined) {
+      try {
+        record = await callDurableObject(() => env.API_KEYS.getByName(shardName(keyHash[0]!)), (stub) => stub.findByHash(keyHash), {
+          kind: 'api-key-lookup',
+          timeoutMs: 1_000,
+        });
+      } catch (error) {
+        console.error(JSON.stringify({ level: 'error', message: 'API key store unreachable', error: String(error) }));
+        throw new ApiKeyStoreUnavailable(String(error));
+      }
+      this.#cache.set(keyHash, record, now + (record ? this.#ttlMs : this.#negativeTtlMs), now);
+    }
+    if (record === null) throw new TokenRejected('invalid', 'unknown or revoked API key');
+    if (record.expiresAt !== null && now >= record.expiresAt) throw new TokenRejected('expired', 'API key expired');
+    return {
+      record,
+      identity: {
+        method: 'api-key',
+        subject: record.consumer,
+        consumerId: `api-key:${record.consumer}`,
+        roles: [],
+        scopes: record.scopes,
+        claims: { api_key_id: record.id, api_key_name: record.name },
+      },
+    };
+  }
+}

@@ -1,0 +1,58 @@
+/** @module Authentication middleware: establishes `c.var.identity` from the one credential the service's mode takes. */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv, Env, Identity } from '../../env.ts';
+import { GatewayError } from '../../errors/problem.ts';
+import { ApiKeyStoreUnavailable } from './api-keys.ts';
+import type { AuthRuntime, ServiceAuth } from './auth-policy.ts';
+import { credentialsRequired, insufficientAccess, invalidCredentials, malformedCredentials } from './challenge.ts';
+import { readCredentials, type Credentials } from './credentials.ts';
+import { IntrospectionUnavailable } from './introspection.ts';
+import { KeyServerUnavailable } from './jwks-cache.ts';
+import { TokenRejected } from './token-format.ts';
+
+/**
+ * Runs after routing. Public paths and services of mode "none" pass without credentials (and without an identity);
+ * every other request needs exactly one credential of a kind the service's mode accepts:
+ * 401 with a `WWW-Authenticate` challenge when there is none or it is refused, 400 when it is ambiguous,
+ * 503 when the key server, introspection endpoint or key store cannot answer. Never fails open.
+ */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async function authenticate(c, next) {
+    const { gateway, route, path } = c.var;
+    const policy = gateway.auth.service(route.service.name);
+    if (policy.isPublic(c.req.method, path)) return next();
+    const identity = await identify(gateway.auth, policy, readCredentials(c.req.raw.headers), c.env, route.service.name);
+    c.set('identity', identity);
+    await next();
+  };
+}
+
+async function identify(auth: AuthRuntime, policy: ServiceAuth, credentials: Credentials, env: Env, service: string): Promise<Identity> {
+  const { mode } = policy;
+  const { realm } = auth;
+  const acceptsBearer = mode !== 'api-key';
+  const acceptsApiKey = mode === 'api-key' || mode === 'jwt-or-api-key';
+  if (credentials.kind === 'malformed') throw malformedCredentials(mode, realm);
+  if (credentials.kind === 'none' || credentials.kind === 'other-scheme') throw credentialsRequired(mode, realm);
+  if ((credentials.kind === 'bearer' && !acceptsBearer) || (credentials.kind === 'api-key' && !acceptsApiKey)) {
+    throw credentialsRequired(mode, realm);
+  }
+
+  try {
+    if (credentials.kind === 'api-key') {
+      const { record, identity } = await auth.apiKeys.resolve(credentials.key, env);
+      // A key is scoped to services: valid, but not for this one, is 403.
+      if (!record.services.includes(service)) throw insufficientAccess(mode, realm, undefined, false);
+      return identity;
+    }
+    if (mode === 'introspection') return await policy.introspector!.introspect(credentials.token, env);
+    return (await auth.jwt.verify(credentials.token, env, policy.issuers)).identity;
+  } catch (error) {
+    if (error instanceof TokenRejected) throw invalidCredentials(mode, realm, error.failure);
+    if (error instanceof KeyServerUnavailable) throw new GatewayError('key-server-unavailable', {}, { cause: error, headers: { 'retry-after': '5' } });
+    if (error instanceof IntrospectionUnavailable || error instanceof ApiKeyStoreUnavailable) {
+      throw new GatewayError('auth-service-unavailable', {}, { cause: error, headers: { 'retry-after': '5' } });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,24 @@
+/** @module Authorization middleware: the roles and scopes each route of a service requires. */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../../env.ts';
+import { insufficientAccess } from './challenge.ts';
+
+/**
+ * Runs after authentication. Every rule of the service that applies to the method and normalised path must be
+ * satisfied by the caller's roles and scopes, or the answer is 403 (with an RFC 6750 `insufficient_scope`
+ * challenge for bearer tokens). Requests on public paths carry no identity and no rule applies to them.
+ */
+export function authorize(): MiddlewareHandler<AppEnv> {
+  return async function authorize(c, next) {
+    const { identity } = c.var;
+    if (identity !== undefined) {
+      const policy = c.var.gateway.auth.service(c.var.route.service.name);
+      const unmet = policy.unmetRule(identity, c.req.method, c.var.path);
+      if (unmet) {
+        const bearer = identity.method === 'jwt' || identity.method === 'introspection';
+        throw insufficientAccess(policy.mode, c.var.gateway.auth.realm, unmet.scopes, bearer);
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * @module Edge hygiene, before anything else looks at a request: allowed hosts, header size and control characters,
+ * encoded CR/LF in the path, and the request body limit.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { GatewaySettings } from '../config/schema.ts';
+import type { AppEnv } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
+import { requestUrlParts } from '../routing/request-url.ts';
+
+/** The gateway-level rules, compiled once per configuration version. */
+export class EdgeRules {
+  readonly #exactHosts: ReadonlySet<string>;
+  /** `*.example.com` → `.example.com`. */
+  readonly #hostSuffixes: readonly string[];
+  readonly anyHost: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxHeaderBytes: number;
+
+  constructor(settings: GatewaySettings) {
+    this.anyHost = settings.allowedHosts.length === 0;
+    this.#exactHosts = new Set(settings.allowedHosts.filter((host) => !host.startsWith('*.')));
+    this.#hostSuffixes = settings.allowedHosts.filter((host) => host.startsWith('*.')).map((host) => host.slice(1));
+    this.maxBodyBytes = settings.limits.maxBodyBytes;
+    this.maxHeaderBytes = settings.limits.maxHeaderBytes;
+  }
+
+  /** `hostname`: lower case, without port. */
+  allowsHost(hostname: string): boolean {
+    if (this.anyHost || this.#exactHosts.has(hostname)) return true;
+    return this.#hostSuffixes.some((suffix) => hostname.endsWith(suffix) && hostname.length > suffix.length);
+  }
+}
+
+// RFC 9110 §5.5: field values are visible characters, spaces and tabs. The runtime already refuses NUL, bare CR
+// and obs-fold (400 before the Worker runs) and splits on bare LF; other control characters reach the Worker.
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * Refuses, in this order and before routing or authentication:
+ * - a host not in `gateway.allowedHosts` (421),
+ * - an encoded CR or LF in the path (400 `invalid-path`; `%00` is already refused by normalisation),
+ * - request headers larger than `limits.maxHeaderBytes` in total (431) or with a control character (400),
+ * - a body larger than `limits.maxBodyBytes` (413): by `Content-Length` at once, or, without one, counted as it
+ *   streams (the stream is wrapped only then, and never buffered), the upstream request aborted when it passes.
+ */
+export function edgeHygiene(): MiddlewareHandler<AppEnv> {
+  return async function edgeHygiene(c, next) {
+    const { gateway, path } = c.var;
+    const rules = gateway.edge;
+    if (!rules.anyHost) {
+      const { hostname } = requestUrlParts(c.req.url);
+      if (!rules.allowsHost(hostname)) throw new GatewayError('host-not-allowed', { host: hostname.slice(0, 253) });
+    }
+    if (path.includes('%0') && /%0[AD]/.test(path)) throw new GatewayError('invalid-path');
+
+    const request = c.req.raw;
+    // Read once, and kept for forwarding, which needs the same list.
+    const headers = [...request.headers];
+    let headerBytes = 0;
+    for (const [name, value] of headers) {
+      headerBytes += name.length + value.length;
+      if (CONTROL_CHARACTER.test(value)) throw new GatewayError('invalid-header');
+    }
+    if (headerBytes > rules.maxHeaderBytes) throw new GatewayError('headers-too-large', { limit: rules.maxHeaderBytes });
+    c.set('requestHeaders', headers);
+
+    if (request.body !== null) {
+      const declared = request.headers.get('content-length');
+      if (declared !== null) {
+        // The runtime holds the body to its declared length, so checking the declaration is enough.
+        if (Number(declared) > rules.maxBodyBytes) throw new GatewayError('payload-too-large', { limit: rules.maxBodyBytes });
+      } else {
+        const upload = new AbortController();
+        c.req.raw = new Request(request, { body: limitedBody(request.body, rules.maxBodyBytes, upload) });
+        c.set('uploadSignal', upload.signal);
+      }
+    }
+    await next();
+  };
+}
+
+/**
+ * The body, passed through until more than `limit` bytes have gone by; then `upload` is aborted with a 413 problem
+ * and the stream stops. Aborting the upstream fetch is what makes the origin see a broken request: when a request
+ * body stream merely errors, workerd ends the chunked upload cleanly, and the origin would take the truncated
+ * body for the whole one.
+ */
+function limitedBody(body: ReadableStream<Uint8Array>, limit: number, upload: AbortController): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let received = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      received += value.byteLength;
+      if (received <= limit) return controller.enqueue(value);
+      upload.abort(new GatewayError('payload-too-large', { limit }));
+      await reader.cancel().catch(() => {});
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
