@@ -11,6 +11,7 @@
  * pass-through run just before it, and the median of those ratios is the `ratio` reported.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PATH = '/bench/items/42?view=full';
+/** Opens the admin API of the benchmarked gateway, to read its state-plane counters. */
+const ADMIN_TOKEN = randomBytes(24).toString('hex');
 
 // The workerd that wrangler runs, so the bench measures the runtime `npm start` uses.
 const wranglerRequire = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));
@@ -137,14 +140,17 @@ const gateway :Workerd.Worker = (
   compatibilityDate = "2026-11-01",
   bindings = [
     (name = "GATEWAY_CONFIG", text = ${JSON.stringify(JSON.stringify(benchConfig(originUrl)))}),
+    (name = "ADMIN_TOKEN", text = "${ADMIN_TOKEN}"),
     (name = "RATE_LIMITS", durableObjectNamespace = "RateLimitBucket"),
     (name = "SERVICE_STATE", durableObjectNamespace = "ServiceState"),
     (name = "REGISTRY", durableObjectNamespace = "ServiceRegistry"),
+    (name = "API_KEYS", durableObjectNamespace = "ApiKeyStore"),
   ],
   durableObjectNamespaces = [
     (className = "RateLimitBucket", uniqueKey = "edge-gateway-RateLimitBucket", enableSql = true),
     (className = "ServiceState", uniqueKey = "edge-gateway-ServiceState", enableSql = true),
     (className = "ServiceRegistry", uniqueKey = "edge-gateway-ServiceRegistry", enableSql = true),
+    (className = "ApiKeyStore", uniqueKey = "edge-gateway-ApiKeyStore", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-disk"),
   globalOutbound = "net",
@@ -166,7 +172,7 @@ async function statePlane(gatewayPort: number): Promise<{ requests: number; sync
   // A keep-alive connection left from an earlier fetch may have been closed by workerd meanwhile: try afresh.
   for (let attempt = 0; !response; attempt++) {
     try {
-      response = await fetch(`http://127.0.0.1:${gatewayPort}/gateway/state-plane`);
+      response = await fetch(`http://127.0.0.1:${gatewayPort}/gateway/state-plane`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     } catch (error) {
       if (attempt >= 2) throw error;
     }
