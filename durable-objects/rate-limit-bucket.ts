@@ -26,11 +26,11 @@ export class RateLimitBucket extends DurableObject<Env> {
   }
 
   /**
-   * Takes back the unused part of `returned`, then grants up to `want` tokens as a lease. The policy comes with
+   * Takes back the unused part of the `returned` leases, then grants up to `want` tokens as a lease. The policy comes with
    * each call, so a configuration change applies at once. The new state is written before the answer leaves
    * (the output gate holds it until the write is durable), so an eviction loses nothing granted.
    */
-  async acquire(policy: BucketPolicy, want: number, returned?: LeaseReturn): Promise<AcquireResult> {
+  async acquire(policy: BucketPolicy, want: number, returned: LeaseReturn[] = []): Promise<AcquireResult> {
     const before = new Set(this.#ledger.state.leases.keys());
     const result = this.#ledger.acquire(Date.now(), policy, want, returned);
     const { state } = this.#ledger;

@@ -26,6 +26,7 @@ export class ConfigSource {
   /** When the registry was last reached. */
   checkedAt = 0;
   #loaded = false;
+  #adoptedVersion = -1;
   #pending: Promise<void> | undefined;
   #nextPollAt = 0;
 
@@ -39,11 +40,11 @@ export class ConfigSource {
    * isolate waits for the registry, so a change is in force from an isolate's very first request.
    */
   current(env: Env, waitUntil: (promise: Promise<unknown>) => void): GatewayRuntime | Promise<GatewayRuntime> {
-    if (!this.#loaded) {
-      this.#pending ??= this.#refresh(env, true).finally(() => (this.#pending = undefined));
-      return this.#pending.then(() => this.runtime);
-    }
+    // Each request that arrives before the first load makes its own call: waiting on another request's promise
+    // would resume this request in that request's context, where its I/O fails.
+    if (!this.#loaded) return this.#refresh(env, true).then(() => this.runtime);
     const now = Date.now();
+    // The poll runs under the waitUntil of the request that started it; no other request awaits it.
     if (now >= this.#nextPollAt && !this.#pending) {
       this.#nextPollAt = now + this.runtime.config.gateway.controlPlane.pollIntervalMs;
       this.#pending = this.#refresh(env, false).finally(() => (this.#pending = undefined));
@@ -54,12 +55,14 @@ export class ConfigSource {
 
   /** Runs on `overlay` at `version` now, if it merges into a valid configuration (else keeps the current one). */
   adopt(version: number, overlay: Overlay): void {
-    if (version === this.version && this.#loaded) return;
+    // Answers can arrive out of order (several first loads, a poll racing an admin write): never go back.
+    if (version <= this.#adoptedVersion) return;
     try {
       const { config, skipped } = applyOverlay(this.base, overlay);
       this.runtime = new GatewayRuntime(parseGatewayConfig(config, `registry version ${version}`));
       this.skipped = skipped;
       this.version = version;
+      this.#adoptedVersion = version;
       this.overlay = overlay;
       this.lastError = undefined;
     } catch (error) {

@@ -9,7 +9,7 @@ import { GatewayError } from '../errors/problem.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import { statePlaneCounters } from '../state/state-plane-metrics.ts';
-import { syncServiceState } from '../state/sync-service-state.ts';
+import { syncServiceStateNow } from '../state/sync-service-state.ts';
 
 /** After a refused probe permit, this isolate refuses on its own for this long before asking again. */
 const PROBE_REFUSAL_CACHE_MS = 1_000;
@@ -25,11 +25,8 @@ export function circuitBreaker(): MiddlewareHandler<AppEnv> {
     const settings = gateway.config.gateway.statePlane;
     const waitUntil = waitUntilOf(c);
 
-    // A fresh isolate starts from the shared state, not from "closed": one synchronous sync, shared by the
-    // requests that arrive meanwhile.
-    if (!pool.state.snapshot) {
-      await (syncServiceState(c.env, pool, settings, waitUntil, true) ?? pool.state.settled());
-    }
+    // A fresh isolate starts from the shared state, not from "closed": requests that find no snapshot sync first.
+    if (!pool.state.snapshot) await syncServiceStateNow(c.env, pool, settings);
     const now = Date.now();
     const view = pool.state.breaker(now);
     if (view.state === 'unknown') {

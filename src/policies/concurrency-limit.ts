@@ -9,10 +9,18 @@ import { GatewayError } from '../errors/problem.ts';
 
 type ConcurrencyPolicy = NonNullable<ServiceConfig['policies']['concurrency']>;
 
-/** A counting semaphore with a bounded, time-limited FIFO queue. */
+/** Waiting requests look for a free slot this often. */
+const QUEUE_POLL_MS = 2;
+
+/**
+ * A counting semaphore with a bounded, time-limited FIFO queue. A waiting request is never woken by the request
+ * that frees a slot: in Workers a promise resolved by another request resumes the waiter in that request's
+ * context, where its own I/O fails. Waiters look for a slot on their own timers instead, oldest first.
+ */
 export class ConcurrencyGate {
   inFlight = 0;
-  readonly #waiting: { admit: () => void }[] = [];
+  readonly #waiting: number[] = [];
+  #nextTicket = 0;
 
   get queued(): number {
     return this.#waiting.length;
@@ -20,42 +28,31 @@ export class ConcurrencyGate {
 
   /** Resolves with a release function once a slot is held; resolves undefined when refused. */
   async acquire(policy: ConcurrencyPolicy): Promise<(() => void) | undefined> {
-    if (this.inFlight < policy.maxInFlight) return this.#hold();
+    if (this.inFlight < policy.maxInFlight && this.#waiting.length === 0) return this.#hold();
     if (this.#waiting.length >= policy.maxQueue || policy.queueTimeoutMs === 0) return undefined;
-    const admitted = await new Promise<boolean>((resolve) => {
-      const entry = { admit: () => resolve(true) };
-      this.#waiting.push(entry);
-      setTimeout(() => {
-        const index = this.#waiting.indexOf(entry);
-        if (index !== -1) {
-          this.#waiting.splice(index, 1);
-          resolve(false);
-        }
-      }, policy.queueTimeoutMs);
-    });
-    // The slot was handed over by a release without being given back in between.
-    return admitted ? this.#releaser() : undefined;
+    const ticket = this.#nextTicket++;
+    this.#waiting.push(ticket);
+    const deadline = Date.now() + policy.queueTimeoutMs;
+    try {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+        if (this.#waiting[0] === ticket && this.inFlight < policy.maxInFlight) return this.#hold();
+        if (Date.now() >= deadline) return undefined;
+      }
+    } finally {
+      this.#waiting.splice(this.#waiting.indexOf(ticket), 1);
+    }
   }
 
   #hold(): () => void {
     this.inFlight += 1;
-    return this.#releaser();
-  }
-
-  /** A release that counts once, however often it is called. */
-  #releaser(): () => void {
     let released = false;
+    // A release that counts once, however often it is called.
     return () => {
       if (released) return;
       released = true;
-      this.#release();
+      this.inFlight -= 1;
     };
-  }
-
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next.admit();
-    else this.inFlight -= 1;
   }
 }
 

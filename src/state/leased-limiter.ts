@@ -6,7 +6,7 @@ import type { AcquireResult, Lease, LeaseReturn } from './token-bucket.ts';
 
 export interface Admission {
   allowed: boolean;
-  /** Best local estimate of the requests left: this isolate's lease plus the bucket at its last answer. */
+  /** Best local estimate of the requests left: this isolate's leases plus the bucket at its last answer. */
   remaining: number;
   /** Seconds until the bucket is full again (the draft's `t` when allowed). */
   resetSeconds: number;
@@ -14,8 +14,10 @@ export interface Admission {
   retryAfterSeconds: number;
 }
 
-/** Asks the bucket object for a lease of `want` tokens, handing back what is left of the previous one. */
-export type AcquireLease = (want: number, returned: LeaseReturn | undefined) => Promise<AcquireResult>;
+/** Asks the bucket object for a lease of `want` tokens, handing back what is left of expired leases. */
+export type AcquireLease = (want: number, returned: LeaseReturn[]) => Promise<AcquireResult>;
+
+type HeldLease = Lease & { remaining: number };
 
 /**
  * One rate-limit key as this isolate sees it. A lease is sized to what this isolate is expected to spend in half
@@ -23,9 +25,14 @@ export type AcquireLease = (want: number, returned: LeaseReturn | undefined) => 
  * object rarely, quiet ones take one token at a time and leave little unspent (unspent tokens that come back
  * after the object wrote their lease off are lost to everyone). A refusal is remembered until the bucket said a
  * token would be back, so an attack is refused locally rather than with a call per request.
+ *
+ * A request whose isolate has no token left makes its own call, even when another request's call is under way:
+ * in Workers a promise shared between requests resumes the waiting request in the context of the request that
+ * resolved it, where its I/O fails, and it hangs if that request is gone. The isolate may therefore hold several
+ * leases at once; each renewal hands back the spent ones and the unspent tokens of the expired ones.
  */
 export class LeasedLimiter {
-  #lease: (Lease & { remaining: number }) | undefined;
+  #leases: HeldLease[] = [];
   /** Requests per ms seen here, decaying with a time constant of one lease lifetime. */
   #rate = 0;
   #rateAt = 0;
@@ -34,9 +41,6 @@ export class LeasedLimiter {
   #retryAt = 0;
   #bucketRemaining = 0;
   #resetAt = 0;
-  #pending: Promise<void> | undefined;
-  /** Requests waiting on the renewal under way: the next lease is at least big enough for them all. */
-  #waiting = 0;
   readonly #maxLease: number;
   readonly #leaseTtlMs: number;
   readonly #random: () => number;
@@ -48,29 +52,49 @@ export class LeasedLimiter {
   }
 
   /**
-   * Admits or refuses one request at `now`. Calls `acquire` only when the local lease is spent or expired and no
-   * refusal is cached; concurrent requests share one call.
+   * Admits or refuses one request at `now`. Calls `acquire` only when no lease held here has a token left and no
+   * refusal is cached; the token a renewal brings is this request's before any other can take it.
    */
   async admit(now: () => number, acquire: AcquireLease): Promise<Admission> {
-    this.#countRequest(now());
-    // Each round either finds a token, or meets a refusal from the bucket, or waits for a renewal that brings
-    // one of the two: a request is refused only on the bucket's word, never because others took the lease first.
-    for (;;) {
-      const at = now();
-      const lease = this.#lease;
-      if (lease && lease.remaining > 0 && at < lease.expiresAt) {
+    let at = now();
+    this.#countRequest(at);
+    if (this.#take(at)) return this.#admission(true, at);
+    if (at < this.#blockedUntil) return this.#admission(false, at);
+
+    // Spent and expired leases go back: spent ones free their room in the bucket at once, and unspent tokens of
+    // expired ones are still on the object's books until its grace period ends (this isolate stopped spending them).
+    const returned: LeaseReturn[] = [];
+    this.#leases = this.#leases.filter((lease) => {
+      if (lease.remaining > 0 && at < lease.expiresAt) return true;
+      returned.push({ leaseId: lease.id, unused: lease.remaining });
+      return false;
+    });
+    const want = Math.min(this.#maxLease, Math.max(1, Math.floor((this.#rate * this.#leaseTtlMs) / 2)));
+    const result = await acquire(want, returned);
+    at = now();
+    this.#bucketRemaining = result.remaining;
+    this.#resetAt = at + result.resetMs;
+    if (result.lease) {
+      this.#leases.push({ ...result.lease, remaining: result.lease.granted - 1 });
+      return this.#admission(true, at);
+    }
+    // Another request's renewal may have brought tokens meanwhile.
+    if (this.#take(at)) return this.#admission(true, at);
+    this.#retryAt = at + result.retryAfterMs;
+    // Spread the retries of many isolates over a tenth of the wait, so they don't all return at once.
+    this.#blockedUntil = at + result.retryAfterMs * (1 + this.#random() * 0.1);
+    return this.#admission(false, at);
+  }
+
+  /** Spends a token of a lease still valid at `at`, if any is left. */
+  #take(at: number): boolean {
+    for (const lease of this.#leases) {
+      if (lease.remaining > 0 && at < lease.expiresAt) {
         lease.remaining -= 1;
-        return this.#admission(true, at);
-      }
-      if (at < this.#blockedUntil) return this.#admission(false, at);
-      this.#waiting += 1;
-      this.#pending ??= this.#renew(at, acquire).finally(() => (this.#pending = undefined));
-      try {
-        await this.#pending;
-      } finally {
-        this.#waiting -= 1;
+        return true;
       }
     }
+    return false;
   }
 
   #countRequest(at: number): void {
@@ -79,30 +103,12 @@ export class LeasedLimiter {
     this.#rateAt = at;
   }
 
-  async #renew(at: number, acquire: AcquireLease): Promise<void> {
-    const previous = this.#lease;
-    // Unspent tokens go back even from an expired lease: this isolate stopped spending it at expiry, and the
-    // object still has it on the books until the grace period ends.
-    const returned: LeaseReturn | undefined = previous && { leaseId: previous.id, unused: previous.remaining };
-    const want = Math.min(this.#maxLease, Math.max(this.#waiting, Math.floor((this.#rate * this.#leaseTtlMs) / 2)));
-    // Forget the old lease first: if the call fails, nothing may be spent from it twice.
-    this.#lease = undefined;
-    const result = await acquire(want, returned);
-    this.#bucketRemaining = result.remaining;
-    this.#resetAt = at + result.resetMs;
-    if (result.lease) {
-      this.#lease = { ...result.lease, remaining: result.lease.granted };
-    } else {
-      // Spread the retries of many isolates over a tenth of the wait, so they don't all return at once.
-      this.#retryAt = at + result.retryAfterMs;
-      this.#blockedUntil = at + result.retryAfterMs * (1 + this.#random() * 0.1);
-    }
-  }
-
   #admission(allowed: boolean, at: number): Admission {
+    let held = 0;
+    for (const lease of this.#leases) if (at < lease.expiresAt) held += lease.remaining;
     return {
       allowed,
-      remaining: (this.#lease && at < this.#lease.expiresAt ? this.#lease.remaining : 0) + this.#bucketRemaining,
+      remaining: held + this.#bucketRemaining,
       resetSeconds: Math.max(0, Math.ceil((this.#resetAt - at) / 1000)),
       retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((this.#retryAt - at) / 1000)),
     };

@@ -58,25 +58,26 @@ export class ServiceStateClient {
   }
 
   /**
-   * Reports and refreshes the snapshot if the sync interval has passed and no sync is under way. Returns the
-   * sync's promise (to hand to waitUntil) or undefined when nothing was due.
+   * Reports and refreshes the snapshot if the sync interval has passed and no background sync is under way.
+   * Returns the sync's promise (for the caller's waitUntil) or undefined when nothing was due.
    */
   syncIfDue(now: number, pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
     if (this.#syncing || now < this.#nextSyncAt) return undefined;
     this.#nextSyncAt = now + intervalMs;
-    const report = this.#takeReport(pool);
-    this.#syncing = send(report)
-      .then((snapshot) => this.apply(snapshot, pool, Date.now()))
-      .catch(() => {
-        // The outcomes are lost, not the state: the object keeps what it had, and the next report goes on from here.
-      })
-      .finally(() => (this.#syncing = undefined));
+    this.#syncing = this.syncNow(pool, send).finally(() => (this.#syncing = undefined));
     return this.#syncing;
   }
 
-  /** Waits for a sync under way, if any. */
-  async settled(): Promise<void> {
-    await this.#syncing;
+  /**
+   * Reports and refreshes now, for a request that cannot go on without a snapshot. It never waits on a sync another
+   * request started: in Workers that would resume this request in the other's context.
+   */
+  async syncNow(pool: ServicePool, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> {
+    try {
+      this.apply(await send(this.#takeReport(pool)), pool, Date.now());
+    } catch {
+      // The outcomes are lost, not the state: the object keeps what it had, and the next report goes on from here.
+    }
   }
 
   /** Takes a snapshot into this isolate's view of the pool. */

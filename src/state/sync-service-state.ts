@@ -3,25 +3,30 @@ import type { ServicePool } from '../balancing/service-pool.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Env } from '../env.ts';
 import { callDurableObject } from './call-durable-object.ts';
+import type { SyncReport } from './service-state-protocol.ts';
 
-/**
- * Starts a sync with the service's object if one is due: in the background (under `waitUntil`), unless
- * `waitForIt`, which a request without any snapshot yet uses to start from the shared truth.
- */
+/** The call that carries a report to the service's object and brings back its snapshot. */
+function sender(env: Env, pool: ServicePool, settings: GatewayConfig['gateway']['statePlane'], background: boolean) {
+  return (report: SyncReport) =>
+    callDurableObject(() => env.SERVICE_STATE.getByName(pool.service.name), (stub) => stub.sync(report), {
+      kind: 'service-sync',
+      background,
+      timeoutMs: settings.callTimeoutMs,
+    });
+}
+
+/** Starts a sync with the service's object in the background (under `waitUntil`) if one is due. */
 export function syncServiceState(
   env: Env,
   pool: ServicePool,
   settings: GatewayConfig['gateway']['statePlane'],
   waitUntil: (promise: Promise<unknown>) => void,
-  waitForIt = false,
-): Promise<void> | undefined {
-  const pending = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, (report) =>
-    callDurableObject(
-      () => env.SERVICE_STATE.getByName(pool.service.name),
-      (stub) => stub.sync(report),
-      { kind: 'service-sync', background: !waitForIt, timeoutMs: settings.callTimeoutMs },
-    ),
-  );
-  if (pending && !waitForIt) waitUntil(pending);
-  return pending;
+): void {
+  const pending = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, sender(env, pool, settings, true));
+  if (pending) waitUntil(pending);
+}
+
+/** Syncs now and waits for it: for a request that has no snapshot yet to decide on. */
+export function syncServiceStateNow(env: Env, pool: ServicePool, settings: GatewayConfig['gateway']['statePlane']): Promise<void> {
+  return pool.state.syncNow(pool, sender(env, pool, settings, false));
 }

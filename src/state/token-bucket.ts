@@ -84,19 +84,17 @@ export class TokenBucketLedger {
   }
 
   /**
-   * Takes back the unused part of `returned` (if it is still on the books), then grants up to `want` tokens as a
+   * Takes back the unused part of each `returned` lease still on the books, then grants up to `want` tokens as a
    * new lease.
    */
-  acquire(now: number, policy: BucketPolicy, want: number, returned?: LeaseReturn): AcquireResult {
+  acquire(now: number, policy: BucketPolicy, want: number, returned: readonly LeaseReturn[] = []): AcquireResult {
     const { state } = this;
     this.refill(now, policy);
-    if (returned) {
-      const lease = state.leases.get(returned.leaseId);
-      if (lease) {
-        state.leases.delete(returned.leaseId);
-        const unused = Math.max(0, Math.min(returned.unused, lease.granted));
-        state.tokens = Math.min(policy.capacity - this.onLease(), state.tokens + unused);
-      }
+    for (const { leaseId, unused } of returned) {
+      const lease = state.leases.get(leaseId);
+      if (!lease) continue;
+      state.leases.delete(leaseId);
+      state.tokens = Math.min(policy.capacity - this.onLease(), state.tokens + Math.max(0, Math.min(unused, lease.granted)));
     }
     const granted = Math.max(0, Math.min(Math.floor(want), Math.floor(state.tokens), policy.maxLease));
     let lease: Lease | undefined;

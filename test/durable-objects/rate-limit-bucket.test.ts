@@ -12,7 +12,7 @@ describe('RateLimitBucket', () => {
     let granted = 0;
     for (let i = 0; i < 10; i++) {
       const result = await stub.acquire(policy, 50);
-      if (result.lease) await stub.acquire(policy, 0, { leaseId: result.lease.id, unused: 0 });
+      if (result.lease) await stub.acquire(policy, 0, [{ leaseId: result.lease.id, unused: 0 }]);
       granted += result.lease?.granted ?? 0;
     }
     expect(granted).toBe(400);
@@ -36,7 +36,7 @@ describe('RateLimitBucket', () => {
     expect(after.tokens).toBeGreaterThanOrEqual(before.tokens);
     expect(after.tokens).toBeLessThan(before.tokens + 5);
     // A lease granted before the eviction can still be returned after it.
-    const returned = await stub.acquire(policy, 0, { leaseId: lease.id, unused: 50 });
+    const returned = await stub.acquire(policy, 0, [{ leaseId: lease.id, unused: 50 }]);
     expect(returned.remaining).toBeGreaterThanOrEqual(Math.floor(before.tokens) + 50);
   });
 

@@ -32,6 +32,13 @@ beforeAll(async () => {
         },
       },
       {
+        // Leases of two tokens under 40 concurrent requests: renewals overlap all the time.
+        name: 'busy',
+        routes: [{ pathPrefix: '/busy' }],
+        instances: [{ url: limited.url }],
+        policies: { rateLimit: { limit: 1_000_000, windowSeconds: 60, maxLease: 2 } },
+      },
+      {
         name: 'narrow',
         routes: [{ pathPrefix: '/narrow' }],
         instances: [{ url: slow.url }],
@@ -97,6 +104,19 @@ describe('state plane, end to end', () => {
     const pair = breakers.services.find((service) => service.service === 'pair')!;
     expect(pair.breaker.state).toBe('open');
     expect(pair.events.map((event) => event.kind)).toEqual(expect.arrayContaining(['breaker-opened', 'instance-ejected']));
+  });
+
+  // Requests once waited on another request's lease renewal. Workers resumes such a waiter in the other request's
+  // context, where its own upstream I/O fails ("Cannot perform I/O on behalf of a different request") or, if that
+  // request is gone, never resumes. `npm run bench` (plain workerd, 32 connections) showed it as 0.5% 500s; under
+  // wrangler dev it does not reproduce reliably, so this guards the concurrent path and the unit tests pin the
+  // design (test/state/leased-limiter.test.ts: every miss makes its own call).
+  it('serves overlapping lease renewals of concurrent requests without cross-request failures', async () => {
+    for (let round = 0; round < 3; round++) {
+      const statuses = (await Promise.all(Array.from({ length: 40 }, () => rawRequest(gateway.url, '/busy/x')))).map((r) => r.status);
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    }
+    expect(gateway.output()).not.toMatch(/different request|hung/);
   });
 
   it('queues a request behind the concurrency limit and refuses one beyond the queue', async () => {

@@ -10,7 +10,7 @@ function spend(ledger: TokenBucketLedger, now: number, count: number): number {
     const lease = ledger.acquire(now, policy, 5).lease;
     if (!lease) break;
     granted += lease.granted;
-    ledger.acquire(now, policy, 0, { leaseId: lease.id, unused: 0 });
+    ledger.acquire(now, policy, 0, [{ leaseId: lease.id, unused: 0 }]);
   }
   return granted;
 }
@@ -42,15 +42,15 @@ describe('TokenBucketLedger', () => {
   it('takes back the unused part of a returned lease', () => {
     const ledger = new TokenBucketLedger();
     const lease = ledger.acquire(0, policy, 5).lease!;
-    expect(ledger.acquire(0, policy, 0, { leaseId: lease.id, unused: 3 }).remaining).toBe(18);
+    expect(ledger.acquire(0, policy, 0, [{ leaseId: lease.id, unused: 3 }]).remaining).toBe(18);
   });
 
   it('ignores a return for a lease it no longer has (written off or returned twice)', () => {
     const ledger = new TokenBucketLedger();
     const lease = ledger.acquire(0, policy, 5).lease!;
-    ledger.acquire(0, policy, 0, { leaseId: lease.id, unused: 5 });
+    ledger.acquire(0, policy, 0, [{ leaseId: lease.id, unused: 5 }]);
     spend(ledger, 0, 3);
-    expect(ledger.acquire(0, policy, 0, { leaseId: lease.id, unused: 5 }).remaining).toBe(5);
+    expect(ledger.acquire(0, policy, 0, [{ leaseId: lease.id, unused: 5 }]).remaining).toBe(5);
   });
 
   it('writes an unreturned lease off as spent once its grace period is over, then refills', () => {
