@@ -76,13 +76,13 @@ export function corsPolicies(config: GatewayConfig): ReadonlyMap<string, CorsPol
 export function cors(): MiddlewareHandler<AppEnv> {
   return async function cors(c, next) {
     const origin = c.req.header('origin');
-    const { gateway } = c.var;
+    const gateway = c.get('gateway');
     if (origin !== undefined && c.req.method === 'OPTIONS') {
       const requestedMethod = c.req.header('access-control-request-method');
       if (requestedMethod !== undefined) {
-        const lookup = gateway.router.match(requestedMethod, requestUrlParts(c.req.url).hostname, c.var.path);
+        const lookup = gateway.router.match(requestedMethod, requestUrlParts(c.req.url).hostname, c.get('path'));
         const policy = lookup.kind === 'match' ? gateway.cors.get(lookup.service.name) : undefined;
-        if (policy) return preflight(policy, origin, requestedMethod, c.req.header('access-control-request-headers'), c.var.trace.requestId);
+        if (policy) return preflight(policy, origin, requestedMethod, c.req.header('access-control-request-headers'), c.get('trace').requestId);
       }
     }
 

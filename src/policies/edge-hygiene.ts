@@ -46,7 +46,8 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  */
 export function edgeHygiene(): MiddlewareHandler<AppEnv> {
   return async function edgeHygiene(c, next) {
-    const { gateway, path } = c.var;
+    const gateway = c.get('gateway');
+    const path = c.get('path');
     const rules = gateway.edge;
     if (!rules.anyHost) {
       const { hostname } = requestUrlParts(c.req.url);

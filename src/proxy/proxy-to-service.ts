@@ -25,7 +25,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         trace,
         webSocket,
       },
-      { forwarding: gateway.auth.service(route.service.name).forwarding, identity: c.var.identity, entries: c.var.requestHeaders },
+      { forwarding: gateway.auth.service(route.service.name).forwarding, identity: c.get('identity'), entries: c.get('requestHeaders') },
     );
     const declaredLength = c.req.header('content-length');
     const pool = gateway.pools.get(route.service.name)!;
@@ -43,7 +43,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
         trace,
         webSocket,
-        ...(c.var.uploadSignal ? { signal: c.var.uploadSignal } : {}),
+        ...(c.get('uploadSignal') ? { signal: c.get('uploadSignal') } : {}),
       },
       waitUntil,
     );

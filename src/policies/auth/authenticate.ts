@@ -1,4 +1,4 @@
-/** @module Authentication middleware: establishes `c.var.identity` from the one credential the service's mode takes. */
+/** @module Authentication middleware: establishes `c.get('identity')` from the one credential the service's mode takes. */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Env, Identity } from '../../env.ts';
 import { GatewayError } from '../../errors/problem.ts';
@@ -18,7 +18,9 @@ import { TokenRejected } from './token-format.ts';
  */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
-    const { gateway, route, path } = c.var;
+    const gateway = c.get('gateway');
+    const route = c.get('route');
+    const path = c.get('path');
     const policy = gateway.auth.service(route.service.name);
     if (policy.isPublic(c.req.method, path)) return next();
     const identity = await identify(gateway.auth, policy, readCredentials(c.req.raw.headers), c.env, route.service.name);

@@ -10,13 +10,13 @@ import { insufficientAccess } from './challenge.ts';
  */
 export function authorize(): MiddlewareHandler<AppEnv> {
   return async function authorize(c, next) {
-    const { identity } = c.var;
+    const identity = c.get('identity');
     if (identity !== undefined) {
-      const policy = c.var.gateway.auth.service(c.var.route.service.name);
-      const unmet = policy.unmetRule(identity, c.req.method, c.var.path);
+      const policy = c.get('gateway').auth.service(c.get('route').service.name);
+      const unmet = policy.unmetRule(identity, c.req.method, c.get('path'));
       if (unmet) {
         const bearer = identity.method === 'jwt' || identity.method === 'introspection';
-        throw insufficientAccess(policy.mode, c.var.gateway.auth.realm, unmet.scopes, bearer);
+        throw insufficientAccess(policy.mode, c.get('gateway').auth.realm, unmet.scopes, bearer);
       }
     }
     await next();
