@@ -1,7 +1,8 @@
 /** The authentication, CORS and edge settings of the configuration: defaults, and errors that name the field. */
 import { describe, expect, it } from 'vitest';
 import bundledConfig from '../../gateway.config.json';
-import { ConfigError, parseGatewayConfig } from '../../src/config/load.ts';
+import { parseGatewayConfig } from '../../src/config/load.ts';
+import { issuesOf } from '../support/config.ts';
 
 const instance = { url: 'http://127.0.0.1:8081' };
 const localIssuer = { name: 'local', issuer: 'https://local.test', kind: 'secret', audience: ['api'] };
@@ -12,16 +13,6 @@ const service = (policies: Record<string, unknown> = {}, overrides: Record<strin
   policies,
   ...overrides,
 });
-
-function issuesOf(input: unknown): string[] {
-  try {
-    parseGatewayConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues;
-    throw error;
-  }
-  throw new Error('configuration was accepted');
-}
 
 describe('defaults', () => {
   it('leaves a service without policies.auth open, and fills the gateway-level defaults', () => {

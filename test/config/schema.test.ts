@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import bundledConfig from '../../gateway.config.json';
-import { ConfigError, parseGatewayConfig, parseGatewayConfigText } from '../../src/config/load.ts';
-
-function issuesOf(input: unknown): string[] {
-  try {
-    parseGatewayConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues;
-    throw error;
-  }
-  throw new Error('configuration was accepted');
-}
+import { parseGatewayConfig, parseGatewayConfigText } from '../../src/config/load.ts';
+import { issuesOf } from '../support/config.ts';
 
 const instance = { url: 'http://127.0.0.1:8081' };
 const service = (overrides: Record<string, unknown> = {}) => ({
