@@ -10,6 +10,7 @@ import { GatewayError } from '../errors/problem.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import type { ServiceStatus } from '../state/service-state-protocol.ts';
 import { statePlaneReport } from '../state/state-plane-metrics.ts';
+import { actorOf } from '../control-plane/registry-writes.ts';
 import { problems, ServiceParam } from './schemas.ts';
 
 function poolOf(c: Context<AppEnv>, service: string): ServicePool {
@@ -98,10 +99,9 @@ export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const pool = poolOf(c, c.req.valid('param').service);
-      const actor = c.get('identity')?.subject ?? 'an administrator';
       const status = await callDurableObject(
         () => c.env.SERVICE_STATE.getByName(pool.service.name),
-        (stub) => stub.reset(pool.statePolicy, actor),
+        (stub) => stub.reset(pool.statePolicy, actorOf(c)),
         { kind: 'admin', timeoutMs: c.get('gateway').config.gateway.statePlane.callTimeoutMs },
       );
       // This isolate acts on the reset at once; the others within one sync interval.
