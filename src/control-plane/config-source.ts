@@ -27,7 +27,8 @@ export class ConfigSource {
   checkedAt = 0;
   #loaded = false;
   #adoptedVersion = -1;
-  #pending: Promise<void> | undefined;
+  /** A background poll is under way (no request awaits it). */
+  #polling = false;
   #nextPollAt = 0;
 
   constructor(base: GatewayConfig) {
@@ -45,10 +46,10 @@ export class ConfigSource {
     if (!this.#loaded) return this.#refresh(env, true).then(() => this.runtime);
     const now = Date.now();
     // The poll runs under the waitUntil of the request that started it; no other request awaits it.
-    if (now >= this.#nextPollAt && !this.#pending) {
+    if (now >= this.#nextPollAt && !this.#polling) {
       this.#nextPollAt = now + this.runtime.config.gateway.controlPlane.pollIntervalMs;
-      this.#pending = this.#refresh(env, false).finally(() => (this.#pending = undefined));
-      waitUntil(this.#pending);
+      this.#polling = true;
+      waitUntil(this.#refresh(env, false).finally(() => (this.#polling = false)));
     }
     return this.runtime;
   }

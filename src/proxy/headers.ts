@@ -88,7 +88,7 @@ export interface UpstreamHeaderOptions {
 export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts, options: UpstreamHeaderOptions = {}): Headers {
   const { forwarding, identity, entries } = options;
   const headers = new Headers(incoming);
-  removeConnectionHeaders(headers, forwarding?.reserved ?? CLIENT_ADDRESS_CLAIMS, facts.webSocket, entries ?? [...headers]);
+  removeConnectionHeaders(headers, forwarding?.reserved ?? CLIENT_ADDRESS_CLAIMS, facts.webSocket, entries);
   if (identity && forwarding) {
     for (const [name, source] of forwarding.headers) {
       const value = source(identity);
