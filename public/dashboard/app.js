@@ -136,10 +136,9 @@ function renderStatus(results) {
     .map(([name, result]) => `${labels[name]}: ${describeFailure(result)}`);
   const time = new Date().toLocaleTimeString('en-GB');
   const status = $('refresh-status');
-  status.replaceChildren(
-    h('span', {}, `Last refreshed ${time}, every ${REFRESH_MS / 1000} s.`),
-    failures.length ? h('span', { class: 'fetch-failed' }, ` ⚠ ${failures.length} of 4 fetches failed: ${failures.join('; ')}.`) : null,
-  );
+  const parts = [h('span', {}, `Last refreshed ${time}, every ${REFRESH_MS / 1000} s.`)];
+  if (failures.length) parts.push(h('span', { class: 'fetch-failed' }, ` ⚠ ${failures.length} of 4 fetches failed: ${failures.join('; ')}.`));
+  status.replaceChildren(...parts);
   status.dataset.failures = String(failures.length);
 }
 

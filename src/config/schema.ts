@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 
 /** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
-export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs'] as const;
+export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/dashboard'] as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
