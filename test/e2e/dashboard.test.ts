@@ -74,6 +74,8 @@ describe('the dashboard at /dashboard', () => {
       expect(file.status, asset).toBe(200);
       expect(String(file.headers['content-security-policy']), asset).toContain("script-src 'self'");
     }
+    // The type declarations for the tests are not served (public/.assetsignore).
+    expect((await rawRequest(gateway.url, '/dashboard/chart-data.d.ts')).status).not.toBe(200);
   });
 
   it('asks for a sign-in when the admin endpoints answer 401, and refuses a wrong token', async () => {
