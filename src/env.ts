@@ -53,7 +53,7 @@ export interface Variables {
 /** The caller as established by authentication; the only source of identity headers sent to origins. */
 export interface Identity {
   /** How the caller proved who they are. */
-  method: 'jwt' | 'introspection' | 'api-key' | 'admin-token';
+  method: 'jwt' | 'introspection' | 'api-key' | 'admin-token' | 'cloudflare-access';
   /** Subject: the JWT `sub`, the introspected `sub`, or the API key's consumer. */
   subject: string;
   /** Stable id of the consumer for per-consumer policies (rate limits): `<issuer or key>:<subject>`. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 
 /** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
-export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs'] as const;
+export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/dashboard'] as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
@@ -275,6 +275,43 @@ export const IssuerSchema = z
   })
   .transform((issuer) => ({ ...issuer, algorithms: issuer.algorithms ?? (issuer.kind === 'secret' ? ['HS256' as const] : ['RS256' as const]) }));
 
+/**
+ * A Cloudflare Access team domain: `<team>.cloudflareaccess.com` (https implied), or an http(s) URL, where plain
+ * http is allowed on loopback only, so tests can run a local key server.
+ */
+const AccessTeamDomain = z.string().max(512).superRefine((value, ctx) => {
+  if (/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.cloudflareaccess\.com$/.test(value)) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a team domain such as "myteam.cloudflareaccess.com"' });
+    return;
+  }
+  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+    ctx.addIssue({ code: 'custom', message: 'expected https (plain http only on loopback, for local key servers)' });
+  }
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname.endsWith('/'))) {
+    ctx.addIssue({ code: 'custom', message: 'expected an origin, optionally with a path without a trailing slash; no credentials, query or fragment' });
+  }
+});
+
+export const CloudflareAccessSchema = z
+  .object({
+    teamDomain: AccessTeamDomain.describe('Your Zero Trust team domain, such as "myteam.cloudflareaccess.com": tokens must carry `iss` "https://<teamDomain>", and the signing keys come from "https://<teamDomain>/cdn-cgi/access/certs".'),
+    audience: z.array(z.string().min(1).max(512)).min(1).describe('Application Audience (AUD) tags of the Access application(s) covering the admin plane; a token must name one of them.'),
+    emails: z.array(z.string().regex(/^[^\s@]{1,64}@[^\s@]{1,255}$/, 'expected an email address').transform((email) => email.toLowerCase())).default([]).describe('Users (the token\'s `email`, compared case-insensitively) who get the admin role.'),
+    serviceTokens: z.array(z.string().min(1).max(256)).default([]).describe('Service tokens (the token\'s `common_name`, which is the service token\'s Client ID) that get the admin role.'),
+    clockSkewSeconds: z.number().int().min(0).max(300).default(60).describe('Tolerance for `exp`, `nbf` and `iat` against the gateway\'s clock.'),
+    jwks: JwksFetchSchema.default(JwksFetchSchema.parse({})).describe('Caching of the team\'s key set.'),
+  })
+  .strict()
+  .refine((access) => access.emails.length + access.serviceTokens.length > 0, {
+    path: ['emails'],
+    message: 'name at least one email or service token: Access alone proves who someone is, not that they are an admin',
+  });
+
 export const IntrospectionEndpointSchema = z
   .object({
     name: Name.describe('Short name that policies use to refer to this endpoint; consumer ids are "<name>:<sub>".'),
@@ -316,6 +353,7 @@ export const AuthSettingsSchema = z
       .object({
         role: AccessName.default('admin').describe('Role a JWT must carry to use the admin API (`/gateway/*`, `/alerts/*`).'),
         issuers: z.array(Name).optional().describe('Issuers whose tokens may carry that role; all when omitted. The `ADMIN_TOKEN` secret is accepted too.'),
+        access: CloudflareAccessSchema.optional().describe('Cloudflare Access in front of the admin plane: its `Cf-Access-Jwt-Assertion` token opens the admin API for the listed emails and service tokens.'),
       })
       .strict()
       .default({ role: 'admin' })
@@ -605,6 +643,7 @@ export type BalancingStrategy = (typeof BALANCING_STRATEGIES)[number];
 export type GatewaySettings = GatewayConfig['gateway'];
 export type AuthSettings = GatewaySettings['auth'];
 export type IssuerConfig = AuthSettings['issuers'][number];
+export type CloudflareAccessConfig = z.output<typeof CloudflareAccessSchema>;
 export type IntrospectionConfig = AuthSettings['introspection'][number];
 export type AuthPolicyConfig = z.output<typeof AuthPolicySchema>;
 export type CorsPolicyConfig = z.output<typeof CorsPolicySchema>;

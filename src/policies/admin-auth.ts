@@ -1,9 +1,13 @@
-/** @module Protection of the gateway's own management endpoints: the `ADMIN_TOKEN` secret or a JWT with the admin role. */
+/**
+ * @module Protection of the gateway's own management endpoints: the `ADMIN_TOKEN` secret, a JWT with the admin role,
+ * or a Cloudflare Access token of an allowed email or service token.
+ */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Identity } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { pathHasPrefix } from '../routing/normalize-path.ts';
 import { credentialsRequired, insufficientAccess, invalidCredentials, malformedCredentials } from './auth/challenge.ts';
+import { AccessNotAllowed, ACCESS_ASSERTION_HEADER } from './auth/cloudflare-access.ts';
 import { readCredentials } from './auth/credentials.ts';
 import { secretsEqual } from './auth/digest.ts';
 import { KeyServerUnavailable } from './auth/jwks-cache.ts';
@@ -22,8 +26,9 @@ export interface RequireAdminOptions {
 /**
  * Guards every path under `prefixes` (by default the admin API `/gateway/*` — dashboard and traces included — and
  * `/alerts/*`, except the liveness check `/gateway/health`): the request needs `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time) or a valid JWT
- * from an admin issuer carrying the admin role. 401 with a challenge otherwise, 403 for a valid token without the
- * role. Other paths pass untouched.
+ * from an admin issuer carrying the admin role, or (with `gateway.auth.admin.access`) a `Cf-Access-Jwt-Assertion`
+ * from the team's Access for an allowed email or service token. 401 with a challenge otherwise, 403 for a valid token
+ * without the role. Other paths pass untouched.
  *
  * @example app.use(requireAdmin()) // before the admin endpoints
  */
@@ -39,6 +44,24 @@ export function requireAdmin(
     const { auth } = gateway;
     const credentials = readCredentials(c.req.raw.headers);
     if (credentials.kind === 'malformed') throw malformedCredentials('jwt', auth.realm);
+
+    // Cloudflare Access in front of the admin plane. Only its header counts, never its CF_Authorization cookie:
+    // no cookie authenticates anything here, so a cross-site request carries no authority (no CSRF surface).
+    const assertion = auth.adminAccess ? c.req.header(ACCESS_ASSERTION_HEADER) : undefined;
+    if (auth.adminAccess && assertion !== undefined) {
+      let accessFailure: GatewayError;
+      try {
+        c.set('identity', await auth.adminAccess.verify(assertion));
+        return next();
+      } catch (error) {
+        if (error instanceof TokenRejected) accessFailure = invalidCredentials('jwt', auth.realm, error.failure);
+        else if (error instanceof AccessNotAllowed) accessFailure = insufficientAccess('jwt', auth.realm, undefined, false);
+        else if (error instanceof KeyServerUnavailable) accessFailure = new GatewayError('key-server-unavailable', {}, { cause: error, headers: { 'retry-after': '5' } });
+        else throw error;
+      }
+      // A refused assertion grants nothing; a bearer credential sent along is still checked on its own.
+      if (credentials.kind !== 'bearer') throw accessFailure;
+    }
     if (credentials.kind !== 'bearer') throw credentialsRequired('jwt', auth.realm);
 
     const adminToken = c.env.ADMIN_TOKEN;

@@ -47,6 +47,7 @@ describe('configuration errors name the field and what was expected', () => {
     [{ services: [service({ routes: [{ pathPrefix: '/a/../samples' }] })] }, 'services[0].routes[0].pathPrefix: expected a normalised path without a trailing slash, such as "/samples"'],
     [{ services: [service({ routes: [{ pathPrefix: '/samples/' }] })] }, 'services[0].routes[0].pathPrefix: expected a normalised path without a trailing slash, such as "/samples"'],
     [{ services: [service({ routes: [{ pathPrefix: '/gateway/x' }] })] }, 'services[0].routes[0].pathPrefix: "/gateway" is reserved for the gateway\'s own endpoints'],
+    [{ services: [service({ routes: [{ pathPrefix: '/dashboard' }] })] }, 'services[0].routes[0].pathPrefix: "/dashboard" is reserved for the gateway\'s own endpoints'],
     [{ services: [service({ routes: [{ pathPrefix: '/s', stripPrefix: true, rewritePrefix: '/x' }] })] }, 'services[0].routes[0].rewritePrefix: use either stripPrefix or rewritePrefix, not both'],
     [{ services: [service({ loadBalancing: { strategy: 'random' } })] }, 'services[0].loadBalancing.strategy: Invalid option: expected one of "round_robin"|"weighted_round_robin"|"least_connections"|"latency_aware"'],
     [{ services: [service({ retries: { on: ['always'] } })] }, 'services[0].retries.on[0]: Invalid option: expected one of "connect-failure"|"timeout"|"gateway-error"|"5xx"'],

@@ -4,6 +4,7 @@
  * in its own namespace (`/<ns>/…`), so test files running at the same time never see each other's keys or tokens.
  *
  * - `GET  /<ns>/jwks`                  the namespace's key set, or its configured failure
+ * - `GET  /<ns>/cdn-cgi/access/certs`  the same, where Cloudflare Access publishes a team's keys
  * - `POST /<ns>/introspect`            RFC 7662, HTTP Basic `gateway:introspection-secret`
  * - `POST /<ns>/control`               `{ keys?, jwks?: 'up' | 'error' | 'invalid' | 'hang', tokens?, introspection?: 'up' | 'error' }`
  * - `GET  /<ns>/stats`                 `{ jwksRequests, introspectRequests }`
@@ -45,9 +46,10 @@ export async function startAuthServer(): Promise<AuthServer> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
-      const [, name = '', action = ''] = (req.url ?? '/').split('?')[0]!.split('/');
+      const [, name = '', action = '', ...rest] = (req.url ?? '/').split('?')[0]!.split('/');
       const ns = namespace(name);
-      if (req.method === 'GET' && action === 'jwks') {
+      const accessCerts = action === 'cdn-cgi' && rest.join('/') === 'access/certs';
+      if (req.method === 'GET' && (action === 'jwks' || accessCerts)) {
         ns.jwksRequests++;
         if (ns.jwks === 'hang') return; // never answers: the client's timeout must end it
         if (ns.jwks === 'error') return send(res, 500, { error: 'down' });

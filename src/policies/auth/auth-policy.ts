@@ -3,6 +3,7 @@ import type { AuthMode, AuthPolicyConfig, GatewayConfig, ServiceConfig } from '.
 import type { Identity } from '../../env.ts';
 import { pathHasPrefix } from '../../routing/normalize-path.ts';
 import { ApiKeyResolver } from './api-keys.ts';
+import { AccessVerifier } from './cloudflare-access.ts';
 import { claimsInUse, identityForwarding, type IdentityForwarding } from './identity.ts';
 import { Introspector } from './introspection.ts';
 import { JwtVerifier } from './jwt-verifier.ts';
@@ -107,6 +108,8 @@ export class AuthRuntime {
   readonly apiKeys: ApiKeyResolver;
   readonly adminRole: string;
   readonly adminIssuers: ReadonlySet<string> | undefined;
+  /** Cloudflare Access in front of the admin plane, when configured (`gateway.auth.admin.access`). */
+  readonly adminAccess: AccessVerifier | undefined;
   readonly #services: ReadonlyMap<string, ServiceAuth>;
   readonly #anonymous: ServiceAuth;
 
@@ -118,6 +121,7 @@ export class AuthRuntime {
     this.apiKeys = new ApiKeyResolver(auth.apiKeys);
     this.adminRole = auth.admin.role;
     this.adminIssuers = auth.admin.issuers && new Set(auth.admin.issuers);
+    this.adminAccess = auth.admin.access && new AccessVerifier(auth.admin.access, auth.admin.role);
     const introspectors = new Map(auth.introspection.map((endpoint) => [endpoint.name, new Introspector(endpoint, retainedClaims)]));
     this.#services = new Map(config.services.map((service: ServiceConfig) => [service.name, new ServiceAuth(service.policies.auth, introspectors)]));
     this.#anonymous = new ServiceAuth(undefined, introspectors);
