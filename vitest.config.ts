@@ -10,7 +10,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**'],
+          exclude: ['test/e2e/**', 'test/deploy/**'],
           globalSetup: ['test/support/origins.global-setup.ts'],
         },
       },
@@ -22,6 +22,15 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // Deployability: `wrangler deploy --dry-run` per environment, the bundle budget, the CI workflow lint.
+        test: {
+          name: 'deploy',
+          include: ['test/deploy/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
         },
       },
     ],

@@ -1,10 +1,17 @@
 /**
  * @module Writes docs/gateway.config.schema.json, the JSON Schema of gateway.config.json (editor completion and
- * validation), from the same zod schema the gateway validates with. `npm test` fails when it is out of date.
+ * validation), and docs/configuration.md, the configuration reference, from the same zod schema the gateway
+ * validates with. `npm test` fails when either is out of date.
  */
 import { writeFileSync } from 'node:fs';
 import { configJsonSchemaText } from '../src/config/json-schema.ts';
+import { configReferenceMarkdown } from '../src/config/reference.ts';
 
-const target = new URL('../docs/gateway.config.schema.json', import.meta.url);
-writeFileSync(target, configJsonSchemaText());
-console.log(`wrote ${target.pathname}`);
+for (const [file, text] of [
+  ['../docs/gateway.config.schema.json', configJsonSchemaText()],
+  ['../docs/configuration.md', configReferenceMarkdown()],
+] as const) {
+  const target = new URL(file, import.meta.url);
+  writeFileSync(target, text);
+  console.log(`wrote ${target.pathname}`);
+}

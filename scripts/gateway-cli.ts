@@ -1,175 +1,318 @@
 /**
- * @module `npm run gateway -- <command>`: the admin API from the command line, so operators need not hand-write curl.
- *
- *   services list                                   services and instances
- *   services register <service> <url> [--weight N] [--id ID] [--meta key=value ...]
- *   services deregister <service> <instanceId>
- *   routes list
- *   routes add <service> <pathPrefix> [--id ID] [--strip] [--rewrite /prefix] [--methods GET,POST] [--hosts a.example.com]
- *   routes remove <id>
- *   breakers list | breakers reset <service>
- *   config export [--out file.json] | config apply <file.json> [--dry-run]
- *   status | audit [--limit N]
- *
- * Options: --url (default $GATEWAY_URL or http://127.0.0.1:8787), --token (default $ADMIN_TOKEN, else ADMIN_TOKEN
- * from .dev.vars), --json (print the raw answer).
+ * @module `npm run gateway -- <noun> [verb] [args]`: the admin API from the command line. The commands are the
+ * COMMANDS table below; `--help` is generated from it. Tables for people, `--json` for scripts, exit codes in
+ * scripts/cli/output.ts (EXIT) and docs/cli.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CliError, emit, EXIT, renderFields, renderTable, type CommandOutput } from './cli/output.ts';
 
-const { values: options, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    url: { type: 'string', default: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8787' },
-    token: { type: 'string', default: process.env.ADMIN_TOKEN },
-    json: { type: 'boolean', default: false },
-    weight: { type: 'string' },
-    id: { type: 'string' },
-    meta: { type: 'string', multiple: true },
-    strip: { type: 'boolean', default: false },
-    rewrite: { type: 'string' },
-    methods: { type: 'string' },
-    hosts: { type: 'string' },
-    out: { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-    limit: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const OPTIONS = {
+  url: { type: 'string', default: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8787' },
+  token: { type: 'string', default: process.env.ADMIN_TOKEN },
+  json: { type: 'boolean', default: false },
+  weight: { type: 'string' },
+  id: { type: 'string' },
+  meta: { type: 'string', multiple: true },
+  strip: { type: 'boolean', default: false },
+  rewrite: { type: 'string' },
+  methods: { type: 'string' },
+  hosts: { type: 'string' },
+  out: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  limit: { type: 'string' },
+  timeout: { type: 'string', default: '10000' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
 
-function adminToken(): string | undefined {
+type Options = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** One command: `<noun> <verb>`; `run` returns the raw answer and its human form. */
+interface Command {
+  /** Arguments after the noun and verb, as shown in --help. */
+  args?: string;
+  summary: string;
+  run(args: string[], options: Options): Promise<CommandOutput>;
+}
+
+function adminToken(options: Options): string | undefined {
   if (options.token) return options.token;
   const devVars = new URL('../.dev.vars', import.meta.url);
   if (!existsSync(devVars)) return undefined;
   return /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, 'utf8'))?.[1]?.trim();
 }
 
-class CliError extends Error {}
-
-async function call(method: string, path: string, body?: unknown): Promise<unknown> {
-  const token = adminToken();
-  const response = await fetch(new URL(path, options.url), {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const answer = text ? JSON.parse(text) : null;
+/** One admin API call; maps every way it can fail onto a CliError with the documented exit code. */
+async function call(options: Options, method: string, path: string, body?: unknown): Promise<unknown> {
+  const token = adminToken(options);
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(new URL(path, options.url), {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(Number(options.timeout)),
+    });
+    text = await response.text();
+  } catch (error) {
+    const cause = (error as Error).cause ?? error;
+    throw new CliError(`cannot reach ${options.url}: ${String(cause)}`, EXIT.unreachable);
+  }
+  let answer: unknown = null;
+  try {
+    answer = text ? JSON.parse(text) : null;
+  } catch {
+    throw new CliError(`${options.url} answered ${response.status} with something that is not the admin API (not JSON)`, EXIT.unreachable);
+  }
   if (!response.ok) {
     const problem = answer as { title?: string; detail?: string; errors?: { path: string; message: string }[] } | null;
     const lines = [`${response.status} ${problem?.title ?? response.statusText}: ${problem?.detail ?? text}`];
     for (const error of problem?.errors ?? []) lines.push(`  - ${error.path || '(body)'}: ${error.message}`);
-    throw new CliError(lines.join('\n'));
+    const code = response.status === 401 || response.status === 403 ? EXIT.unauthorised : response.status === 404 ? EXIT.notFound : EXIT.failed;
+    throw new CliError(lines.join('\n'), code);
   }
   return answer;
 }
 
-function print(answer: unknown, human: () => string): void {
-  console.log(options.json ? JSON.stringify(answer, null, 2) : human());
+function usage(noun: string, verb: string, command: Command): never {
+  throw new CliError(`usage: npm run gateway -- ${noun} ${verb} ${command.args ?? ''}`.trimEnd(), EXIT.usage);
 }
 
 type Instance = { id: string; url: string; weight: number; source: string; metadata: Record<string, string> };
+type Route = { id: string; service: string; pathPrefix: string; methods?: string[]; hosts?: string[]; source: string };
 
-async function main(): Promise<void> {
-  const [group, command, ...args] = positionals;
-  if (options.help || !group) {
-    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((line) => line.startsWith(' *')).slice(0, 16).map((line) => line.slice(3)).join('\n'));
-    return;
+/**
+ * Every command, by noun then verb. A bare noun runs its `list` (or its only verb). Health and alerts commands from
+ * the other planes are added here the same way, with renderTable/renderFields for their human form.
+ */
+export const COMMANDS: Record<string, Record<string, Command>> = {
+  services: {
+    list: {
+      summary: 'services and their instances',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', '/gateway/services')) as { version: number; services: { name: string; strategy: string; instances: Instance[] }[] };
+        const rows = answer.services.flatMap((s) => s.instances.map((i) => [s.name, s.strategy, i.id, i.url, i.weight, i.source]));
+        return { raw: answer, human: () => `${renderTable(['service', 'strategy', 'instance', 'url', 'weight', 'source'], rows)}\n\nconfiguration version ${answer.version}` };
+      },
+    },
+    register: {
+      args: '<service> <url> [--weight N] [--id ID] [--meta key=value ...]',
+      summary: 'add an instance to a service in the registry',
+      async run([service, url], options) {
+        if (!service || !url) usage('services', 'register', this);
+        const metadata = Object.fromEntries((options.meta ?? []).map((entry) => entry.split(/=(.*)/s).slice(0, 2)));
+        const body = { service, url, ...(options.weight ? { weight: Number(options.weight) } : {}), ...(options.id ? { id: options.id } : {}), metadata };
+        const instance = (await call(options, 'POST', '/gateway/services/register', body)) as Instance;
+        return { raw: instance, human: () => `registered ${instance.id} (${instance.url}) in ${service}` };
+      },
+    },
+    deregister: {
+      args: '<service> <instanceId>',
+      summary: 'remove a registered instance',
+      async run([service, instanceId], options) {
+        if (!service || !instanceId) usage('services', 'deregister', this);
+        const instance = (await call(options, 'DELETE', `/gateway/services/${encodeURIComponent(service)}/${encodeURIComponent(instanceId)}`)) as Instance;
+        return { raw: instance, human: () => `deregistered ${instance.id} (${instance.url}) from ${service}` };
+      },
+    },
+  },
+  routes: {
+    list: {
+      summary: 'routes, from the configuration file and the registry',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', '/gateway/routes')) as { routes: Route[] };
+        const rows = answer.routes.map((r) => [r.id, r.pathPrefix, r.service, r.methods?.join(',') ?? 'any', r.hosts?.join(',') ?? 'any', r.source]);
+        return { raw: answer, human: () => renderTable(['id', 'path prefix', 'service', 'methods', 'hosts', 'source'], rows) };
+      },
+    },
+    add: {
+      args: '<service> <pathPrefix> [--id ID] [--strip] [--rewrite /prefix] [--methods GET,POST] [--hosts a.example.com]',
+      summary: 'add a route in the registry',
+      async run([service, pathPrefix], options) {
+        if (!service || !pathPrefix) usage('routes', 'add', this);
+        const body = {
+          service,
+          pathPrefix,
+          ...(options.id ? { id: options.id } : {}),
+          ...(options.strip ? { stripPrefix: true } : {}),
+          ...(options.rewrite ? { rewritePrefix: options.rewrite } : {}),
+          ...(options.methods ? { methods: options.methods.split(',') } : {}),
+          ...(options.hosts ? { hosts: options.hosts.split(',') } : {}),
+        };
+        const route = (await call(options, 'POST', '/gateway/routes', body)) as { id: string };
+        return { raw: route, human: () => `added route ${route.id}: ${pathPrefix} → ${service}` };
+      },
+    },
+    remove: {
+      args: '<id>',
+      summary: 'remove a registry route',
+      async run([id], options) {
+        if (!id) usage('routes', 'remove', this);
+        const route = await call(options, 'DELETE', `/gateway/routes/${encodeURIComponent(id)}`);
+        return { raw: route, human: () => `removed route ${id}` };
+      },
+    },
+  },
+  breakers: {
+    list: {
+      summary: 'circuit breaker of every service',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', '/gateway/circuit-breakers')) as { services: { service: string; breaker: { state: string; failureRate: number; calls: number } | null }[] };
+        const rows = answer.services.map((s) => (s.breaker ? [s.service, s.breaker.state, `${Math.round(s.breaker.failureRate * 100)}%`, s.breaker.calls] : [s.service, 'no breaker', null, null]));
+        return { raw: answer, human: () => renderTable(['service', 'state', 'failed', 'calls'], rows) };
+      },
+    },
+    reset: {
+      args: '<service>',
+      summary: 'close a service’s breaker (audited)',
+      async run([service], options) {
+        if (!service) usage('breakers', 'reset', this);
+        const answer = await call(options, 'POST', `/gateway/circuit-breakers/${encodeURIComponent(service)}/reset`);
+        return { raw: answer, human: () => `reset the breaker of ${service}` };
+      },
+    },
+  },
+  config: {
+    export: {
+      args: '[--out file.json]',
+      summary: 'the merged configuration as JSON (to stdout, or to a file)',
+      async run(_args, options) {
+        const config = await call(options, 'GET', '/gateway/config');
+        const text = JSON.stringify(config, null, 2);
+        if (!options.out) return { raw: config, human: () => text };
+        writeFileSync(options.out, `${text}\n`);
+        return { raw: { written: options.out }, human: () => `wrote ${options.out}` };
+      },
+    },
+    apply: {
+      args: '<file.json> [--dry-run]',
+      summary: 'make the registry match a configuration file; --dry-run shows the changes only',
+      async run([file], options) {
+        if (!file) usage('config', 'apply', this);
+        let desired: unknown;
+        try {
+          desired = JSON.parse(readFileSync(file, 'utf8'));
+        } catch (error) {
+          throw new CliError(`cannot read ${file}: ${(error as Error).message}`, EXIT.usage);
+        }
+        const answer = (await call(options, 'PUT', `/gateway/config${options['dry-run'] ? '?dry_run=1' : ''}`, desired)) as { dryRun: boolean; version: number; changes: { op: string; path: string }[] };
+        return {
+          raw: answer,
+          human: () =>
+            [
+              answer.changes.length === 0 ? 'no changes' : renderTable(['change', 'path'], answer.changes.map((change) => [change.op, change.path])),
+              answer.dryRun ? '(dry run: nothing applied)' : `applied: configuration version ${answer.version}`,
+            ].join('\n'),
+        };
+      },
+    },
+  },
+  status: {
+    show: {
+      summary: 'version, configuration version, uptime, counts, registry and state plane reachability',
+      async run(_args, options) {
+        type Status = {
+          version: string;
+          configVersion: number;
+          uptimeSeconds: number;
+          counts: { services: number; routes: number; instances: number };
+          registry: { reachable: boolean; latencyMs: number | null; lastCheckedAt: string | null; lastError: string | null; skippedChanges: string[] };
+          statePlane: { reachable: boolean; latencyMs: number | null };
+        };
+        const s = (await call(options, 'GET', '/gateway/status')) as Status;
+        const reach = (r: { reachable: boolean; latencyMs: number | null }) => (r.reachable ? `reachable (${r.latencyMs} ms)` : 'UNREACHABLE');
+        return {
+          raw: s,
+          human: () =>
+            renderFields([
+              ['gateway version', s.version],
+              ['configuration version', s.configVersion],
+              ['uptime', `${s.uptimeSeconds} s (this isolate)`],
+              ['services / routes / instances', `${s.counts.services} / ${s.counts.routes} / ${s.counts.instances}`],
+              ['registry', reach(s.registry)],
+              ['registry last checked', s.registry.lastCheckedAt],
+              ['registry last error', s.registry.lastError],
+              ['skipped registry changes', s.registry.skippedChanges.length ? s.registry.skippedChanges.join('; ') : 'none'],
+              ['state plane', reach(s.statePlane)],
+            ]),
+        };
+      },
+    },
+  },
+  audit: {
+    list: {
+      args: '[--limit N]',
+      summary: 'the registry’s audit log, newest first',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', `/gateway/audit${options.limit ? `?limit=${encodeURIComponent(options.limit)}` : ''}`)) as { entries: { at: string; actor: string; action: string; target: string }[] };
+        return { raw: answer, human: () => renderTable(['at', 'actor', 'action', 'target'], answer.entries.map((e) => [e.at, e.actor, e.action, e.target])) };
+      },
+    },
+  },
+};
+
+/** --help: generated from COMMANDS, so it cannot drift from what the CLI does. */
+export function helpText(): string {
+  const lines = ['usage: npm run gateway -- <command> [arguments] [options]', '', 'Commands (a bare noun such as `services` lists):'];
+  const entries = Object.entries(COMMANDS).flatMap(([noun, verbs]) =>
+    Object.entries(verbs).map(([verb, command]) => [Object.keys(verbs).length === 1 ? noun : `${noun} ${verb}`, command.args ?? '', command.summary] as const),
+  );
+  // Name and arguments on one line, what it does on the next: the longest arguments would push a column off screen.
+  for (const [name, args, summary] of entries) lines.push(`  ${name} ${args}`.trimEnd(), `      ${summary}`);
+  lines.push(
+    '',
+    'Options:',
+    '  --url URL       the gateway (default $GATEWAY_URL, else http://127.0.0.1:8787)',
+    '  --token TOKEN   admin token (default $ADMIN_TOKEN, else ADMIN_TOKEN from .dev.vars)',
+    '  --json          print the admin API’s raw JSON answer instead of a table',
+    '  --timeout MS    per request (default 10000)',
+    '  -h, --help      this help',
+    '',
+    'Exit codes: 0 ok, 1 the gateway answered with an error, 2 bad usage, 3 gateway unreachable or not the admin',
+    'API, 4 not authorised (401/403), 5 not found (404). See docs/cli.md.',
+  );
+  return lines.join('\n');
+}
+
+/** Finds the command for the positionals: `noun verb …`, or a bare noun for its list (or only) verb. */
+function resolve(positionals: string[]): { command: Command; args: string[] } {
+  const [noun, verb, ...rest] = positionals;
+  const verbs = noun ? COMMANDS[noun] : undefined;
+  if (!verbs) throw new CliError(`unknown command "${positionals.join(' ')}"; try --help`, EXIT.usage);
+  if (verb && verbs[verb]) return { command: verbs[verb], args: rest };
+  const fallback = verbs.list ?? (Object.keys(verbs).length === 1 ? Object.values(verbs)[0] : undefined);
+  if (!verb && fallback) return { command: fallback, args: [] };
+  throw new CliError(`unknown command "${positionals.join(' ')}"; ${noun} takes: ${Object.keys(verbs).join(', ')}`, EXIT.usage);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}; try --help`);
+    return EXIT.usage;
   }
-  switch (`${group} ${command ?? ''}`.trim()) {
-    case 'services list': {
-      const answer = (await call('GET', '/gateway/services')) as { version: number; services: { name: string; strategy: string; instances: Instance[] }[] };
-      return print(answer, () =>
-        [`configuration version ${answer.version}`, ...answer.services.flatMap((s) => [`${s.name} (${s.strategy})`, ...s.instances.map((i) => `  ${i.id}  ${i.url}  weight ${i.weight}  [${i.source}]`)])].join('\n'),
-      );
+  const { values: options, positionals } = parsed;
+  if (options.help || positionals.length === 0) {
+    console.log(helpText());
+    return positionals.length === 0 && !options.help ? EXIT.usage : EXIT.ok;
+  }
+  try {
+    if (!(Number(options.timeout) > 0)) throw new CliError('--timeout must be a positive number of milliseconds', EXIT.usage);
+    const { command, args } = resolve(positionals);
+    emit(await command.run(args, options), options.json);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CliError) {
+      console.error(error.message);
+      return error.code;
     }
-    case 'services register': {
-      const [service, url] = args;
-      if (!service || !url) throw new CliError('usage: services register <service> <url> [--weight N] [--id ID] [--meta key=value ...]');
-      const metadata = Object.fromEntries((options.meta ?? []).map((entry) => entry.split(/=(.*)/s).slice(0, 2)));
-      const body = { service, url, ...(options.weight ? { weight: Number(options.weight) } : {}), ...(options.id ? { id: options.id } : {}), metadata };
-      const instance = (await call('POST', '/gateway/services/register', body)) as Instance;
-      return print(instance, () => `registered ${instance.id} (${instance.url}) in ${service}`);
-    }
-    case 'services deregister': {
-      const [service, instanceId] = args;
-      if (!service || !instanceId) throw new CliError('usage: services deregister <service> <instanceId>');
-      const instance = (await call('DELETE', `/gateway/services/${encodeURIComponent(service)}/${encodeURIComponent(instanceId)}`)) as Instance;
-      return print(instance, () => `deregistered ${instance.id} (${instance.url}) from ${service}`);
-    }
-    case 'routes list': {
-      const answer = (await call('GET', '/gateway/routes')) as { routes: { id: string; service: string; pathPrefix: string; methods?: string[]; source: string }[] };
-      return print(answer, () => answer.routes.map((r) => `${r.id}  ${r.pathPrefix} → ${r.service}${r.methods ? `  ${r.methods.join(',')}` : ''}  [${r.source}]`).join('\n'));
-    }
-    case 'routes add': {
-      const [service, pathPrefix] = args;
-      if (!service || !pathPrefix) throw new CliError('usage: routes add <service> <pathPrefix> [--id ID] [--strip] [--rewrite /prefix] [--methods GET,POST] [--hosts h1,h2]');
-      const body = {
-        service,
-        pathPrefix,
-        ...(options.id ? { id: options.id } : {}),
-        ...(options.strip ? { stripPrefix: true } : {}),
-        ...(options.rewrite ? { rewritePrefix: options.rewrite } : {}),
-        ...(options.methods ? { methods: options.methods.split(',') } : {}),
-        ...(options.hosts ? { hosts: options.hosts.split(',') } : {}),
-      };
-      const route = (await call('POST', '/gateway/routes', body)) as { id: string };
-      return print(route, () => `added route ${route.id}: ${pathPrefix} → ${service}`);
-    }
-    case 'routes remove': {
-      const [id] = args;
-      if (!id) throw new CliError('usage: routes remove <id>');
-      const route = await call('DELETE', `/gateway/routes/${encodeURIComponent(id)}`);
-      return print(route, () => `removed route ${id}`);
-    }
-    case 'breakers list': {
-      const answer = (await call('GET', '/gateway/circuit-breakers')) as { services: { service: string; breaker: { state: string; failureRate: number; calls: number } | null }[] };
-      return print(answer, () =>
-        answer.services.map((s) => `${s.service}  ${s.breaker ? `${s.breaker.state}  ${Math.round(s.breaker.failureRate * 100)}% of ${s.breaker.calls} calls failed` : 'no breaker'}`).join('\n'),
-      );
-    }
-    case 'breakers reset': {
-      const [service] = args;
-      if (!service) throw new CliError('usage: breakers reset <service>');
-      const answer = await call('POST', `/gateway/circuit-breakers/${encodeURIComponent(service)}/reset`);
-      return print(answer, () => `reset the breaker of ${service}`);
-    }
-    case 'config export': {
-      const config = await call('GET', '/gateway/config');
-      const text = `${JSON.stringify(config, null, 2)}\n`;
-      if (options.out) {
-        writeFileSync(options.out, text);
-        return print({ written: options.out }, () => `wrote ${options.out}`);
-      }
-      process.stdout.write(text);
-      return;
-    }
-    case 'config apply': {
-      const [file] = args;
-      if (!file) throw new CliError('usage: config apply <file.json> [--dry-run]');
-      const desired = JSON.parse(readFileSync(file, 'utf8'));
-      const answer = (await call('PUT', `/gateway/config${options['dry-run'] ? '?dry_run=1' : ''}`, desired)) as { dryRun: boolean; version: number; changes: { op: string; path: string }[] };
-      return print(answer, () =>
-        [
-          answer.changes.length === 0 ? 'no changes' : answer.changes.map((change) => `${change.op.padEnd(6)} ${change.path}`).join('\n'),
-          answer.dryRun ? '(dry run: nothing applied)' : `applied: configuration version ${answer.version}`,
-        ].join('\n'),
-      );
-    }
-    case 'status': {
-      const answer = (await call('GET', '/gateway/status')) as Record<string, unknown>;
-      return print(answer, () => JSON.stringify(answer, null, 2));
-    }
-    case 'audit': {
-      const answer = (await call('GET', `/gateway/audit${options.limit ? `?limit=${options.limit}` : ''}`)) as { entries: { at: string; actor: string; action: string; target: string }[] };
-      return print(answer, () => answer.entries.map((e) => `${e.at}  ${e.actor}  ${e.action}  ${e.target}`).join('\n'));
-    }
-    default:
-      throw new CliError(`unknown command "${positionals.join(' ')}"; try --help`);
+    throw error;
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof CliError ? error.message : error instanceof Error && 'cause' in error ? `cannot reach ${options.url}: ${String((error as Error).cause ?? error)}` : String(error));
-  process.exit(1);
-});
+// Run as a script; importing the module (tests, a wrapper) only gets COMMANDS and helpText.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main(process.argv.slice(2));

@@ -45,7 +45,7 @@ describe('the registry through the CLI, with traffic following', () => {
     expect(register.stderr).toBe('');
     expect(register.stdout).toContain(`registered samples-2 (${second.url}) in samples`);
     expect(await instancesReached('/samples/x', 4)).toEqual(new Set(['samples-1', 'samples-2']));
-    expect(cli('services', 'list').stdout).toContain(`samples-2  ${second.url}  weight 1  [registry]`);
+    expect(cli('services', 'list').stdout).toMatch(new RegExp(`^samples +\\S+ +samples-2 +${second.url} +1 +registry$`, 'm'));
   });
 
   it('refuses an invalid registration, printing the field and the reason', () => {
@@ -58,7 +58,7 @@ describe('the registry through the CLI, with traffic following', () => {
   it('adds a route, and traffic follows it', async () => {
     expect(cli('routes', 'add', 'samples', '/v2', '--id', 'samples-v2', '--strip').status).toBe(0);
     expect((await rawRequest(gateway.url, '/v2/items/1')).json<Echo>().path).toBe('/items/1');
-    expect(cli('routes', 'list').stdout).toContain('samples-v2  /v2 → samples  [registry]');
+    expect(cli('routes', 'list').stdout).toMatch(/^samples-v2 +\/v2 +samples +any +any +registry$/m);
   });
 
   it('exports the configuration, shows a dry run of a change, then applies it', async () => {
@@ -68,7 +68,7 @@ describe('the registry through the CLI, with traffic following', () => {
     config.services[0].timeouts.requestMs = 2_500;
     writeFileSync(file, JSON.stringify(config));
     const dryRun = cli('config', 'apply', file, '--dry-run');
-    expect(dryRun.stdout).toContain('change services[samples].timeouts');
+    expect(dryRun.stdout).toMatch(/^change +services\[samples\]\.timeouts/m);
     expect(dryRun.stdout).toContain('(dry run: nothing applied)');
     const applied = cli('config', 'apply', file);
     expect(applied.stdout).toMatch(/applied: configuration version \d+/);
