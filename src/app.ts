@@ -4,6 +4,8 @@ import { adminApi } from './admin/admin-api.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { metricsRoutes } from './admin/metrics-routes.ts';
+import { recordRequests } from './observability/request-record.ts';
 import { requireAdmin } from './policies/admin-auth.ts';
 import { authenticate } from './policies/auth/authenticate.ts';
 import { authorize } from './policies/auth/authorize.ts';
@@ -27,12 +29,16 @@ export function createApp(): Hono<AppEnv> {
   // First, so that every response on the way out gets them, problems included.
   app.use(securityHeaders());
   app.use(requestContext());
+  // The read plane's one recording point: it sees every routed request's final answer, problems included.
+  app.use(recordRequests());
   // Cheap refusals before any work: host, header size and characters, body size.
   app.use(edgeHygiene());
 
   // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
   // chain, so routeRequest never sees their paths. Everything under /gateway and /alerts needs an admin, but the
   // liveness check; /openapi.json is public.
+  // Prometheus and JSON metrics: admin credentials or the METRICS_TOKEN scrape token.
+  app.route('/', metricsRoutes());
   app.use(requireAdmin());
   app.route('/', adminApi());
 

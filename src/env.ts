@@ -4,6 +4,7 @@ import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
 import type { GatewayRuntime } from './config/runtime.ts';
+import type { UpstreamExchange } from './observability/request-record.ts';
 import type { TraceContext } from './observability/trace-context.ts';
 import type { RouteMatch } from './routing/router.ts';
 
@@ -22,6 +23,10 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** API keys, stored hashed, sharded over a few objects by key hash (durable-objects/api-key-store.ts). */
   API_KEYS: DurableObjectNamespace<ApiKeyStore>;
+  /** Workers Analytics Engine: one data point per request (layout in docs/analytics.md). Absent: not written. */
+  REQUEST_ANALYTICS?: AnalyticsEngineDataset;
+  /** Secret: bearer token a Prometheus scraper sends for `/metrics` (admin credentials work too). */
+  METRICS_TOKEN?: string;
   // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,
   // `gateway.auth.introspection[].clientSecret`) are read by name with `secretNamed()`.
 }
@@ -48,6 +53,8 @@ export interface Variables {
   uploadSignal?: AbortSignal;
   /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
   requestHeaders?: readonly (readonly [string, string])[];
+  /** What forwarding learnt about the upstream exchange, for the read plane's recording point (set by recordRequests). */
+  exchange?: UpstreamExchange;
 }
 
 /** The caller as established by authentication; the only source of identity headers sent to origins. */
