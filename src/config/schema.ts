@@ -476,9 +476,13 @@ export const GatewaySettingsSchema = z
       .object({
         syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),
         callTimeoutMs: z.number().int().min(50).max(30_000).default(1_000).describe('Time limit of one Durable Object call.'),
+        trailingFlush: z
+          .boolean()
+          .default(true)
+          .describe('After a request, keep the isolate awake (waitUntil) until the next sync is due, so the last requests before traffic stops reach the global metrics. Off: they are counted with the next request\'s sync.'),
       })
       .strict()
-      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000 })
+      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, trailingFlush: true })
       .describe('How isolates talk to the Durable Objects that hold global state.'),
   })
   .strict();

@@ -14,8 +14,10 @@ export const SYNC_BATCH_REQUESTS = 500;
 const RETRY_AFTER_FAILURE_MS = 250;
 /** Unacknowledged batches kept apart; beyond, the oldest are merged (see docs/analytics.md, "exactness"). */
 const UNACKED_BATCHES_KEPT = 30;
-/** Bound on a trailing flush's attempts, so its waitUntil ends well within the platform's limit. */
-const FLUSH_ATTEMPTS = 10;
+/** Bound on a trailing flush's attempts (a failed send is tried again after a short wait). */
+const FLUSH_ATTEMPTS = 5;
+/** Longest a trailing flush waits; work after a response may go on for 30 s. */
+const FLUSH_MAX_WAIT_MS = 20_000;
 
 /** Identifies this isolate to the service objects, so each can sum in-flight counts over isolates. */
 let isolateId: string | undefined;
@@ -87,19 +89,23 @@ export class ServiceStateClient {
   /**
    * The trailing flush: a promise (for the caller's waitUntil) that waits until a sync is due and sends what is
    * pending, so the last requests before traffic stops are counted too. One at a time per isolate and service;
-   * undefined when one is already waiting or nothing is pending. `sync` is {@link syncIfDue} bound to its sender.
+   * undefined when one is already waiting or nothing is pending. It waits at most {@link FLUSH_MAX_WAIT_MS}, within
+   * the platform's limit on work after the response, and then sends even if the interval is longer.
    */
-  trailingFlush(sync: () => Promise<void> | undefined): Promise<void> | undefined {
+  trailingFlush(pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
     if (this.#flushing || !this.hasPendingTraffic) return undefined;
     this.#flushing = true;
     return (async () => {
       try {
         for (let attempt = 0; attempt < FLUSH_ATTEMPTS; attempt++) {
-          const wait = Math.max(10, this.#nextSyncAt - Date.now());
+          const wait = Math.min(FLUSH_MAX_WAIT_MS, Math.max(10, this.#nextSyncAt - Date.now()));
           await new Promise((resolve) => setTimeout(resolve, wait));
           if (!this.hasPendingTraffic) break;
-          // Undefined while another request's sync runs: never wait on it (see syncNow), try again after it.
-          await sync();
+          // Another request's sync is under way: never wait on it (see syncNow); look again after it.
+          if (this.#syncing) continue;
+          this.#nextSyncAt = Date.now() + intervalMs;
+          this.#syncing = this.syncNow(pool, send).finally(() => (this.#syncing = undefined));
+          await this.#syncing;
         }
       } finally {
         this.#flushing = false;

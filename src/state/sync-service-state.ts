@@ -33,7 +33,8 @@ export function syncServiceStateNow(env: Env, pool: ServicePool, settings: Gatew
 
 /**
  * Makes sure what this isolate recorded for the service reaches its object even if no request follows: a sync
- * is started now if due, else one waits (under `waitUntil`) for the end of the interval. At most one waits.
+ * is started now if due, else (when the configuration's `trailingFlush` is on) one waits under `waitUntil` for
+ * the end of the interval. At most one waits per isolate and service.
  */
 export function flushServiceState(
   env: Env,
@@ -44,6 +45,7 @@ export function flushServiceState(
   const send = sender(env, pool, settings, true);
   const started = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, send);
   if (started) waitUntil(started);
-  const trailing = pool.state.trailingFlush(() => pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, send));
+  if (!settings.trailingFlush) return;
+  const trailing = pool.state.trailingFlush(pool, settings.syncIntervalMs, send);
   if (trailing) waitUntil(trailing);
 }
