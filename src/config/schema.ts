@@ -1,9 +1,10 @@
 /** @module Schema of `gateway.config.json`, the declarative configuration users review and deploy. */
+import { ObservabilitySettingsSchema } from '../observability/settings.ts';
 import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 
 /** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
-export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs'] as const;
+export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/metrics', '/health/metrics'] as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
@@ -484,6 +485,7 @@ export const GatewaySettingsSchema = z
       .strict()
       .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, trailingFlush: true })
       .describe('How isolates talk to the Durable Objects that hold global state.'),
+    observability: ObservabilitySettingsSchema.default(ObservabilitySettingsSchema.parse({})).describe('Metrics recording, access logs and traces (docs/analytics.md).'),
   })
   .strict();
 

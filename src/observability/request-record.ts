@@ -9,6 +9,7 @@ import { GatewayError } from '../errors/problem.ts';
 import type { ProblemKind } from '../errors/messages.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
 import { flushServiceState } from '../state/sync-service-state.ts';
+import { writeAccessLog } from './access-log.ts';
 import { writeRequestDataPoint } from './analytics-engine.ts';
 import { methodLabel, type RequestSample } from './traffic-sums.ts';
 
@@ -80,6 +81,9 @@ export function recordRequests(): MiddlewareHandler<AppEnv> {
     await next();
     const route = c.get('route');
     if (!route) return;
+    const gateway = c.get('gateway');
+    const settings = gateway.config.gateway.observability;
+    if (!settings.recording) return;
     const response = c.res;
     const trace = c.get('trace');
     const record: RequestRecord = {
@@ -98,7 +102,6 @@ export function recordRequests(): MiddlewareHandler<AppEnv> {
       requestId: trace.requestId,
       traceId: trace.traceId,
     };
-    const gateway = c.get('gateway');
     const pool = gateway.pools.get(record.service);
     const waitUntil = waitUntilOf(c);
     if (pool) {
@@ -106,5 +109,6 @@ export function recordRequests(): MiddlewareHandler<AppEnv> {
       flushServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
     }
     if (c.env.REQUEST_ANALYTICS) writeRequestDataPoint(c.env.REQUEST_ANALYTICS, record);
+    writeAccessLog(record, settings.accessLog);
   };
 }
