@@ -6,6 +6,7 @@ import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { metricsRoutes } from './admin/metrics-routes.ts';
 import { recordRequests } from './observability/request-record.ts';
+import { phase } from './observability/request-spans.ts';
 import { requireAdmin } from './policies/admin-auth.ts';
 import { authenticate } from './policies/auth/authenticate.ts';
 import { authorize } from './policies/auth/authorize.ts';
@@ -45,13 +46,14 @@ export function createApp(): Hono<AppEnv> {
   // The service chain, in the order a proxied request goes through it. CORS comes before routing so a preflight
   // is answered for the method it asks about, and its headers are added to every answer of the service after.
   // Rate limits come after authentication so they can count per consumer.
+  // phase(): the I/O each policy waits for becomes a span of the request's trace and a Server-Timing entry.
   app.use(cors());
   app.use(routeRequest());
-  app.use(authenticate());
+  app.use(phase('auth', authenticate()));
   app.use(authorize());
-  app.use(rateLimit());
-  app.use(concurrencyLimit());
-  app.use(circuitBreaker());
+  app.use(phase('rate-limit', rateLimit()));
+  app.use(phase('concurrency', concurrencyLimit()));
+  app.use(phase('circuit-breaker', circuitBreaker()));
   app.all('*', proxyToService());
   return app;
 }

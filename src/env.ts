@@ -4,7 +4,7 @@ import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
 import type { GatewayRuntime } from './config/runtime.ts';
-import type { UpstreamExchange } from './observability/request-record.ts';
+import type { RequestObservation } from './observability/request-record.ts';
 import type { TraceContext } from './observability/trace-context.ts';
 import type { RouteMatch } from './routing/router.ts';
 
@@ -53,8 +53,8 @@ export interface Variables {
   uploadSignal?: AbortSignal;
   /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
   requestHeaders?: readonly (readonly [string, string])[];
-  /** What forwarding learnt about the upstream exchange, for the read plane's recording point (set by recordRequests). */
-  exchange?: UpstreamExchange;
+  /** The read plane's per-request record: I/O spans, and what forwarding learnt of the upstream exchange (set by recordRequests). */
+  observation?: RequestObservation;
 }
 
 /** The caller as established by authentication; the only source of identity headers sent to origins. */

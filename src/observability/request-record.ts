@@ -11,15 +11,11 @@ import { waitUntilOf } from '../middleware/wait-until.ts';
 import { flushServiceState } from '../state/sync-service-state.ts';
 import { writeAccessLog } from './access-log.ts';
 import { writeRequestDataPoint } from './analytics-engine.ts';
+import { newObservation, serverTiming, type RequestObservation } from './request-spans.ts';
+import { keepReason } from './trace-sampling.ts';
 import { methodLabel, type RequestSample } from './traffic-sums.ts';
 
-/** Filled in by forward(): which instance answered, after how many attempts, and the time spent on origins. */
-export interface UpstreamExchange {
-  instance?: string;
-  attempts: number;
-  /** Time from sending each attempt to its response headers, summed over attempts; a download's body is not in it. */
-  upstreamMs: number;
-}
+export type { RequestObservation } from './request-spans.ts';
 
 /** One proxied request as the read plane sees it. Labels are bounded: no path, no query, no user. */
 export interface RequestRecord extends RequestSample {
@@ -76,8 +72,8 @@ function declaredLength(headers: Headers): number {
 export function recordRequests(): MiddlewareHandler<AppEnv> {
   return async function recordRequests(c, next) {
     const started = Date.now();
-    const exchange: UpstreamExchange = { attempts: 0, upstreamMs: 0 };
-    c.set('exchange', exchange);
+    const observation: RequestObservation = newObservation();
+    c.set('observation', observation);
     await next();
     const route = c.get('route');
     if (!route) return;
@@ -86,26 +82,53 @@ export function recordRequests(): MiddlewareHandler<AppEnv> {
     if (!settings.recording) return;
     const response = c.res;
     const trace = c.get('trace');
+    const latencyMs = Date.now() - started;
     const record: RequestRecord = {
       service: route.service.name,
       routeId: route.route.id!,
       method: methodLabel(c.req.method),
       status: response.status,
       outcome: outcomeOf(response.status, c.error),
-      instance: exchange.instance ?? '-',
+      instance: observation.instance ?? '-',
       colo: (c.req.raw.cf?.colo as string | undefined) ?? 'local',
-      latencyMs: Date.now() - started,
-      upstreamMs: exchange.attempts > 0 ? exchange.upstreamMs : undefined,
-      attempts: exchange.attempts,
+      latencyMs,
+      upstreamMs: observation.attempts > 0 ? observation.upstreamMs : undefined,
+      attempts: observation.attempts,
       bytesIn: declaredLength(c.req.raw.headers),
       bytesOut: declaredLength(response.headers),
       requestId: trace.requestId,
       traceId: trace.traceId,
     };
+    try {
+      response.headers.set('server-timing', serverTiming(observation, latencyMs));
+    } catch {
+      // Immutable headers (a response passed through untouched): the timing is still in the trace and the log.
+    }
     const pool = gateway.pools.get(record.service);
     const waitUntil = waitUntilOf(c);
     if (pool) {
       pool.state.recordRequest(record, Date.now());
+      // The caller's sampled flag counts only when the trace id is the caller's (the gateway started none).
+      const incoming = c.req.header('traceparent');
+      const parentSampled = incoming !== undefined && incoming.includes(trace.traceId) && (parseInt(trace.flags, 16) & 1) === 1;
+      const kept = keepReason(record, parentSampled, settings.traces, Math.random());
+      if (kept) {
+        pool.state.tracesKept = settings.traces.keptPerService;
+        pool.state.recordTrace({
+          traceId: trace.traceId,
+          spanId: trace.spanId,
+          requestId: trace.requestId,
+          service: record.service,
+          route: record.routeId,
+          method: record.method,
+          status: record.status,
+          outcome: record.outcome,
+          start: started,
+          durationMs: latencyMs,
+          kept,
+          spans: observation.spans,
+        });
+      }
       flushServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
     }
     if (c.env.REQUEST_ANALYTICS) writeRequestDataPoint(c.env.REQUEST_ANALYTICS, record);

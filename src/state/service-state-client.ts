@@ -6,6 +6,7 @@
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { OutcomeBatch } from './circuit-breaker.ts';
 import { addMinuteSums, addSample, emptySums, minuteOf, type MinuteSums, type RequestSample } from '../observability/traffic-sums.ts';
+import type { TraceRecord } from '../observability/trace-sampling.ts';
 import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type SyncReport, type TrafficBatch } from './service-state-protocol.ts';
 
 /** A sync is due once this many requests are pending, even before the interval is over. */
@@ -16,6 +17,8 @@ const RETRY_AFTER_FAILURE_MS = 250;
 const UNACKED_BATCHES_KEPT = 30;
 /** Bound on a trailing flush's attempts (a failed send is tried again after a short wait). */
 const FLUSH_ATTEMPTS = 5;
+/** Traces carried by one report; more in one interval are dropped (and counted) rather than grow the report. */
+export const TRACES_PER_REPORT = 50;
 /** Longest a trailing flush waits; work after a response may go on for 30 s. */
 const FLUSH_MAX_WAIT_MS = 20_000;
 
@@ -72,6 +75,17 @@ export class ServiceStateClient {
   /** Batches sent but not acknowledged by the object: sent again with every report until they are. */
   #unacked: TrafficBatch[] = [];
   #flushing = false;
+  #traces: TraceRecord[] = [];
+  /** How many traces the service's object keeps (the configuration's `observability.traces.keptPerService`). */
+  tracesKept: number | undefined;
+  /** Traces dropped because a report was full. */
+  tracesDropped = 0;
+
+  /** Keeps a sampled trace for the next report. */
+  recordTrace(trace: TraceRecord): void {
+    if (this.#traces.length >= TRACES_PER_REPORT) this.tracesDropped += 1;
+    else this.#traces.push(trace);
+  }
 
   /** Adds one finished request to the pending per-minute sums; the next report carries them. */
   recordRequest(sample: RequestSample, now: number): void {
@@ -153,6 +167,8 @@ export class ServiceStateClient {
       // Nothing is dropped: the outcomes go back into the next report, the traffic batches stay unacknowledged and
       // are sent again (the object counts each batch number once), and the next sync is due soon.
       this.#restore(report);
+      // Traces go back too, within the same bound.
+      this.#traces = [...(report.traces ?? []), ...this.#traces].slice(0, TRACES_PER_REPORT);
       this.#nextSyncAt = Math.min(this.#nextSyncAt, Date.now() + RETRY_AFTER_FAILURE_MS);
     }
   }
@@ -215,7 +231,10 @@ export class ServiceStateClient {
       version: SYNC_PROTOCOL_VERSION,
       serviceName: pool.service.name,
       traffic: [...this.#unacked],
+      traces: this.#traces,
+      tracesKept: this.tracesKept,
     };
+    this.#traces = [];
     this.#service = emptyBatch();
     this.#instances = new Map();
     return report;

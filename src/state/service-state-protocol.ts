@@ -2,6 +2,7 @@
 import type { BreakerPolicy, BreakerStateName, BreakerView, OutcomeBatch } from './circuit-breaker.ts';
 import type { EjectionPolicy } from './outlier-ejection.ts';
 import type { MinuteSums } from '../observability/traffic-sums.ts';
+import type { TraceRecord } from '../observability/trace-sampling.ts';
 
 /**
  * Version of the report's traffic part. 2: per-minute sums (`traffic`) with sequence numbers, so a batch whose
@@ -42,6 +43,9 @@ export interface SyncReport {
   serviceName?: string;
   /** Sums not yet acknowledged, oldest first: the current batch and any whose call failed. */
   traffic?: TrafficBatch[];
+  /** Traces kept since the last report (bounded), and how many the object should keep for the service. */
+  traces?: TraceRecord[];
+  tracesKept?: number;
 }
 
 /** What every isolate needs to know about the service, as of `at`. */
