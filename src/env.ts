@@ -27,6 +27,18 @@ export interface Env {
   REQUEST_ANALYTICS?: AnalyticsEngineDataset;
   /** Secret: bearer token a Prometheus scraper sends for `/metrics` (admin credentials work too). */
   METRICS_TOKEN?: string;
+  /** Secret: Sentry DSN for unexpected errors (src/observability/sentry.ts). Absent: nothing is sent. */
+  SENTRY_DSN?: string;
+  /** Secret: the Cloudflare account id, for `/metrics/json?source=analytics` (Analytics Engine SQL API). */
+  CF_ACCOUNT_ID?: string;
+  /** Secret: API token with Account Analytics Read, for the same. */
+  CF_ANALYTICS_TOKEN?: string;
+  /** Base URL of the Cloudflare API (default https://api.cloudflare.com/client/v4); tests point it at a stand-in. */
+  ANALYTICS_SQL_API_URL?: string;
+  /** Analytics Engine dataset name the SQL reads (default edge_gateway_requests, as in wrangler.toml). */
+  ANALYTICS_DATASET?: string;
+  /** Sentry's environment name (production, staging...). */
+  SENTRY_ENVIRONMENT?: string;
   // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,
   // `gateway.auth.introspection[].clientSecret`) are read by name with `secretNamed()`.
 }

@@ -6,6 +6,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import packageJson from '../../package.json';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { DEFAULT_DATASET, perMinuteQuery, querySqlApi, seriesFromRows } from '../observability/analytics-sql.ts';
 import { collectMetrics } from '../observability/collect-metrics.ts';
 import { MINUTES_KEPT } from '../observability/service-traffic.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../observability/prometheus.ts';
@@ -31,13 +32,16 @@ function metricsAccess(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** `?range=` in minutes (`90`, `90m`) or hours (`2h`); default 60 minutes, at most what the objects keep. */
-export function parseRangeMinutes(value: string | undefined): number {
+/** Longest range Analytics Engine is asked for (a week of per-minute points). */
+const ANALYTICS_MAX_MINUTES = 7 * 24 * 60;
+
+/** `?range=` in minutes (`90`, `90m`), hours (`2h`) or days (`1d`); default 60 minutes, at most `max`. */
+export function parseRangeMinutes(value: string | undefined, max: number): number {
   if (value === undefined || value === '') return 60;
-  const match = /^(\d{1,4})(m|h)?$/.exec(value);
-  const minutes = match ? Number(match[1]) * (match[2] === 'h' ? 60 : 1) : NaN;
-  if (!(minutes >= 1 && minutes <= MINUTES_KEPT)) {
-    throw new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: 'range', message: `expected 1 to ${MINUTES_KEPT} minutes, as "60", "60m" or "2h"` }] } });
+  const match = /^(\d{1,5})(m|h|d)?$/.exec(value);
+  const minutes = match ? Number(match[1]) * (match[2] === 'd' ? 1_440 : match[2] === 'h' ? 60 : 1) : NaN;
+  if (!(minutes >= 1 && minutes <= max)) {
+    throw new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: 'range', message: `expected 1 to ${max} minutes, as "60", "60m", "2h" or "1d"` }] } });
   }
   return minutes;
 }
@@ -56,13 +60,18 @@ export function metricsRoutes(): Hono<AppEnv> {
   for (const path of ['/metrics/json', '/health/metrics/json']) {
     app.get(path, async (c) => {
       const source = c.req.query('source') ?? 'live';
-      if (source !== 'live') {
-        throw new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: 'source', message: 'expected "live"' }] } });
+      if (source !== 'live' && source !== 'analytics') {
+        throw new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: 'source', message: 'expected "live" or "analytics"' }] } });
       }
-      const range = parseRangeMinutes(c.req.query('range'));
-      const metrics = await collectMetrics(c.env, c.get('gateway'), range);
+      const range = parseRangeMinutes(c.req.query('range'), source === 'live' ? MINUTES_KEPT : ANALYTICS_MAX_MINUTES);
+      const gateway = c.get('gateway');
       c.header('cache-control', 'no-store');
-      return c.json(renderMetricsJson(metrics, range), 200);
+      if (source === 'live') return c.json(renderMetricsJson(await collectMetrics(c.env, gateway, range), range), 200);
+      // History from Analytics Engine; breaker and instance states are the live ones (one minute of sums asked).
+      const sql = perMinuteQuery(c.env.ANALYTICS_DATASET ?? DEFAULT_DATASET, range);
+      const [rows, live] = await Promise.all([querySqlApi(c.env, sql), collectMetrics(c.env, gateway, 1)]);
+      const history = seriesFromRows(rows, [...gateway.pools.keys()], range, Date.now());
+      return c.json(renderMetricsJson(live, range, history), 200);
     });
   }
   return app;

@@ -21,9 +21,13 @@ export function minutePoint(at: number, sums: TrafficSums): MinutePoint {
   };
 }
 
-export function renderMetricsJson(metrics: CollectedMetrics, rangeMinutes: number): MetricsJson {
+/**
+ * The answer from live state; `history`, when given, replaces each service's series (source `analytics`), the
+ * breaker and instance states staying live.
+ */
+export function renderMetricsJson(metrics: CollectedMetrics, rangeMinutes: number, history?: Map<string, MinutePoint[]>): MetricsJson {
   const services = metrics.services.map((figures): ServiceMetrics => {
-    const series = figures.traffic.minutes.map(({ at, sums }) => minutePoint(at, sums));
+    const series = history?.get(figures.service) ?? figures.traffic.minutes.map(({ at, sums }) => minutePoint(at, sums));
     const totals = { requests: 0, errors: 0, rateLimited: 0, bytesIn: 0, bytesOut: 0 };
     for (const point of series) {
       totals.requests += point.requests;
@@ -48,5 +52,5 @@ export function renderMetricsJson(metrics: CollectedMetrics, rangeMinutes: numbe
       series,
     };
   });
-  return { generatedAt: metrics.at, source: 'live', rangeMinutes, services };
+  return { generatedAt: metrics.at, source: history ? 'analytics' : 'live', rangeMinutes, services };
 }
