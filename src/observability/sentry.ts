@@ -63,3 +63,34 @@ export function reportError(env: Env, waitUntil: (promise: Promise<unknown>) => 
     console.error(JSON.stringify({ level: 'error', message: 'error report to Sentry failed', error: String(failure) }));
   }
 }
+
+type DurableObjectClass = { prototype: object; name: string };
+
+/**
+ * Reports an exception thrown by any public method (RPC, `alarm`, `fetch`) of the Durable Object classes given,
+ * then rethrows it: the caller and the runtime (alarm retries) see the same failure as before. Applied once, at
+ * module load, in src/index.ts, so no class needs code of its own for it.
+ */
+export function reportDurableObjectErrors(...classes: DurableObjectClass[]): void {
+  for (const cls of classes) {
+    const prototype = cls.prototype as Record<string, unknown>;
+    for (const key of Object.getOwnPropertyNames(prototype)) {
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+      if (key === 'constructor' || !descriptor || typeof descriptor.value !== 'function') continue;
+      const original = descriptor.value as (...args: unknown[]) => unknown;
+      const reporting = async function (this: { env: Env; ctx: DurableObjectState }, ...args: unknown[]) {
+        try {
+          return await original.apply(this, args);
+        } catch (error) {
+          reportError(this.env, (promise) => this.ctx.waitUntil(promise), error, {
+            where: 'durable-object',
+            ...(this.ctx.id.name ? { service: this.ctx.id.name } : {}),
+            route: `${cls.name}.${key}`,
+          });
+          throw error;
+        }
+      };
+      Object.defineProperty(prototype, key, { ...descriptor, value: reporting });
+    }
+  }
+}

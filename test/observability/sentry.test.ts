@@ -58,3 +58,32 @@ describe('Sentry reports', () => {
     });
   });
 });
+
+describe('Sentry reports from Durable Objects', () => {
+  it('reports an exception thrown inside an object, and the caller still gets it', async () => {
+    const { env } = await import('cloudflare:workers');
+    const { runInDurableObject } = await import('cloudflare:test');
+    const stub = env.SERVICE_STATE.getByName('sentry-object');
+    const before = (await received()).length;
+    // Called on the instance itself (an exception over RPC is flagged as unhandled by the test pool). The object's
+    // env is the test environment, which has no DSN: this instance gets one.
+    await runInDurableObject(stub, async (instance) => {
+      const objectEnv = (instance as unknown as { env: Record<string, string | undefined> }).env;
+      objectEnv.SENTRY_DSN = dsn;
+      try {
+        await expect(instance.sync(null as never)).rejects.toThrow(TypeError);
+      } finally {
+        delete objectEnv.SENTRY_DSN;
+      }
+    });
+    let envelopes: { body: string }[] = [];
+    for (let i = 0; i < 50 && envelopes.length === 0; i++) {
+      envelopes = (await received()).slice(before);
+      if (envelopes.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(envelopes).toHaveLength(1);
+    const payload = JSON.parse(envelopes[0]!.body.split('\n')[2]!);
+    expect(payload.tags).toMatchObject({ where: 'durable-object', service: 'sentry-object', route: 'ServiceState.sync' });
+    expect(payload.exception.values[0].type).toBe('TypeError');
+  });
+});
