@@ -8,6 +8,10 @@ import { CircuitBreaker, newBreakerData, type BreakerEvent, type BreakerPolicy }
 import { OutlierDetector, type EjectionEvent } from '../src/state/outlier-ejection.ts';
 import type { ServiceSnapshot, ServiceStatePolicy, ServiceStatus, StateEvent, SyncReport } from '../src/state/service-state-protocol.ts';
 import { migrate } from '../src/state/sqlite-migrations.ts';
+import { ServiceTraffic, type TrafficSeries } from '../src/observability/service-traffic.ts';
+import { DEFAULT_TRACES_KEPT, ServiceTraces, type TraceQuery } from '../src/observability/service-traces.ts';
+import type { TraceRecord } from '../src/observability/trace-sampling.ts';
+import type { WindowSummary } from '../src/observability/window-summary.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), breaker TEXT NOT NULL, ejection TEXT NOT NULL);
@@ -27,11 +31,17 @@ export class ServiceState extends DurableObject<Env> {
   // Deliberately in memory only: they describe the last few seconds and are rebuilt within one sync interval.
   readonly #isolates = new Map<string, { at: number; inFlight: Record<string, number> }>();
   readonly #rtt = new Map<string, { ms: number; at: number }>();
+  /** The read plane's per-minute and cumulative sums of the service's traffic (src/observability/service-traffic.ts). */
+  #traffic!: ServiceTraffic;
+  /** The service's recent sampled traces (src/observability/service-traces.ts). */
+  #traces!: ServiceTraces;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, MIGRATIONS);
+      this.#traffic = new ServiceTraffic(ctx.storage, ctx.id.name ?? '');
+      this.#traces = new ServiceTraces(ctx.storage);
       const row = ctx.storage.sql.exec<{ breaker: string; ejection: string }>('SELECT breaker, ejection FROM state').toArray()[0];
       if (row) {
         this.#breaker = new CircuitBreaker(JSON.parse(row.breaker));
@@ -58,7 +68,25 @@ export class ServiceState extends DurableObject<Env> {
     }
     this.#isolates.set(report.isolateId, { at: now, inFlight });
     this.#save(events);
-    return this.#snapshot(now, policy);
+    const snapshot = this.#snapshot(now, policy);
+    if (report.traffic) snapshot.trafficAckedSeq = this.#traffic.merge(report.isolateId, report.traffic, report.serviceName, now);
+    if (report.traces) this.#traces.add(report.traces, report.tracesKept ?? DEFAULT_TRACES_KEPT);
+    return snapshot;
+  }
+
+  /** The service's global traffic over the last `windowSeconds`, for alert rules. */
+  async windowSummary(windowSeconds: number): Promise<WindowSummary> {
+    return this.#traffic.windowSummary(windowSeconds, Date.now());
+  }
+
+  /** Recent traces of the service, newest first, for `GET /gateway/traces`. */
+  async findTraces(query: TraceQuery): Promise<TraceRecord[]> {
+    return this.#traces.find(query);
+  }
+
+  /** Cumulative sums and the per-minute series of the last `rangeMinutes`, for /metrics and /metrics/json. */
+  async trafficSeries(rangeMinutes: number): Promise<TrafficSeries> {
+    return this.#traffic.series(rangeMinutes, Date.now());
   }
 
   /** A probe permit while half-open. */

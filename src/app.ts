@@ -4,6 +4,9 @@ import { adminApi } from './admin/admin-api.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { metricsRoutes } from './admin/metrics-routes.ts';
+import { recordRequests } from './observability/request-record.ts';
+import { phase } from './observability/request-spans.ts';
 import { requireAdmin } from './policies/admin-auth.ts';
 import { authenticate } from './policies/auth/authenticate.ts';
 import { authorize } from './policies/auth/authorize.ts';
@@ -27,25 +30,30 @@ export function createApp(): Hono<AppEnv> {
   // First, so that every response on the way out gets them, problems included.
   app.use(securityHeaders());
   app.use(requestContext());
+  // The read plane's one recording point: it sees every routed request's final answer, problems included.
+  app.use(recordRequests());
   // Cheap refusals before any work: host, header size and characters, body size.
   app.use(edgeHygiene());
 
   // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
   // chain, so routeRequest never sees their paths. Everything under /gateway and /alerts needs an admin, but the
   // liveness check; /openapi.json is public.
+  // Prometheus and JSON metrics: admin credentials or the METRICS_TOKEN scrape token.
+  app.route('/', metricsRoutes());
   app.use(requireAdmin());
   app.route('/', adminApi());
 
   // The service chain, in the order a proxied request goes through it. CORS comes before routing so a preflight
   // is answered for the method it asks about, and its headers are added to every answer of the service after.
   // Rate limits come after authentication so they can count per consumer.
+  // phase(): the I/O each policy waits for becomes a span of the request's trace and a Server-Timing entry.
   app.use(cors());
   app.use(routeRequest());
-  app.use(authenticate());
+  app.use(phase('auth', authenticate()));
   app.use(authorize());
-  app.use(rateLimit());
-  app.use(concurrencyLimit());
-  app.use(circuitBreaker());
+  app.use(phase('rate-limit', rateLimit()));
+  app.use(phase('concurrency', concurrencyLimit()));
+  app.use(phase('circuit-breaker', circuitBreaker()));
   app.all('*', proxyToService());
   return app;
 }

@@ -4,6 +4,7 @@ import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
 import type { GatewayRuntime } from './config/runtime.ts';
+import type { RequestObservation } from './observability/request-record.ts';
 import type { TraceContext } from './observability/trace-context.ts';
 import type { RouteMatch } from './routing/router.ts';
 
@@ -22,6 +23,22 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** API keys, stored hashed, sharded over a few objects by key hash (durable-objects/api-key-store.ts). */
   API_KEYS: DurableObjectNamespace<ApiKeyStore>;
+  /** Workers Analytics Engine: one data point per request (layout in docs/analytics.md). Absent: not written. */
+  REQUEST_ANALYTICS?: AnalyticsEngineDataset;
+  /** Secret: bearer token a Prometheus scraper sends for `/metrics` (admin credentials work too). */
+  METRICS_TOKEN?: string;
+  /** Secret: Sentry DSN for unexpected errors (src/observability/sentry.ts). Absent: nothing is sent. */
+  SENTRY_DSN?: string;
+  /** Secret: the Cloudflare account id, for `/metrics/json?source=analytics` (Analytics Engine SQL API). */
+  CF_ACCOUNT_ID?: string;
+  /** Secret: API token with Account Analytics Read, for the same. */
+  CF_ANALYTICS_TOKEN?: string;
+  /** Base URL of the Cloudflare API (default https://api.cloudflare.com/client/v4); tests point it at a stand-in. */
+  ANALYTICS_SQL_API_URL?: string;
+  /** Analytics Engine dataset name the SQL reads (default edge_gateway_requests, as in wrangler.toml). */
+  ANALYTICS_DATASET?: string;
+  /** Sentry's environment name (production, staging...). */
+  SENTRY_ENVIRONMENT?: string;
   // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,
   // `gateway.auth.introspection[].clientSecret`) are read by name with `secretNamed()`.
 }
@@ -48,6 +65,8 @@ export interface Variables {
   uploadSignal?: AbortSignal;
   /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
   requestHeaders?: readonly (readonly [string, string])[];
+  /** The read plane's per-request record: I/O spans, and what forwarding learnt of the upstream exchange (set by recordRequests). */
+  observation?: RequestObservation;
 }
 
 /** The caller as established by authentication; the only source of identity headers sent to origins. */

@@ -10,6 +10,7 @@ import { GatewayError } from '../errors/problem.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerRegistryRoutes } from './registry-routes.ts';
 import { registerStatePlaneRoutes } from './state-plane-routes.ts';
+import { registerTraceRoutes } from './trace-routes.ts';
 
 export function adminApi(): OpenAPIHono<AppEnv> {
   const api = new OpenAPIHono<AppEnv>({
@@ -28,6 +29,7 @@ export function adminApi(): OpenAPIHono<AppEnv> {
   registerRegistryRoutes(api);
   registerApiKeyRoutes(api);
   registerStatePlaneRoutes(api);
+  registerTraceRoutes(api);
   api.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {

@@ -1,9 +1,10 @@
 /** @module Schema of `gateway.config.json`, the declarative configuration users review and deploy. */
+import { ObservabilitySettingsSchema } from '../observability/settings.ts';
 import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 
 /** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
-export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/dashboard'] as const;
+export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/dashboard', '/metrics', '/health/metrics'] as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
@@ -514,10 +515,15 @@ export const GatewaySettingsSchema = z
       .object({
         syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),
         callTimeoutMs: z.number().int().min(50).max(30_000).default(1_000).describe('Time limit of one Durable Object call.'),
+        trailingFlush: z
+          .boolean()
+          .default(true)
+          .describe('After a request, keep the isolate awake (waitUntil) until the next sync is due, so the last requests before traffic stops reach the global metrics. Off: they are counted with the next request\'s sync.'),
       })
       .strict()
-      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000 })
+      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, trailingFlush: true })
       .describe('How isolates talk to the Durable Objects that hold global state.'),
+    observability: ObservabilitySettingsSchema.default(ObservabilitySettingsSchema.parse({})).describe('Metrics recording, access logs and traces (docs/analytics.md).'),
   })
   .strict();
 

@@ -35,6 +35,7 @@ export const PROBLEM_STATUS = {
   'upstream-timeout': 504,
   'key-server-unavailable': 503,
   'auth-service-unavailable': 503,
+  'analytics-unavailable': 503,
 } as const satisfies Record<string, number>;
 
 export type ProblemKind = keyof typeof PROBLEM_STATUS;
@@ -126,6 +127,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'auth-service-unavailable': {
       title: 'Authentication service unavailable',
       detail: 'The credentials could not be checked right now. Try again later.',
+    },
+    'analytics-unavailable': {
+      title: 'Analytics unavailable',
+      detail: 'The Analytics Engine history could not be read: {reason}',
     },
     'invalid-path': {
       title: 'Invalid request path',
@@ -237,6 +242,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
       title: 'प्रमाणीकरण सेवा उपलब्ध नहीं',
       detail: 'अभी क्रेडेंशियल की जाँच नहीं हो सकी। बाद में फिर प्रयास करें।',
     },
+    'analytics-unavailable': {
+      title: 'एनालिटिक्स उपलब्ध नहीं',
+      detail: 'Analytics Engine का इतिहास पढ़ा नहीं जा सका: {reason}',
+    },
     'invalid-path': {
       title: 'अमान्य अनुरोध पथ',
       detail: 'अनुरोध पथ में गलत प्रतिशत-एन्कोडिंग या निषिद्ध वर्ण है।',
@@ -346,6 +355,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'auth-service-unavailable': {
       title: 'Servicio de autenticación no disponible',
       detail: 'Ahora mismo no se pudieron comprobar las credenciales. Inténtelo más tarde.',
+    },
+    'analytics-unavailable': {
+      title: 'Analítica no disponible',
+      detail: 'No se pudo leer el historial de Analytics Engine: {reason}',
     },
     'invalid-path': {
       title: 'Ruta de solicitud no válida',

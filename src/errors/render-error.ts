@@ -3,6 +3,8 @@ import type { ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError } from '../config/load.ts';
 import type { AppEnv } from '../env.ts';
+import { waitUntilOf } from '../middleware/wait-until.ts';
+import { reportError } from '../observability/sentry.ts';
 import { traceContextFrom } from '../observability/trace-context.ts';
 import { GatewayError, problemResponse } from './problem.ts';
 
@@ -28,6 +30,16 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
       JSON.stringify({ level: 'error', requestId: trace.requestId, message: String(error), stack: (error as Error).stack }),
     );
     problem = new GatewayError('internal-error');
+  }
+  // A 500 the gateway made itself is a bug or a broken deployment: someone should hear of it.
+  if (problem.status === 500) {
+    const route = c.get('route');
+    reportError(c.env, waitUntilOf(c), error, {
+      where: 'request',
+      requestId: trace.requestId,
+      ...(route ? { route: route.route.id!, service: route.service.name } : {}),
+      request: c.req.raw,
+    });
   }
   const response = problemResponse(problem, { requestId: trace.requestId, acceptLanguage: c.req.header('accept-language') });
   response.headers.set('x-request-id', trace.requestId);

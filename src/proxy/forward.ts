@@ -2,6 +2,7 @@
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { InstanceState } from '../balancing/instance-state.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { recordAttempt, type RequestObservation } from '../observability/request-spans.ts';
 import type { TraceContext } from '../observability/trace-context.ts';
 import { prepareResponseHeaders } from './headers.ts';
 
@@ -19,6 +20,8 @@ export interface ForwardRequest {
   webSocket: boolean;
   /** Aborts the upstream request from the gateway's side; its reason (a GatewayError) becomes the answer. */
   signal?: AbortSignal;
+  /** Filled in for the read plane's recording point: instance, attempts and time spent waiting on origins. */
+  observation?: RequestObservation | undefined;
 }
 
 type Failure = 'connect-failure' | 'timeout';
@@ -71,6 +74,7 @@ export async function forward(
 
     const timeoutMs = Math.min(perTryMs, deadline - now);
     const outcome = await attemptOnce(instance, request, body, timeoutMs, service.loadBalancing.ewmaDecayMs);
+    if (request.observation) recordAttempt(request.observation, instance.id, attempt, now, outcome instanceof AttemptFailed ? outcome.failure : outcome.status);
     const isLast =
       attempt >= maxAttempts || Date.now() >= deadline || tried.size >= pool.instances.length;
 

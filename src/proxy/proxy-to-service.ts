@@ -43,6 +43,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
         trace,
         webSocket,
+        observation: c.get('observation'),
         ...(c.get('uploadSignal') ? { signal: c.get('uploadSignal') } : {}),
       },
       waitUntil,

@@ -5,13 +5,39 @@
  */
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { OutcomeBatch } from './circuit-breaker.ts';
-import type { InstanceReport, ServiceSnapshot, SyncReport } from './service-state-protocol.ts';
+import { addMinuteSums, addSample, emptySums, minuteOf, type MinuteSums, type RequestSample } from '../observability/traffic-sums.ts';
+import type { TraceRecord } from '../observability/trace-sampling.ts';
+import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type SyncReport, type TrafficBatch } from './service-state-protocol.ts';
+
+/** A sync is due once this many requests are pending, even before the interval is over. */
+export const SYNC_BATCH_REQUESTS = 500;
+/** After a failed sync, the next one is due this soon (the interval otherwise). */
+const RETRY_AFTER_FAILURE_MS = 250;
+/** Unacknowledged batches kept apart; beyond, the oldest are merged (see docs/analytics.md, "exactness"). */
+const UNACKED_BATCHES_KEPT = 30;
+/** Bound on a trailing flush's attempts (a failed send is tried again after a short wait). */
+const FLUSH_ATTEMPTS = 5;
+/** Traces carried by one report; more in one interval are dropped (and counted) rather than grow the report. */
+export const TRACES_PER_REPORT = 50;
+/** Longest a trailing flush waits; work after a response may go on for 30 s. */
+const FLUSH_MAX_WAIT_MS = 20_000;
 
 /** Identifies this isolate to the service objects, so each can sum in-flight counts over isolates. */
 let isolateId: string | undefined;
 
 function emptyBatch(): OutcomeBatch {
   return { calls: 0, failures: 0, trailingFailures: 0, hadSuccess: false };
+}
+
+/** `later` added onto `earlier`, keeping the trailing-failure run right across the two. */
+function mergeBatches<B extends OutcomeBatch>(earlier: B, later: B): B {
+  return {
+    ...later,
+    calls: earlier.calls + later.calls,
+    failures: earlier.failures + later.failures,
+    trailingFailures: later.hadSuccess ? later.trailingFailures : earlier.trailingFailures + later.trailingFailures,
+    hadSuccess: earlier.hadSuccess || later.hadSuccess,
+  };
 }
 
 function count(batch: OutcomeBatch, failed: boolean): void {
@@ -42,6 +68,64 @@ export class ServiceStateClient {
   #reportedInFlight: Record<string, number> = {};
   #nextSyncAt = 0;
   #syncing: Promise<void> | undefined;
+  /** Per-minute sums of the requests recorded since the last report (the read plane). */
+  #traffic: MinuteSums = {};
+  #pendingRequests = 0;
+  #seq = 0;
+  /** Batches sent but not acknowledged by the object: sent again with every report until they are. */
+  #unacked: TrafficBatch[] = [];
+  #flushing = false;
+  #traces: TraceRecord[] = [];
+  /** How many traces the service's object keeps (the configuration's `observability.traces.keptPerService`). */
+  tracesKept: number | undefined;
+  /** Traces dropped because a report was full. */
+  tracesDropped = 0;
+
+  /** Keeps a sampled trace for the next report. */
+  recordTrace(trace: TraceRecord): void {
+    if (this.#traces.length >= TRACES_PER_REPORT) this.tracesDropped += 1;
+    else this.#traces.push(trace);
+  }
+
+  /** Adds one finished request to the pending per-minute sums; the next report carries them. */
+  recordRequest(sample: RequestSample, now: number): void {
+    const minute = minuteOf(now);
+    const sums = (this.#traffic[minute] ??= emptySums());
+    addSample(sums, sample);
+    this.#pendingRequests += 1;
+  }
+
+  /** Whether anything recorded has not yet been counted by the object. */
+  get hasPendingTraffic(): boolean {
+    return this.#pendingRequests > 0 || this.#unacked.length > 0;
+  }
+
+  /**
+   * The trailing flush: a promise (for the caller's waitUntil) that waits until a sync is due and sends what is
+   * pending, so the last requests before traffic stops are counted too. One at a time per isolate and service;
+   * undefined when one is already waiting or nothing is pending. It waits at most {@link FLUSH_MAX_WAIT_MS}, within
+   * the platform's limit on work after the response, and then sends even if the interval is longer.
+   */
+  trailingFlush(pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
+    if (this.#flushing || !this.hasPendingTraffic) return undefined;
+    this.#flushing = true;
+    return (async () => {
+      try {
+        for (let attempt = 0; attempt < FLUSH_ATTEMPTS; attempt++) {
+          const wait = Math.min(FLUSH_MAX_WAIT_MS, Math.max(10, this.#nextSyncAt - Date.now()));
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          if (!this.hasPendingTraffic) break;
+          // Another request's sync is under way: never wait on it (see syncNow); look again after it.
+          if (this.#syncing) continue;
+          this.#nextSyncAt = Date.now() + intervalMs;
+          this.#syncing = this.syncNow(pool, send).finally(() => (this.#syncing = undefined));
+          await this.#syncing;
+        }
+      } finally {
+        this.#flushing = false;
+      }
+    })();
+  }
 
   /** Counts one attempt's outcome: failed is a 5xx, a refused connection or a timeout. */
   record(instanceId: string, failed: boolean, latencyMs: number): void {
@@ -62,7 +146,7 @@ export class ServiceStateClient {
    * Returns the sync's promise (for the caller's waitUntil) or undefined when nothing was due.
    */
   syncIfDue(now: number, pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
-    if (this.#syncing || now < this.#nextSyncAt) return undefined;
+    if (this.#syncing || (now < this.#nextSyncAt && this.#pendingRequests < SYNC_BATCH_REQUESTS)) return undefined;
     this.#nextSyncAt = now + intervalMs;
     this.#syncing = this.syncNow(pool, send).finally(() => (this.#syncing = undefined));
     return this.#syncing;
@@ -73,10 +157,27 @@ export class ServiceStateClient {
    * request started: in Workers that would resume this request in the other's context.
    */
   async syncNow(pool: ServicePool, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> {
+    const report = this.#takeReport(pool);
     try {
-      this.apply(await send(this.#takeReport(pool)), pool, Date.now());
+      const snapshot = await send(report);
+      const acked = snapshot.trafficAckedSeq;
+      if (acked !== undefined) this.#unacked = this.#unacked.filter((batch) => batch.seq > acked);
+      this.apply(snapshot, pool, Date.now());
     } catch {
-      // The outcomes are lost, not the state: the object keeps what it had, and the next report goes on from here.
+      // Nothing is dropped: the outcomes go back into the next report, the traffic batches stay unacknowledged and
+      // are sent again (the object counts each batch number once), and the next sync is due soon.
+      this.#restore(report);
+      // Traces go back too, within the same bound.
+      this.#traces = [...(report.traces ?? []), ...this.#traces].slice(0, TRACES_PER_REPORT);
+      this.#nextSyncAt = Math.min(this.#nextSyncAt, Date.now() + RETRY_AFTER_FAILURE_MS);
+    }
+  }
+
+  #restore(report: SyncReport): void {
+    this.#service = mergeBatches(report.service, this.#service);
+    for (const [id, batch] of Object.entries(report.instances)) {
+      const later = this.#instances.get(id) ?? { ...emptyBatch(), latencySumMs: 0 };
+      this.#instances.set(id, { ...mergeBatches(batch, later), latencySumMs: batch.latencySumMs + later.latencySumMs });
     }
   }
 
@@ -110,7 +211,30 @@ export class ServiceStateClient {
       instances[instance.id] = { ...batch, inFlight: instance.inFlight };
       this.#reportedInFlight[instance.id] = instance.inFlight;
     }
-    const report: SyncReport = { isolateId, policy: pool.statePolicy, service: this.#service, instances };
+    if (this.#pendingRequests > 0) {
+      this.#unacked.push({ seq: ++this.#seq, minutes: this.#traffic });
+      this.#traffic = {};
+      this.#pendingRequests = 0;
+    }
+    if (this.#unacked.length > UNACKED_BATCHES_KEPT) {
+      // The object has been unreachable for a long while: keep the report bounded. The merged batch takes the
+      // newest number, so if the object did count one of the merged ones (a call that timed out after it was
+      // applied), those sums are counted twice; see docs/analytics.md.
+      const merged = this.#unacked.splice(0, this.#unacked.length - UNACKED_BATCHES_KEPT + 1);
+      this.#unacked.unshift({ seq: merged.at(-1)!.seq, minutes: merged.reduce((sum, batch) => addMinuteSums(sum, batch.minutes), {} as MinuteSums) });
+    }
+    const report: SyncReport = {
+      isolateId,
+      policy: pool.statePolicy,
+      service: this.#service,
+      instances,
+      version: SYNC_PROTOCOL_VERSION,
+      serviceName: pool.service.name,
+      traffic: [...this.#unacked],
+      traces: this.#traces,
+      tracesKept: this.tracesKept,
+    };
+    this.#traces = [];
     this.#service = emptyBatch();
     this.#instances = new Map();
     return report;

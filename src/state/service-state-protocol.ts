@@ -1,6 +1,20 @@
 /** @module What isolates and a ServiceState object exchange. */
 import type { BreakerPolicy, BreakerStateName, BreakerView, OutcomeBatch } from './circuit-breaker.ts';
 import type { EjectionPolicy } from './outlier-ejection.ts';
+import type { MinuteSums } from '../observability/traffic-sums.ts';
+import type { TraceRecord } from '../observability/trace-sampling.ts';
+
+/**
+ * Version of the report's traffic part. 2: per-minute sums (`traffic`) with sequence numbers, so a batch whose
+ * call failed is sent again inside the next report and counted once. Bump it with the histogram's bucket bounds.
+ */
+export const SYNC_PROTOCOL_VERSION = 2;
+
+/** Per-minute sums of requests an isolate recorded, numbered per isolate so the object counts each once. */
+export interface TrafficBatch {
+  seq: number;
+  minutes: MinuteSums;
+}
 
 export interface ServiceStatePolicy {
   /** Absent: the service has no breaker. */
@@ -23,6 +37,15 @@ export interface SyncReport {
   /** Outcomes across the service, in order, for the breaker. */
   service: OutcomeBatch;
   instances: Record<string, InstanceReport>;
+  /** Absent from version-1 senders. */
+  version?: number;
+  /** The service's name, so the object can name itself in summaries. */
+  serviceName?: string;
+  /** Sums not yet acknowledged, oldest first: the current batch and any whose call failed. */
+  traffic?: TrafficBatch[];
+  /** Traces kept since the last report (bounded), and how many the object should keep for the service. */
+  traces?: TraceRecord[];
+  tracesKept?: number;
 }
 
 /** What every isolate needs to know about the service, as of `at`. */
@@ -35,6 +58,8 @@ export interface ServiceSnapshot {
   inFlight: Record<string, number>;
   /** Shared peak-EWMA latency per instance, in ms. */
   rttMs: Record<string, number>;
+  /** Highest traffic batch of the reporting isolate the object has counted; the isolate drops batches up to it. */
+  trafficAckedSeq?: number;
 }
 
 // A type alias, not an interface: rows read from SQLite must be plain records.

@@ -30,3 +30,22 @@ export function syncServiceState(
 export function syncServiceStateNow(env: Env, pool: ServicePool, settings: GatewayConfig['gateway']['statePlane']): Promise<void> {
   return pool.state.syncNow(pool, sender(env, pool, settings, false));
 }
+
+/**
+ * Makes sure what this isolate recorded for the service reaches its object even if no request follows: a sync
+ * is started now if due, else (when the configuration's `trailingFlush` is on) one waits under `waitUntil` for
+ * the end of the interval. At most one waits per isolate and service.
+ */
+export function flushServiceState(
+  env: Env,
+  pool: ServicePool,
+  settings: GatewayConfig['gateway']['statePlane'],
+  waitUntil: (promise: Promise<unknown>) => void,
+): void {
+  const send = sender(env, pool, settings, true);
+  const started = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, send);
+  if (started) waitUntil(started);
+  if (!settings.trailingFlush) return;
+  const trailing = pool.state.trailingFlush(pool, settings.syncIntervalMs, send);
+  if (trailing) waitUntil(trailing);
+}

@@ -31,6 +31,8 @@ describe('/openapi.json', () => {
         'POST /gateway/circuit-breakers/{service}/reset',
         'GET /gateway/load-balancing',
         'GET /gateway/state-plane',
+        'GET /gateway/traces',
+        'GET /gateway/traces/{id}',
       ].sort(),
     );
   });

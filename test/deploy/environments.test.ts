@@ -15,7 +15,7 @@ describe('wrangler deploy --dry-run', () => {
       expect(run.output).not.toMatch(/✘|\[ERROR\]/);
       // Bindings do not inherit into [env.*]: each environment must list every Durable Object and its own dataset,
       // queue and GATEWAY_ENVIRONMENT, or the deployed Worker would run without them.
-      for (const binding of ['RATE_LIMITS', 'SERVICE_STATE', 'REGISTRY', 'API_KEYS', 'ALERTS', 'GATEWAY_REQUESTS']) {
+      for (const binding of ['RATE_LIMITS', 'SERVICE_STATE', 'REGISTRY', 'API_KEYS', 'ALERTS', 'REQUEST_ANALYTICS']) {
         expect(run.output, `${label} lacks ${binding}`).toContain(`env.${binding} (`);
       }
       const name = environment || 'development';

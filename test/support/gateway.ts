@@ -12,6 +12,16 @@ export const TEST_ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 /** Headers that open the admin API. */
 export const ADMIN_HEADERS = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
+/**
+ * `config` with the read plane's trailing flush off unless the test sets it: these helpers wait for all background
+ * work of a request, and a trailing flush waits out the sync interval (test/observability/ and the e2e tests cover it).
+ */
+function withoutTrailingFlush(config: GatewayConfigInput): GatewayConfigInput {
+  const statePlane = config.gateway?.statePlane;
+  if (statePlane?.trailingFlush !== undefined) return config;
+  return { ...config, gateway: { ...config.gateway, statePlane: { ...statePlane, trailingFlush: false } } };
+}
+
 export type Send = (path: string, init?: RequestInit & { base?: string }) => Promise<Response>;
 
 async function dispatch(request: Request, environment: Env): Promise<Response> {
@@ -28,13 +38,13 @@ async function dispatch(request: Request, environment: Env): Promise<Response> {
  * for the background work it started (syncs, probe reports) before returning.
  */
 export function gatewayFor(config: GatewayConfigInput, secrets: Partial<Record<string, string>> = {}): Send {
-  const environment = { ...env, ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...secrets, GATEWAY_CONFIG: JSON.stringify(config) } as Env;
+  const environment = { ...env, ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...secrets, GATEWAY_CONFIG: JSON.stringify(withoutTrailingFlush(config)) } as Env;
   return (path, init = {}) => dispatch(new Request(`${init.base ?? 'http://gateway.test'}${path}`, init), environment);
 }
 
 /** One request through the gateway running `config`, with `overrides` of the environment (a failing binding, say). */
 export function send(config: GatewayConfigInput, path: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
-  const environment = { ...env, ADMIN_TOKEN: TEST_ADMIN_TOKEN, GATEWAY_CONFIG: JSON.stringify(config), ...overrides } as Env;
+  const environment = { ...env, ADMIN_TOKEN: TEST_ADMIN_TOKEN, GATEWAY_CONFIG: JSON.stringify(withoutTrailingFlush(config)), ...overrides } as Env;
   return dispatch(new Request(`http://gateway.test${path}`, init), environment);
 }
 

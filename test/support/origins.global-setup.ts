@@ -5,6 +5,10 @@ import type { TestProject } from 'vitest/node';
 import { startAuthServer } from './auth-server.ts';
 import { startEchoOrigin } from '../../scripts/demo-origins.ts';
 import { closedPortUrl } from './ports.ts';
+import { startSentryStandIn, startSqlApiStandIn } from './stand-ins.ts';
+
+/** Public key of the DSN the Sentry stand-in accepts. */
+export const SENTRY_PUBLIC_KEY = 'sentrypublickeyfortests';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,6 +22,11 @@ declare module 'vitest' {
     scriptedOrigin: string;
     /** Key server and introspection endpoint (test/support/auth-server.ts). */
     authServer: string;
+    /** Sentry's envelope ingest endpoint (test/support/stand-ins.ts); a DSN for it, with SENTRY_PUBLIC_KEY. */
+    sentryDsn: string;
+    sentryStandIn: string;
+    /** The Analytics Engine SQL API (test/support/stand-ins.ts), as a base like https://api.cloudflare.com/client/v4. */
+    sqlApiStandIn: string;
   }
 }
 
@@ -51,7 +60,12 @@ export default async function setup(project: TestProject) {
   project.provide('closedOrigin', await closedPortUrl());
   project.provide('scriptedOrigin', `http://127.0.0.1:${(scripted.address() as AddressInfo).port}`);
   project.provide('authServer', authServer.url);
+  const [sentry, sqlApi] = await Promise.all([startSentryStandIn(SENTRY_PUBLIC_KEY), startSqlApiStandIn()]);
+  project.provide('sentryStandIn', sentry.url);
+  project.provide('sentryDsn', `${sentry.url.replace('http://', `http://${SENTRY_PUBLIC_KEY}@`)}/42`);
+  project.provide('sqlApiStandIn', `${sqlApi.url}/client/v4`);
   return async () => {
+    await Promise.all([sentry.close(), sqlApi.close()]);
     scripted.closeAllConnections();
     await Promise.all([...origins.map((origin) => origin.close()), new Promise((resolve) => scripted.close(resolve)), authServer.close()]);
   };

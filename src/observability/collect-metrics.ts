@@ -1,0 +1,72 @@
+/**
+ * @module Gathers the read plane's global figures for every configured service from its state object: traffic
+ * sums (cumulative and per minute) and the breaker and instance state. Admin path only: one pair of calls per
+ * service per scrape, never per proxied request.
+ */
+import type { GatewayRuntime } from '../config/runtime.ts';
+import type { Env } from '../env.ts';
+import { callDurableObject } from '../state/call-durable-object.ts';
+import type { ServiceStatus } from '../state/service-state-protocol.ts';
+import type { TrafficSeries } from './service-traffic.ts';
+
+export interface ServiceFigures {
+  service: string;
+  /** The service's configured instance ids, in order. */
+  instances: string[];
+  hasBreaker: boolean;
+  traffic: TrafficSeries;
+  status: ServiceStatus;
+}
+
+export interface CollectedMetrics {
+  at: number;
+  services: ServiceFigures[];
+  /** Services whose object did not answer; their figures are missing from this answer. */
+  unavailable: string[];
+}
+
+export async function collectMetrics(env: Env, gateway: GatewayRuntime, rangeMinutes: number): Promise<CollectedMetrics> {
+  const timeoutMs = gateway.config.gateway.statePlane.callTimeoutMs;
+  const unavailable: string[] = [];
+  const results = await Promise.all(
+    [...gateway.pools.values()].map(async (pool): Promise<ServiceFigures | undefined> => {
+      const stub = () => env.SERVICE_STATE.getByName(pool.service.name);
+      try {
+        const [traffic, status] = await Promise.all([
+          callDurableObject(stub, (s) => s.trafficSeries(rangeMinutes), { kind: 'admin', timeoutMs }),
+          callDurableObject(stub, (s) => s.status(pool.statePolicy, 0), { kind: 'admin', timeoutMs }),
+        ]);
+        return {
+          service: pool.service.name,
+          instances: pool.statePolicy.instances,
+          hasBreaker: pool.statePolicy.breaker !== undefined,
+          // The object may not know its name yet (no traffic): the configuration does.
+          traffic: { ...traffic, service: pool.service.name },
+          status,
+        };
+      } catch {
+        unavailable.push(pool.service.name);
+        return undefined;
+      }
+    }),
+  );
+  return { at: Date.now(), services: results.filter((figures) => figures !== undefined), unavailable };
+}
+
+/** The breaker as a state name at `now` (an open breaker past its wait time admits probes: half-open). */
+export function breakerStateOf(figures: ServiceFigures, now: number): 'closed' | 'open' | 'half-open' | 'disabled' {
+  const breaker = figures.status.breaker;
+  if (!figures.hasBreaker || !breaker) return 'disabled';
+  if (breaker.state === 'open' && breaker.openUntil <= now) return 'half-open';
+  return breaker.state;
+}
+
+/**
+ * What is known today of an instance's health: not ejected and the service's breaker not open. The health
+ * plane's active probes will make this an answer of their own.
+ */
+export function instanceHealthy(figures: ServiceFigures, instance: string, now: number): boolean {
+  const status = figures.status.instances.find((entry) => entry.id === instance);
+  const ejected = (status?.ejectedUntil ?? 0) > now;
+  return !ejected && breakerStateOf(figures, now) !== 'open';
+}

@@ -1,0 +1,96 @@
+/**
+ * @module Unexpected errors to Sentry through toucan-js: a 500 the gateway made itself, an exception in a Durable
+ * Object or a scheduled run. The DSN is a secret (`SENTRY_DSN`); without it nothing is sent. Credentials never
+ * leave: only a short allow-list of request headers, no cookies, no query, no client address, and a last scrub
+ * of anything that looks like a credential before sending.
+ */
+import { Toucan } from 'toucan-js';
+import packageJson from '../../package.json';
+import type { Env } from '../env.ts';
+
+/** Request headers an event may carry; everything else (Authorization, Cookie, X-Api-Key...) is left out. */
+const ALLOWED_HEADERS = ['accept', 'accept-language', 'content-type', 'content-length', 'user-agent', 'x-request-id', 'traceparent'];
+const SECRET_NAME = /authorization|cookie|api[-_]?key|token|secret|password|session/i;
+
+export interface ErrorContext {
+  where: 'request' | 'durable-object' | 'scheduled';
+  requestId?: string;
+  route?: string;
+  service?: string;
+  /** The incoming request, for method and URL (path only: the query is dropped). */
+  request?: Request;
+}
+
+/** Removes credential-looking entries from an event-shaped object, recursively. */
+export function scrub<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(scrub) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) out[key] = SECRET_NAME.test(key) ? '[scrubbed]' : scrub(inner);
+  return out as T;
+}
+
+/**
+ * Reports `error` if a DSN is configured; the send runs under `waitUntil`. Never throws: a broken error reporter
+ * must not turn one failure into two.
+ */
+export function reportError(env: Env, waitUntil: (promise: Promise<unknown>) => void, error: unknown, context: ErrorContext): void {
+  const dsn = env.SENTRY_DSN;
+  if (!dsn) return;
+  try {
+    const sentry = new Toucan({
+      dsn,
+      release: `edge-gateway@${packageJson.version}`,
+      ...(env.SENTRY_ENVIRONMENT ? { environment: env.SENTRY_ENVIRONMENT } : {}),
+      context: { waitUntil: (promise: Promise<unknown>) => waitUntil(promise) },
+      ...(context.request ? { request: context.request } : {}),
+      requestDataOptions: { allowedHeaders: ALLOWED_HEADERS, allowedCookies: false, allowedSearchParams: false, allowedIps: false },
+      beforeSend: (event) => {
+        if (event.request) {
+          delete event.request.cookies;
+          delete event.request.query_string;
+          if (event.request.url) event.request.url = event.request.url.split('?')[0];
+        }
+        return scrub(event);
+      },
+    });
+    sentry.setTag('where', context.where);
+    if (context.requestId) sentry.setTag('request_id', context.requestId);
+    if (context.route) sentry.setTag('route', context.route);
+    if (context.service) sentry.setTag('service', context.service);
+    sentry.captureException(error);
+  } catch (failure) {
+    console.error(JSON.stringify({ level: 'error', message: 'error report to Sentry failed', error: String(failure) }));
+  }
+}
+
+type DurableObjectClass = { prototype: object; name: string };
+
+/**
+ * Reports an exception thrown by any public method (RPC, `alarm`, `fetch`) of the Durable Object classes given,
+ * then rethrows it: the caller and the runtime (alarm retries) see the same failure as before. Applied once, at
+ * module load, in src/index.ts, so no class needs code of its own for it.
+ */
+export function reportDurableObjectErrors(...classes: DurableObjectClass[]): void {
+  for (const cls of classes) {
+    const prototype = cls.prototype as Record<string, unknown>;
+    for (const key of Object.getOwnPropertyNames(prototype)) {
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+      if (key === 'constructor' || !descriptor || typeof descriptor.value !== 'function') continue;
+      const original = descriptor.value as (...args: unknown[]) => unknown;
+      const reporting = async function (this: { env: Env; ctx: DurableObjectState }, ...args: unknown[]) {
+        try {
+          return await original.apply(this, args);
+        } catch (error) {
+          reportError(this.env, (promise) => this.ctx.waitUntil(promise), error, {
+            where: 'durable-object',
+            ...(this.ctx.id.name ? { service: this.ctx.id.name } : {}),
+            route: `${cls.name}.${key}`,
+          });
+          throw error;
+        }
+      };
+      Object.defineProperty(prototype, key, { ...descriptor, value: reporting });
+    }
+  }
+}
