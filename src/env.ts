@@ -35,7 +35,7 @@ export interface Env {
   CF_ANALYTICS_TOKEN?: string;
   /** Base URL of the Cloudflare API (default https://api.cloudflare.com/client/v4); tests point it at a stand-in. */
   ANALYTICS_SQL_API_URL?: string;
-  /** Analytics Engine dataset name the SQL reads (default edge_gateway_requests, as in wrangler.toml). */
+  /** Analytics Engine dataset name the SQL reads (default edge_gateway_development, as in wrangler.toml). */
   ANALYTICS_DATASET?: string;
   /** Sentry's environment name (production, staging...). */
   SENTRY_ENVIRONMENT?: string;

@@ -9,7 +9,7 @@ import { REQUEST_POINT_LAYOUT } from './analytics-engine.ts';
 import type { MinutePoint } from './metrics-json.ts';
 
 export const DEFAULT_SQL_API = 'https://api.cloudflare.com/client/v4';
-export const DEFAULT_DATASET = 'edge_gateway_requests';
+export const DEFAULT_DATASET = 'edge_gateway_development';
 
 /** The SQL text for per-service, per-minute figures over the last `rangeMinutes`. */
 export function perMinuteQuery(dataset: string, rangeMinutes: number): string {

@@ -114,7 +114,7 @@ describe('read plane, end to end', () => {
     });
     const output = result.stdout + result.stderr;
     expect(result.status, output).toBe(0);
-    expect(output).toContain('env.REQUEST_ANALYTICS (edge_gateway_requests)');
+    expect(output).toContain('env.REQUEST_ANALYTICS (edge_gateway_development)');
     expect(output).not.toMatch(/Unexpected fields|WARNING/i);
   }, 120_000);
 });

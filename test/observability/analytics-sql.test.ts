@@ -34,7 +34,7 @@ describe('/metrics/json from Analytics Engine', () => {
 
     const [query] = ((await (await fetch(`${sqlApi.replace('/client/v4', '')}/__received`)).json()) as { body: string }[]).slice(-1);
     expect(query!.body).toContain("INTERVAL '1440' MINUTE");
-    expect(query!.body).toContain('FROM edge_gateway_requests');
+    expect(query!.body).toContain('FROM edge_gateway_development');
   });
 
   it('answers 503 analytics-unavailable without credentials, or when the API refuses the token', async () => {
