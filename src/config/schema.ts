@@ -476,9 +476,23 @@ export const GatewaySettingsSchema = z
       .object({
         syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),
         callTimeoutMs: z.number().int().min(50).max(30_000).default(1_000).describe('Time limit of one Durable Object call.'),
+        unreachableBackoffMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(1_000)
+          .describe("After a failed call to a policy's object, how long this isolate decides from the policy's failOpen without calling that object again (so an outage does not add a call and its timeout to every request)."),
+        snapshotMaxAgeMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(600_000)
+          .optional()
+          .describe("Age beyond which this isolate's copy of a service's breaker counts as unknown (the breaker then follows its failOpen). Default: five sync intervals."),
       })
       .strict()
-      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000 })
+      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, unreachableBackoffMs: 1_000 })
       .describe('How isolates talk to the Durable Objects that hold global state.'),
   })
   .strict();

@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject, StateBackoff } from '../state/call-durable-object.ts';
 import { LeasedLimiter, type Admission } from '../state/leased-limiter.ts';
 import { statePlaneCounters } from '../state/state-plane-metrics.ts';
 import type { BucketPolicy } from '../state/token-bucket.ts';
@@ -18,12 +18,12 @@ type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
 const MAX_LIMITERS = 10_000;
 const limiters = new Map<string, LeasedLimiter>();
 
-function limiterFor(key: string, policy: RateLimitPolicy): LeasedLimiter {
+function limiterFor(key: string, policy: RateLimitPolicy, unreachableBackoffMs: number): LeasedLimiter {
   let limiter = limiters.get(key);
   if (limiter) {
     limiters.delete(key);
   } else {
-    limiter = new LeasedLimiter(policy);
+    limiter = new LeasedLimiter({ ...policy, unreachableBackoffMs });
     if (limiters.size >= MAX_LIMITERS) limiters.delete(limiters.keys().next().value!);
   }
   limiters.set(key, limiter);
@@ -71,7 +71,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const key = bucketKey(c, policy);
     let admission: Admission;
     try {
-      admission = await limiterFor(key, policy).admit(Date.now, (want, returned) =>
+      admission = await limiterFor(key, policy, settings.unreachableBackoffMs).admit(Date.now, (want, returned) =>
         callDurableObject(
           () => c.env.RATE_LIMITS.getByName(key),
           (stub) => stub.acquire(bucket, want, returned),
@@ -79,7 +79,10 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         ),
       );
     } catch (error) {
-      console.error(JSON.stringify({ level: 'warn', requestId: c.get('trace').requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
+      // Logged once per failed call, not once per request decided during the backoff that follows it.
+      if (!(error instanceof StateBackoff)) {
+        console.error(JSON.stringify({ level: 'warn', requestId: c.get('trace').requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
+      }
       if (!policy.failOpen) {
         statePlaneCounters.failedClosed['rate-limit'] += 1;
         throw new GatewayError('rate-limit-unavailable', { service: service.name }, { headers: { 'retry-after': '1' } });
