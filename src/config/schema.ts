@@ -308,9 +308,15 @@ export const AuthSettingsSchema = z
       .object({
         cacheTtlSeconds: z.number().int().min(0).max(600).default(30).describe('An isolate reuses a key lookup this long: a revoked key stops working within this time.'),
         negativeCacheTtlSeconds: z.number().int().min(0).max(600).default(5).describe('An isolate remembers an unknown key this long.'),
+        legacyKeys: z
+          .enum(['accept', 'reject'])
+          .default('accept')
+          .describe('Keys minted before keys carried a checksum (`egw_` + 43 characters): "accept" looks them up as before; "reject" refuses them without a lookup, once every such key has been replaced (docs/api-keys.md).'),
+        maxFailuresPerAddress: z.number().int().min(1).max(10_000).default(20).describe('Failed API key authentications a client address may have in one window (per isolate) before it is refused with 429 without any lookup.'),
+        failureWindowSeconds: z.number().int().min(1).max(3_600).default(60).describe('Length of that window, from the first failure.'),
       })
       .strict()
-      .default({ cacheTtlSeconds: 30, negativeCacheTtlSeconds: 5 })
+      .default({ cacheTtlSeconds: 30, negativeCacheTtlSeconds: 5, legacyKeys: 'accept', maxFailuresPerAddress: 20, failureWindowSeconds: 60 })
       .describe('API keys (created through the admin API, stored hashed in a Durable Object).'),
     admin: z
       .object({

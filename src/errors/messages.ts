@@ -35,6 +35,7 @@ export const PROBLEM_STATUS = {
   'upstream-timeout': 504,
   'key-server-unavailable': 503,
   'auth-service-unavailable': 503,
+  'too-many-failed-authentications': 429,
 } as const satisfies Record<string, number>;
 
 export type ProblemKind = keyof typeof PROBLEM_STATUS;
@@ -126,6 +127,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'auth-service-unavailable': {
       title: 'Authentication service unavailable',
       detail: 'The credentials could not be checked right now. Try again later.',
+    },
+    'too-many-failed-authentications': {
+      title: 'Too many failed authentications',
+      detail: 'Too many requests from this address presented invalid credentials. Retry after {retryAfter} s.',
     },
     'invalid-path': {
       title: 'Invalid request path',
@@ -237,6 +242,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
       title: 'प्रमाणीकरण सेवा उपलब्ध नहीं',
       detail: 'अभी क्रेडेंशियल की जाँच नहीं हो सकी। बाद में फिर प्रयास करें।',
     },
+    'too-many-failed-authentications': {
+      title: 'बहुत अधिक विफल प्रमाणीकरण',
+      detail: 'इस पते से बहुत से अनुरोधों में अमान्य क्रेडेंशियल थे। {retryAfter} सेकंड बाद पुनः प्रयास करें।',
+    },
     'invalid-path': {
       title: 'अमान्य अनुरोध पथ',
       detail: 'अनुरोध पथ में गलत प्रतिशत-एन्कोडिंग या निषिद्ध वर्ण है।',
@@ -346,6 +355,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'auth-service-unavailable': {
       title: 'Servicio de autenticación no disponible',
       detail: 'Ahora mismo no se pudieron comprobar las credenciales. Inténtelo más tarde.',
+    },
+    'too-many-failed-authentications': {
+      title: 'Demasiadas autenticaciones fallidas',
+      detail: 'Demasiadas solicitudes desde esta dirección presentaron credenciales no válidas. Reintente dentro de {retryAfter} s.',
     },
     'invalid-path': {
       title: 'Ruta de solicitud no válida',
