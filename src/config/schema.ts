@@ -303,7 +303,7 @@ export const AuthSettingsSchema = z
       })
       .strict()
       .default({ maxEntries: 10_000, maxTtlSeconds: 300 })
-      .describe('Cache of verified JWTs, keyed by a SHA-256 hash of the token.'),
+      .describe('Cache of verified JWTs, keyed by the token itself (a hit is a map lookup) or, for tokens over 1 KiB, by its SHA-256. Only tokens that verified are stored.'),
     apiKeys: z
       .object({
         cacheTtlSeconds: z.number().int().min(0).max(600).default(30).describe('An isolate reuses a key lookup this long: a revoked key stops working within this time.'),
