@@ -19,10 +19,10 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { SignJWT } from 'jose';
 import { parseGatewayConfig } from '../src/config/load.ts';
 import type { GatewayConfig, GatewayConfigInput } from '../src/config/schema.ts';
+import { buildReference } from './bench/build-reference.ts';
 import { profileLedger } from './bench/cpu-profile.ts';
 import { processCpuMicros } from './bench/process-cpu.ts';
 import { workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
@@ -218,10 +218,6 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 const cpuPerRequest = (runs: WrkResult[]) => runs.reduce((sum, r) => sum + r.cpuMicros, 0) / runs.reduce((sum, r) => sum + r.requests, 0);
 
-async function bundle(entry: string, outfile: string): Promise<void> {
-  await build({ entryPoints: [join(ROOT, entry)], bundle: true, format: 'esm', platform: 'neutral', outfile, logLevel: 'warning', mainFields: ['module', 'main'] });
-}
-
 const started = Date.now();
 need('wrk');
 need('nginx');
@@ -235,9 +231,9 @@ execFileSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.j
   stdio: 'ignore',
 });
 await Promise.all([
-  bundle('scripts/bench/passthrough.ts', join(WORK, 'passthrough.js')),
-  bundle('scripts/bench/hono-bare.ts', join(WORK, 'hono-bare.js')),
-  bundle('scripts/bench/hono-proxy.ts', join(WORK, 'hono-proxy.js')),
+  buildReference('passthrough', join(WORK, 'passthrough.js')),
+  buildReference('hono-bare', join(WORK, 'hono-bare.js')),
+  buildReference('hono-proxy', join(WORK, 'hono-proxy.js')),
 ]);
 
 const ports = await Promise.all(Array.from({ length: 9 }, () => freePort()));
