@@ -339,6 +339,7 @@ const result = {
   profiled_us_per_request_gateway: gatewayProfile.totalUs,
   profiled_us_per_request_passthrough: passthroughProfile.totalUs,
   ledger_modules: Object.fromEntries(Object.entries(gatewayProfile.modules).sort(([, a], [, b]) => b - a).slice(0, 25)),
+  ledger_functions: gatewayProfile.functions,
   passthrough_rps: round(median(runs.passthrough.map((r) => r.rps)), 0),
   gateway_rps: round(median(runs.gateway.map((r) => r.rps)), 0),
   hono_bare_rps: round(median(runs.honoBare.map((r) => r.rps)), 0),

@@ -1,6 +1,8 @@
 /** @module The gateway's request chain, in the order a request goes through it. */
 import { Hono } from 'hono';
 import { adminApi } from './admin/admin-api.ts';
+import type { GatewayRuntime } from './config/runtime.ts';
+import type { ServiceConfig } from './config/schema.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
@@ -13,6 +15,7 @@ import { cors } from './policies/cors.ts';
 import { edgeHygiene } from './policies/edge-hygiene.ts';
 import { rateLimit } from './policies/rate-limit.ts';
 import { securityHeaders } from './policies/security-headers.ts';
+import { serviceChain } from './policies/service-chain.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
 import { normalizePath } from './routing/normalize-path.ts';
 import { rawPathOf } from './routing/request-url.ts';
@@ -41,11 +44,18 @@ export function createApp(): Hono<AppEnv> {
   // Rate limits come after authentication so they can count per consumer.
   app.use(cors());
   app.use(routeRequest());
-  app.use(authenticate());
-  app.use(authorize());
-  app.use(rateLimit());
-  app.use(concurrencyLimit());
-  app.use(circuitBreaker());
+  // The policies a service has on, compiled once per configuration version: one dispatch layer for all of them,
+  // and none of the work of a policy the service does not use.
+  const authOn = (service: ServiceConfig, gateway: GatewayRuntime) => gateway.auth.service(service.name).mode !== 'none';
+  app.use(
+    serviceChain([
+      { appliesTo: authOn, handler: authenticate() },
+      { appliesTo: authOn, handler: authorize() },
+      { appliesTo: (service) => service.policies.rateLimit !== undefined, handler: rateLimit() },
+      { appliesTo: (service) => service.policies.concurrency !== undefined, handler: concurrencyLimit() },
+      { appliesTo: (service) => service.policies.circuitBreaker !== undefined, handler: circuitBreaker() },
+    ]),
+  );
   app.all('*', proxyToService());
   return app;
 }

@@ -119,7 +119,7 @@ export async function profileLedger(options: {
   service: string;
   bundlePath: string;
   load: () => Promise<number> | number;
-}): Promise<{ requests: number; parts: Record<string, number>; modules: Record<string, number>; totalUs: number }> {
+}): Promise<{ requests: number; parts: Record<string, number>; modules: Record<string, number>; functions: Record<string, number>; totalUs: number }> {
   const session = await connect(`ws://127.0.0.1:${options.inspectorPort}/${options.service}`);
   await session.call('Profiler.enable');
   await session.call('Profiler.setSamplingInterval', { interval: 100 });
@@ -156,11 +156,26 @@ export async function profileLedger(options: {
     return result;
   };
 
+  // The function a sample is charged to: the nearest bundle frame, with the native it was in, if any.
+  const functionOf = (node: ProfileNode): string => {
+    let native = '';
+    for (let at: ProfileNode | undefined = node; at; at = parentOf.get(at.id)) {
+      const { functionName, url } = at.callFrame;
+      if (url === bundleName) return `${moduleOf(at.callFrame.lineNumber)} ${functionName || '(anonymous)'}${native}`;
+      if (!native && functionName && !functionName.startsWith('(')) native = ` > ${functionName} (native)`;
+    }
+    return node.callFrame.functionName;
+  };
   const moduleMicros: Record<string, number> = {};
+  const functionMicros: Record<string, number> = {};
   profile.samples.forEach((nodeId, i) => {
-    const module = charge(byId.get(nodeId)!);
+    const node = byId.get(nodeId)!;
+    const module = charge(node);
     if (module === undefined) return;
-    moduleMicros[module] = (moduleMicros[module] ?? 0) + (profile.timeDeltas[i] ?? 0);
+    const micros = profile.timeDeltas[i] ?? 0;
+    moduleMicros[module] = (moduleMicros[module] ?? 0) + micros;
+    const name = functionOf(node);
+    functionMicros[name] = (functionMicros[name] ?? 0) + micros;
   });
   const perRequest = (micros: number) => Number((micros / Math.max(1, requests)).toFixed(2));
   const parts: Record<string, number> = {};
@@ -173,5 +188,11 @@ export async function profileLedger(options: {
     total += micros;
   }
   for (const part of Object.keys(parts)) parts[part] = perRequest(parts[part]!);
-  return { requests, parts, modules, totalUs: perRequest(total) };
+  const functions = Object.fromEntries(
+    Object.entries(functionMicros)
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, 30)
+      .map(([name, micros]) => [name, perRequest(micros)]),
+  );
+  return { requests, parts, modules, functions, totalUs: perRequest(total) };
 }
