@@ -43,15 +43,41 @@ function bucketKey(c: Context<AppEnv>, policy: RateLimitPolicy): string {
   return `${key}/ip:${ip}`;
 }
 
-function headersFor(name: string, policy: RateLimitPolicy, admission: Admission): Record<string, string> {
+/** What a policy needs on every request that does not change with the request: built once per policy object. */
+interface CompiledRateLimit {
+  bucket: BucketPolicy;
+  /** `"name";q=…;w=…`: the RateLimit-Policy value. */
+  policyHeader: string;
+  /** `"name";r=`: the start of the RateLimit value. */
+  limitPrefix: string;
+}
+
+/** Keyed by the policy object of the parsed configuration, so a new configuration version compiles afresh. */
+const compiledPolicies = new WeakMap<RateLimitPolicy, CompiledRateLimit>();
+
+function compile(name: string, policy: RateLimitPolicy): CompiledRateLimit {
+  let compiled = compiledPolicies.get(policy);
+  if (!compiled) {
+    compiled = {
+      bucket: { ratePerSecond: policy.limit / policy.windowSeconds, capacity: policy.burst, maxLease: policy.maxLease, leaseTtlMs: policy.leaseTtlMs },
+      policyHeader: `"${name}";q=${policy.limit};w=${policy.windowSeconds}`,
+      limitPrefix: `"${name}";r=`,
+    };
+    compiledPolicies.set(policy, compiled);
+  }
+  return compiled;
+}
+
+function headersFor(compiled: CompiledRateLimit, policy: RateLimitPolicy, admission: Admission): Record<string, string> {
+  const seconds = admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds;
   const headers: Record<string, string> = {
-    'ratelimit-policy': `"${name}";q=${policy.limit};w=${policy.windowSeconds}`,
-    ratelimit: `"${name}";r=${admission.remaining};t=${admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds}`,
+    'ratelimit-policy': compiled.policyHeader,
+    ratelimit: `${compiled.limitPrefix}${admission.remaining};t=${seconds}`,
   };
   if (policy.legacyHeaders) {
     headers['ratelimit-limit'] = String(policy.limit);
     headers['ratelimit-remaining'] = String(admission.remaining);
-    headers['ratelimit-reset'] = String(admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds);
+    headers['ratelimit-reset'] = String(seconds);
   }
   return headers;
 }
@@ -62,12 +88,8 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const policy = service.policies.rateLimit;
     if (!policy) return next();
     const settings = c.get('gateway').config.gateway.statePlane;
-    const bucket: BucketPolicy = {
-      ratePerSecond: policy.limit / policy.windowSeconds,
-      capacity: policy.burst,
-      maxLease: policy.maxLease,
-      leaseTtlMs: policy.leaseTtlMs,
-    };
+    const compiled = compile(service.name, policy);
+    const { bucket } = compiled;
     const key = bucketKey(c, policy);
     let admission: Admission;
     try {
@@ -90,7 +112,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       statePlaneCounters.failedOpen['rate-limit'] += 1;
       return next();
     }
-    const headers = headersFor(service.name, policy, admission);
+    const headers = headersFor(compiled, policy, admission);
     if (!admission.allowed) {
       throw new GatewayError(
         'rate-limited',
