@@ -2,15 +2,26 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
 import { migrate } from '../src/state/sqlite-migrations.ts';
-import { TokenBucketLedger, type AcquireResult, type BucketPolicy, type LeaseReturn } from '../src/state/token-bucket.ts';
+import { LEASE_GRACE_MS, TokenBucketLedger, type AcquireResult, type BucketPolicy, type LeaseReturn } from '../src/state/token-bucket.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE bucket (id INTEGER PRIMARY KEY CHECK (id = 1), tokens REAL, updated_at INTEGER NOT NULL);
    CREATE TABLE leases (id TEXT PRIMARY KEY, granted INTEGER NOT NULL, expires_at INTEGER NOT NULL);`,
 ];
 
+/** Extra wait before an idle bucket's storage goes, so a client that pauses briefly does not recreate it at once. */
+const IDLE_MARGIN_MS = 60_000;
+
+/**
+ * One bucket. An idle bucket (full, nothing on lease) is the same as a bucket never used, so an alarm deletes its
+ * storage: per-IP and per-consumer buckets would otherwise only ever grow in number.
+ */
 export class RateLimitBucket extends DurableObject<Env> {
   #ledger = new TokenBucketLedger();
+  /** The policy of the last acquire, to check the bucket is full before deleting it (lost on eviction). */
+  #policy: BucketPolicy | undefined;
+  /** False after the alarm deleted the storage: the next acquire recreates the tables first. */
+  #hasSchema = true;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -31,8 +42,15 @@ export class RateLimitBucket extends DurableObject<Env> {
    * (the output gate holds it until the write is durable), so an eviction loses nothing granted.
    */
   async acquire(policy: BucketPolicy, want: number, returned: LeaseReturn[] = []): Promise<AcquireResult> {
+    if (!this.#hasSchema) {
+      // The one schema change outside the constructor: the same migrations, on storage the idle alarm emptied.
+      migrate(this.ctx.storage, MIGRATIONS);
+      this.#hasSchema = true;
+    }
+    const now = Date.now();
     const before = new Set(this.#ledger.state.leases.keys());
-    const result = this.#ledger.acquire(Date.now(), policy, want, returned);
+    const result = this.#ledger.acquire(now, policy, want, returned);
+    this.#policy = policy;
     const { state } = this.#ledger;
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
@@ -44,7 +62,39 @@ export class RateLimitBucket extends DurableObject<Env> {
       for (const id of before) if (!state.leases.has(id)) sql.exec('DELETE FROM leases WHERE id = ?', id);
       if (result.lease) sql.exec('INSERT INTO leases (id, granted, expires_at) VALUES (?, ?, ?)', result.lease.id, result.lease.granted, result.lease.expiresAt);
     });
+    // Every acquire moves the alarm to when this bucket will be idle if no other call comes (setAlarm replaces it).
+    await this.ctx.storage.setAlarm(this.#idleAt(now, policy));
     return result;
+  }
+
+  /**
+   * Deletes the bucket's storage if it is idle: nothing on lease (or only leases written off) and, when the policy
+   * is known, full. Otherwise tries again when it will be. Idempotent, as alarms are delivered at least once.
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    let latestLeaseEnd = 0;
+    for (const lease of this.#ledger.state.leases.values()) latestLeaseEnd = Math.max(latestLeaseEnd, lease.expiresAt + LEASE_GRACE_MS);
+    let full = true;
+    if (this.#policy) {
+      this.#ledger.refill(now, this.#policy);
+      full = this.#ledger.state.tokens >= this.#policy.capacity;
+    }
+    if (latestLeaseEnd > now || !full) {
+      await this.ctx.storage.setAlarm(this.#policy ? this.#idleAt(now, this.#policy) : Math.max(latestLeaseEnd, now) + IDLE_MARGIN_MS);
+      return;
+    }
+    await this.ctx.storage.deleteAll();
+    this.#ledger = new TokenBucketLedger();
+    this.#hasSchema = false;
+  }
+
+  /** When the bucket will be full and every lease written off, if nothing happens meanwhile (an upper bound). */
+  #idleAt(now: number, policy: BucketPolicy): number {
+    let latestLeaseEnd = now;
+    for (const lease of this.#ledger.state.leases.values()) latestLeaseEnd = Math.max(latestLeaseEnd, lease.expiresAt + LEASE_GRACE_MS);
+    const refillMs = Math.ceil((policy.capacity / policy.ratePerSecond) * 1000);
+    return latestLeaseEnd + refillMs + IDLE_MARGIN_MS;
   }
 
   /** The bucket as it stands, for the admin API and tests. */

@@ -35,6 +35,8 @@ export class ServiceState extends DurableObject<Env> {
   #traffic!: ServiceTraffic;
   /** The service's recent sampled traces (src/observability/service-traces.ts). */
   #traces!: ServiceTraces;
+  /** The state row as last written (or read), so a sync that changed nothing stored writes nothing. */
+  #storedRow: { breaker: string; ejection: string } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -44,6 +46,7 @@ export class ServiceState extends DurableObject<Env> {
       this.#traces = new ServiceTraces(ctx.storage);
       const row = ctx.storage.sql.exec<{ breaker: string; ejection: string }>('SELECT breaker, ejection FROM state').toArray()[0];
       if (row) {
+        this.#storedRow = row;
         this.#breaker = new CircuitBreaker(JSON.parse(row.breaker));
         this.#outliers = new OutlierDetector(JSON.parse(row.ejection));
       } else {
@@ -176,15 +179,23 @@ export class ServiceState extends DurableObject<Env> {
     return { at: now, breaker: { state, openUntil }, ejected, inFlight, rttMs };
   }
 
-  /** Persists breaker and ejection state, and records their transitions as events. */
+  /**
+   * Persists breaker and ejection state when they differ from the stored row (most syncs only carry in-flight
+   * counts, which live in memory), and records their transitions as events.
+   */
   #save(events: (BreakerEvent | EjectionEvent)[]): void {
     const sql = this.ctx.storage.sql;
+    const row = { breaker: JSON.stringify(this.#breaker.data), ejection: JSON.stringify(this.#outliers.data) };
+    const changed = row.breaker !== this.#storedRow?.breaker || row.ejection !== this.#storedRow?.ejection;
+    if (!changed && events.length === 0) return;
     this.ctx.storage.transactionSync(() => {
-      sql.exec(
-        'INSERT INTO state (id, breaker, ejection) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET breaker = excluded.breaker, ejection = excluded.ejection',
-        JSON.stringify(this.#breaker.data),
-        JSON.stringify(this.#outliers.data),
-      );
+      if (changed) {
+        sql.exec(
+          'INSERT INTO state (id, breaker, ejection) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET breaker = excluded.breaker, ejection = excluded.ejection',
+          row.breaker,
+          row.ejection,
+        );
+      }
       for (const event of events) {
         const [kind, instance, detail] =
           'instance' in event ? [event.kind, event.instance, event.reason] : [`breaker-${event.to === 'open' ? 'opened' : event.to}`, null, event.reason];
@@ -192,5 +203,6 @@ export class ServiceState extends DurableObject<Env> {
       }
       if (events.length > 0) sql.exec('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?', EVENTS_KEPT);
     });
+    this.#storedRow = row;
   }
 }

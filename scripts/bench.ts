@@ -1,22 +1,31 @@
 /**
- * @module `npm run bench`: the built gateway, with its full state plane on (rate limit, circuit breaker, outlier
- * ejection, least connections, each backed by a Durable Object), against a bare pass-through Worker, in one plain
- * `workerd serve` (no inspector, no dev-server logging), in front of the same nginx origin, loaded by wrk.
+ * @module `npm run bench`: the built gateway with its real chain on (JWT HS256 auth with cached verification, rate
+ * limit, concurrency limit, circuit breaker with outlier ejection, least connections, each state-backed policy on
+ * its Durable Object), a bare pass-through Worker and two Hono references (Hono's dispatch alone; Hono's proxy
+ * helper with a request-id middleware), each in its own plain `workerd serve` (the workerd wrangler runs; no
+ * inspector, no dev-server logging), in front of the same nginx origin, loaded by wrk in alternating rounds.
+ * Then, in separate profiled processes, a CPU profile of the gateway and of the pass-through: the cost ledger.
  * Prints a summary and, as its last line, the figures as JSON.
  *
  * Options (environment): BENCH_SECONDS (per run, default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS
- * (alternating pass-through/gateway pairs, default 5).
+ * (alternating rounds, default 5), BENCH_PROFILE_SECONDS (profiled run, default 5).
  *
- * Throughput on a shared VM drifts by ±25% from one run to the next, so each gateway run is compared with the
- * pass-through run just before it, and the median of those ratios is the `ratio` reported.
+ * Throughput on a shared VM drifts by ±25% from one run to the next, so each Worker's run is compared with the
+ * pass-through run at the start of the same round, and the median of those ratios is what is reported.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GatewayConfigInput } from '../src/config/schema.ts';
+import { SignJWT } from 'jose';
+import { parseGatewayConfig } from '../src/config/load.ts';
+import type { GatewayConfig, GatewayConfigInput } from '../src/config/schema.ts';
+import { buildReference } from './bench/build-reference.ts';
+import { profileLedger } from './bench/cpu-profile.ts';
+import { processCpuMicros } from './bench/process-cpu.ts';
+import { workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,9 +33,13 @@ const WORK = join(ROOT, '.bench');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 5);
 const PATH = '/bench/items/42?view=full';
 /** Opens the admin API of the benchmarked gateway, to read its state-plane counters. */
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
+const JWT_SECRET = randomBytes(32).toString('hex');
+const ISSUER = 'https://issuer.bench.invalid';
+const AUDIENCE = 'bench-api';
 
 // The workerd that wrangler runs, so the bench measures the runtime `npm start` uses.
 const wranglerRequire = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));
@@ -82,12 +95,14 @@ http {
 }
 
 /**
- * The gateway under test: two instances (both the nginx origin, so least connections has a choice) with the full
- * state plane on: a rate limit high enough never to refuse (its leases still have to be taken), the circuit
- * breaker, outlier ejection and least connections, each backed by its Durable Object.
+ * The gateway under test: two instances (both the nginx origin, so least connections has a choice), JWT auth
+ * (HS256 from a secret, verified once per token and then cached, as in production), a rate limit high enough
+ * never to refuse (its leases still have to be taken), the concurrency limit, the circuit breaker with outlier
+ * ejection, least connections.
  */
 function benchConfig(originUrl: string): GatewayConfigInput {
   return {
+    gateway: { auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] } },
     services: [
       {
         name: 'bench',
@@ -98,6 +113,7 @@ function benchConfig(originUrl: string): GatewayConfigInput {
         ],
         loadBalancing: { strategy: 'least_connections' },
         policies: {
+          auth: { mode: 'jwt', issuers: ['bench'] },
           rateLimit: { limit: 60_000_000, windowSeconds: 60, burst: 1_000_000 },
           circuitBreaker: {},
           concurrency: { maxInFlight: 1_000, maxQueue: 1_000 },
@@ -107,63 +123,50 @@ function benchConfig(originUrl: string): GatewayConfigInput {
   };
 }
 
-function startWorkerd(gatewayPort: number, passthroughPort: number, originUrl: string): void {
-  mkdirSync(join(WORK, 'durable-objects'), { recursive: true });
-  writeFileSync(
-    join(WORK, 'passthrough.js'),
-    `// The floor: forward to the origin and return its response, nothing else.
-export default {
-  fetch(request, env) {
-    const url = new URL(request.url);
-    return fetch(env.ORIGIN + url.pathname + url.search, request);
-  },
-};
-`,
-  );
-  writeFileSync(
-    join(WORK, 'bench.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "gateway", worker = .gateway),
-    (name = "passthrough", worker = .passthrough),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = ${JSON.stringify(join(WORK, 'durable-objects'))}, writable = true)),
-  ],
-  sockets = [
-    (name = "gateway", address = "127.0.0.1:${gatewayPort}", http = (), service = "gateway"),
-    (name = "passthrough", address = "127.0.0.1:${passthroughPort}", http = (), service = "passthrough"),
-  ],
-);
-const gateway :Workerd.Worker = (
-  modules = [(name = "index.js", esModule = embed "gateway/index.js")],
-  compatibilityDate = "2026-11-01",
-  bindings = [
-    (name = "GATEWAY_CONFIG", text = ${JSON.stringify(JSON.stringify(benchConfig(originUrl)))}),
-    (name = "ADMIN_TOKEN", text = "${ADMIN_TOKEN}"),
-    (name = "RATE_LIMITS", durableObjectNamespace = "RateLimitBucket"),
-    (name = "SERVICE_STATE", durableObjectNamespace = "ServiceState"),
-    (name = "REGISTRY", durableObjectNamespace = "ServiceRegistry"),
-    (name = "API_KEYS", durableObjectNamespace = "ApiKeyStore"),
-  ],
-  durableObjectNamespaces = [
-    (className = "RateLimitBucket", uniqueKey = "edge-gateway-RateLimitBucket", enableSql = true),
-    (className = "ServiceState", uniqueKey = "edge-gateway-ServiceState", enableSql = true),
-    (className = "ServiceRegistry", uniqueKey = "edge-gateway-ServiceRegistry", enableSql = true),
-    (className = "ApiKeyStore", uniqueKey = "edge-gateway-ApiKeyStore", enableSql = true),
-  ],
-  durableObjectStorage = (localDisk = "do-disk"),
-  globalOutbound = "net",
-);
-const passthrough :Workerd.Worker = (
-  modules = [(name = "passthrough.js", esModule = embed "passthrough.js")],
-  compatibilityDate = "2026-11-01",
-  bindings = [(name = "ORIGIN", text = ${JSON.stringify(originUrl.replace(/\/$/, '') + '/api/v1')})],
-  globalOutbound = "net",
-);
-`,
-  );
-  children.push(spawn(WORKERD, ['serve', join(WORK, 'bench.capnp')], { stdio: 'inherit' }));
+/**
+ * The policies on for the bench service, in the order of the chain in src/app.ts, read from the parsed
+ * configuration (defaults applied), so the list says what really ran; `checkChain` confirms the visible ones
+ * against the running gateway.
+ */
+function chainOf(config: GatewayConfig): string[] {
+  const service = config.services[0]!;
+  const { policies } = service;
+  const chain = ['security-headers', 'request-context (ids, path normalisation)', 'edge-hygiene'];
+  if (policies.cors) chain.push('cors');
+  chain.push('routing');
+  if (policies.auth && policies.auth.mode !== 'none') chain.push(`auth:${policies.auth.mode} (${config.gateway.auth.tokenCache.maxEntries > 0 ? 'cached' : 'uncached'} verification)`);
+  if (policies.rateLimit) chain.push(`rate-limit (by ${policies.rateLimit.by}, leased)`);
+  if (policies.concurrency) chain.push('concurrency-limit');
+  if (policies.circuitBreaker) chain.push('circuit-breaker + outlier-ejection');
+  chain.push(`balancing:${service.loadBalancing.strategy}`);
+  chain.push('forward (header rewriting, retries, response finishing)', 'recording (outcomes, in-flight counts, latency to the service object)');
+  return chain;
+}
+
+async function checkChain(gatewayUrl: string, token: string): Promise<void> {
+  const anonymous = await fetch(gatewayUrl);
+  if (anonymous.status !== 401) throw new Error(`auth is not on: a request without a token answered ${anonymous.status}`);
+  const authorised = await fetch(gatewayUrl, { headers: { authorization: `Bearer ${token}` } });
+  if (authorised.status !== 200) throw new Error(`gateway answered ${authorised.status}: ${await authorised.text()}`);
+  if (!authorised.headers.get('ratelimit')) throw new Error('rate limit is not on: no RateLimit header');
+}
+
+interface Started {
+  url: string;
+  pid: number;
+}
+
+function startWorkerd(spec: WorkerSpec, inspectorPort?: number): Started {
+  const dir = join(WORK, spec.name);
+  mkdirSync(dir, { recursive: true });
+  if (spec.durableObjects) mkdirSync(spec.durableObjects.storageDir, { recursive: true });
+  // capnp embeds are relative to the config file.
+  writeFileSync(join(dir, 'config.capnp'), workerdConfig({ ...spec, module: relative(dir, spec.module) }));
+  const args = ['serve', join(dir, 'config.capnp')];
+  if (inspectorPort !== undefined) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
+  const child = spawn(WORKERD, args, { stdio: 'inherit' });
+  children.push(child);
+  return { url: `http://127.0.0.1:${spec.port}${PATH}`, pid: child.pid! };
 }
 
 /** The gateway's state-plane counters (Durable Object calls per request and their kinds). */
@@ -185,97 +188,187 @@ const sumOf = (record: Record<string, number>) => Object.entries(record).filter(
 
 interface WrkResult {
   rps: number;
+  requests: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** User + system CPU of the serving process during the run, in µs (when its pid was given). */
+  cpuMicros: number;
 }
 
-function wrk(url: string, connections: number, seconds: number): WrkResult {
+function wrk(url: string, connections: number, seconds: number, options: { token?: string; pid?: number } = {}): WrkResult {
   const threads = Math.min(2, connections);
-  const out = execFileSync('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
+  const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency'];
+  if (options.token) args.push('-H', `Authorization: Bearer ${options.token}`);
+  const cpuBefore = options.pid === undefined ? 0 : processCpuMicros(options.pid);
+  const out = execFileSync('wrk', [...args, url], { encoding: 'utf8' });
+  const cpuMicros = options.pid === undefined ? 0 : processCpuMicros(options.pid) - cpuBefore;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const latency = (pct: string) => {
     const match = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
     if (!match) throw new Error(`no p${pct} in wrk output:\n${out}`);
     return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2] as 'us' | 'ms' | 's'];
   };
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p50Ms: latency('50'), p99Ms: latency('99'), errors };
+  return { rps, requests, p50Ms: latency('50'), p99Ms: latency('99'), errors, cpuMicros };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+const cpuPerRequest = (runs: WrkResult[]) => runs.reduce((sum, r) => sum + r.cpuMicros, 0) / runs.reduce((sum, r) => sum + r.requests, 0);
 
+const started = Date.now();
 need('wrk');
 need('nginx');
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 
-console.log('building the gateway bundle (wrangler deploy --dry-run)…');
-execFileSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(WORK, 'gateway')], {
+console.log('building the gateway bundle (wrangler deploy --dry-run) and the reference Workers…');
+execFileSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(WORK, 'gateway-bundle')], {
   cwd: ROOT,
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   stdio: 'ignore',
 });
+await Promise.all([
+  buildReference('passthrough', join(WORK, 'passthrough.js')),
+  buildReference('hono-bare', join(WORK, 'hono-bare.js')),
+  buildReference('hono-proxy', join(WORK, 'hono-proxy.js')),
+]);
 
-const [originPort, gatewayPort, passthroughPort] = await Promise.all([freePort(), freePort(), freePort()]);
+const ports = await Promise.all(Array.from({ length: 9 }, () => freePort()));
+const [originPort, gatewayPort, passthroughPort, honoBarePort, honoProxyPort, profiledGatewayPort, profiledPassthroughPort, gatewayInspector, passthroughInspector] = ports as [number, number, number, number, number, number, number, number, number];
 const originUrl = `http://127.0.0.1:${originPort}`;
+const origin = `${originUrl}/api/v1`;
+const config = benchConfig(originUrl);
+const parsed = parseGatewayConfig(config, 'bench configuration');
+const gatewaySpec = (name: string, port: number): WorkerSpec => ({
+  name,
+  port,
+  module: join(WORK, 'gateway-bundle', 'index.js'),
+  text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN, JWT_SECRET },
+  durableObjects: {
+    classes: { RATE_LIMITS: 'RateLimitBucket', SERVICE_STATE: 'ServiceState', REGISTRY: 'ServiceRegistry', API_KEYS: 'ApiKeyStore' },
+    storageDir: join(WORK, name, 'durable-objects'),
+  },
+});
+const referenceSpec = (name: string, port: number, module: string): WorkerSpec => ({ name, port, module: join(WORK, module), text: { ORIGIN: origin } });
+
 startNginx(originPort);
-startWorkerd(gatewayPort, passthroughPort, originUrl);
-const gatewayUrl = `http://127.0.0.1:${gatewayPort}${PATH}`;
-const passthroughUrl = `http://127.0.0.1:${passthroughPort}${PATH}`;
-await Promise.all([waitForHttp(originUrl), waitForHttp(gatewayUrl), waitForHttp(passthroughUrl)]);
+const gateway = startWorkerd(gatewaySpec('gateway', gatewayPort));
+const passthrough = startWorkerd(referenceSpec('passthrough', passthroughPort, 'passthrough.js'));
+const honoBare = startWorkerd(referenceSpec('hono-bare', honoBarePort, 'hono-bare.js'));
+const honoProxy = startWorkerd(referenceSpec('hono-proxy', honoProxyPort, 'hono-proxy.js'));
+await Promise.all([originUrl, gateway.url, passthrough.url, honoBare.url, honoProxy.url].map(waitForHttp));
 
-const check = await fetch(gatewayUrl);
-if (check.status !== 200) throw new Error(`gateway answered ${check.status}: ${await check.text()}`);
+const nowSeconds = Math.floor(Date.now() / 1000);
+const token = await new SignJWT({})
+  .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+  .setIssuer(ISSUER)
+  .setAudience(AUDIENCE)
+  .setSubject('bench-client')
+  .setIssuedAt(nowSeconds)
+  .setExpirationTime(nowSeconds + 24 * 3600)
+  .sign(new TextEncoder().encode(JWT_SECRET));
+await checkChain(gateway.url, token);
+const chain = chainOf(parsed);
 
-console.log(`warming up, then ${ROUNDS} alternating rounds of ${SECONDS}s at ${CONNECTIONS} connections…`);
-wrk(passthroughUrl, CONNECTIONS, 2);
-wrk(gatewayUrl, CONNECTIONS, 2);
+console.log(`warming up, then ${ROUNDS} alternating rounds of ${SECONDS}s at ${CONNECTIONS} connections (pass-through, gateway, hono bare, hono proxy)…`);
+for (const target of [passthrough, gateway, honoBare, honoProxy]) wrk(target.url, CONNECTIONS, 2, { token });
 const stateBefore = await statePlane(gatewayPort);
-const nginx = wrk(`${originUrl}/api/v1/bench/items/42`, CONNECTIONS, SECONDS);
-const passthrough: WrkResult[] = [];
-const gateway: WrkResult[] = [];
+const nginx = wrk(`${origin}/bench/items/42`, CONNECTIONS, SECONDS);
+const runs = { passthrough: [] as WrkResult[], gateway: [] as WrkResult[], honoBare: [] as WrkResult[], honoProxy: [] as WrkResult[] };
 for (let i = 0; i < ROUNDS; i++) {
-  passthrough.push(wrk(passthroughUrl, CONNECTIONS, SECONDS));
-  gateway.push(wrk(gatewayUrl, CONNECTIONS, SECONDS));
+  runs.passthrough.push(wrk(passthrough.url, CONNECTIONS, SECONDS, { pid: passthrough.pid }));
+  runs.gateway.push(wrk(gateway.url, CONNECTIONS, SECONDS, { token, pid: gateway.pid }));
+  runs.honoBare.push(wrk(honoBare.url, CONNECTIONS, SECONDS));
+  runs.honoProxy.push(wrk(honoProxy.url, CONNECTIONS, SECONDS));
+  console.log(`round ${i + 1}: ${(['passthrough', 'gateway', 'honoBare', 'honoProxy'] as const).map((name) => `${name} ${round(runs[name][i]!.rps, 0)} req/s`).join(', ')}`);
 }
 const stateAfter = await statePlane(gatewayPort);
 const measuredRequests = stateAfter.requests - stateBefore.requests;
 const synchronousCalls = sumOf(stateAfter.synchronousCalls) - sumOf(stateBefore.synchronousCalls);
 const backgroundCalls = sumOf(stateAfter.backgroundCalls) - sumOf(stateBefore.backgroundCalls);
 console.log('latency at 1 connection…');
-const passthroughSerial = wrk(passthroughUrl, 1, SECONDS);
-const gatewaySerial = wrk(gatewayUrl, 1, SECONDS);
+const passthroughSerial = wrk(passthrough.url, 1, SECONDS);
+const gatewaySerial = wrk(gateway.url, 1, SECONDS, { token });
 
-const passthroughRps = median(passthrough.map((r) => r.rps));
-const gatewayRps = median(gateway.map((r) => r.rps));
-const pairRatios = gateway.map((r, i) => r.rps / passthrough[i]!.rps);
-const errors = [...passthrough, ...gateway, passthroughSerial, gatewaySerial].reduce((sum, r) => sum + r.errors, 0);
+console.log(`CPU profiles of the gateway and the pass-through (${PROFILE_SECONDS}s each, separate processes with the inspector on)…`);
+for (const child of children.slice(1)) child.kill('SIGKILL'); // the measured Workers are done; nginx stays
+const profiledGateway = startWorkerd(gatewaySpec('gateway-profiled', profiledGatewayPort), gatewayInspector);
+const profiledPassthrough = startWorkerd(referenceSpec('passthrough-profiled', profiledPassthroughPort, 'passthrough.js'), passthroughInspector);
+await Promise.all([profiledGateway.url, profiledPassthrough.url].map(waitForHttp));
+for (const target of [profiledGateway, profiledPassthrough]) wrk(target.url, CONNECTIONS, 2, { token });
+const gatewayProfile = await profileLedger({
+  inspectorPort: gatewayInspector,
+  service: 'gateway-profiled',
+  bundlePath: join(WORK, 'gateway-bundle', 'index.js'),
+  load: () => wrk(profiledGateway.url, CONNECTIONS, PROFILE_SECONDS, { token }).requests,
+});
+const passthroughProfile = await profileLedger({
+  inspectorPort: passthroughInspector,
+  service: 'passthrough-profiled',
+  bundlePath: join(WORK, 'passthrough.js'),
+  load: () => wrk(profiledPassthrough.url, CONNECTIONS, PROFILE_SECONDS).requests,
+});
+
+const pairRatios = runs.gateway.map((r, i) => r.rps / runs.passthrough[i]!.rps);
+const ratioTo = (name: 'honoBare' | 'honoProxy') => median(runs[name].map((r, i) => r.rps / runs.passthrough[i]!.rps));
+const errors = [...Object.values(runs).flat(), passthroughSerial, gatewaySerial].reduce((sum, r) => sum + r.errors, 0);
+const cpuGateway = cpuPerRequest(runs.gateway);
+const cpuPassthrough = cpuPerRequest(runs.passthrough);
+// The ledger: the gateway's profiled CPU per request by part. The parts the pass-through has too (HTTP in, the fetch
+// out and its response, the runtime and GC around them) are one entry, less the pass-through's whole profile: the
+// two split that work differently (the pass-through's fetch copies the request headers inside the call, the gateway
+// copies them in header_rewriting), so only their sum compares. The entries add up to what the gateway adds.
+const SHARED_PARTS = ['forwarding_and_response_finishing', 'runtime_native', 'runtime_gc'];
+const ledger: Record<string, number> = {};
+let shared = -passthroughProfile.totalUs;
+for (const [part, micros] of Object.entries(gatewayProfile.parts)) {
+  if (SHARED_PARTS.includes(part)) shared += micros;
+  else ledger[part] = micros;
+}
+ledger.forwarding_runtime_and_gc_above_passthrough = round(shared, 2);
 const result = {
-  passthrough_rps: round(passthroughRps, 0),
-  gateway_rps: round(gatewayRps, 0),
   ratio: round(median(pairRatios)),
   pair_ratios: pairRatios.map((r) => round(r)),
+  hono_bare_ratio: round(ratioTo('honoBare')),
+  hono_proxy_ratio: round(ratioTo('honoProxy')),
+  p50_overhead_ms: round(gatewaySerial.p50Ms - passthroughSerial.p50Ms),
+  p99_gateway_ms: round(median(runs.gateway.map((r) => r.p99Ms))),
+  p99_passthrough_ms: round(median(runs.passthrough.map((r) => r.p99Ms))),
+  cpu_us_per_request_gateway: round(cpuGateway, 1),
+  cpu_us_per_request_passthrough: round(cpuPassthrough, 1),
+  cpu_us_per_request_difference: round(cpuGateway - cpuPassthrough, 1),
+  do_calls_per_request: round((synchronousCalls + backgroundCalls) / measuredRequests, 4),
+  chain,
+  ledger,
+  ledger_total_us: round(gatewayProfile.totalUs - passthroughProfile.totalUs, 2),
+  profiled_us_per_request_gateway: gatewayProfile.totalUs,
+  profiled_us_per_request_passthrough: passthroughProfile.totalUs,
+  ledger_modules: Object.fromEntries(Object.entries(gatewayProfile.modules).sort(([, a], [, b]) => b - a).slice(0, 25)),
+  ledger_functions: gatewayProfile.functions,
+  passthrough_rps: round(median(runs.passthrough.map((r) => r.rps)), 0),
+  gateway_rps: round(median(runs.gateway.map((r) => r.rps)), 0),
+  hono_bare_rps: round(median(runs.honoBare.map((r) => r.rps)), 0),
+  hono_proxy_rps: round(median(runs.honoProxy.map((r) => r.rps)), 0),
   p50_passthrough_ms: round(passthroughSerial.p50Ms),
   p50_gateway_ms: round(gatewaySerial.p50Ms),
-  p50_overhead_ms: round(gatewaySerial.p50Ms - passthroughSerial.p50Ms),
-  p99_gateway_ms_at_connections: round(median(gateway.map((r) => r.p99Ms))),
-  do_calls_per_request: round((synchronousCalls + backgroundCalls) / measuredRequests, 4),
   do_synchronous_calls_per_request: round(synchronousCalls / measuredRequests, 4),
   nginx_direct_rps: round(nginx.rps, 0),
   connections: CONNECTIONS,
   seconds_per_run: SECONDS,
   rounds: ROUNDS,
+  profile_seconds: PROFILE_SECONDS,
+  bench_seconds: round((Date.now() - started) / 1000, 0),
   non_2xx: errors,
 };
 console.log(
-  `pass-through ${result.passthrough_rps} req/s, gateway ${result.gateway_rps} req/s (ratio ${result.ratio}); ` +
-    `p50 at 1 connection: ${result.p50_passthrough_ms} ms vs ${result.p50_gateway_ms} ms (+${result.p50_overhead_ms} ms); ` +
-    `Durable Object calls per request ${result.do_calls_per_request} (${result.do_synchronous_calls_per_request} on the request path); ` +
-    `nginx direct ${result.nginx_direct_rps} req/s`,
+  `gateway ratio ${result.ratio} (hono bare ${result.hono_bare_ratio}, hono proxy ${result.hono_proxy_ratio}); ` +
+    `p50 at 1 connection +${result.p50_overhead_ms} ms; p99 at ${CONNECTIONS}: gateway ${result.p99_gateway_ms} ms, pass-through ${result.p99_passthrough_ms} ms; ` +
+    `CPU per request (process user+system ÷ requests, an approximation of billed CPU): gateway ${result.cpu_us_per_request_gateway} µs, pass-through ${result.cpu_us_per_request_passthrough} µs; ` +
+    `Durable Object calls per request ${result.do_calls_per_request}`,
 );
+console.log('ledger (profiled µs of CPU per request, runtime shares above the pass-through):', JSON.stringify(ledger));
 console.log(JSON.stringify(result));
 process.exit(errors > 0 ? 1 : 0);

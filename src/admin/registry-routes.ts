@@ -13,6 +13,7 @@ import { diffConfigs, overlayFor, type Overlay } from '../control-plane/overlay.
 import { changeRegistry, etagOf } from '../control-plane/registry-writes.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { isolateUptimeSeconds } from '../observability/isolate-uptime.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import {
   AuditEntrySchema,
@@ -62,8 +63,6 @@ function guardOrigin(c: { get: (key: 'gateway') => AppEnv['Variables']['gateway'
   const problem = originUrlProblem(url, { allowedHosts: allowedOriginHosts, allowPrivateAddresses: allowPrivateOriginAddresses });
   if (problem) throw invalidRequest(path, problem);
 }
-
-let isolateStartedAt = 0;
 
 export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
   api.openapi(
@@ -486,7 +485,7 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
         {
           version: packageJson.version,
           configVersion: source.version,
-          uptimeSeconds: Math.round((Date.now() - isolateStartedAt) / 1000),
+          uptimeSeconds: isolateUptimeSeconds(Date.now()),
           counts: {
             services: config.services.length,
             routes: config.services.reduce((n, s) => n + s.routes.length, 0),
@@ -504,9 +503,4 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
       );
     },
   );
-}
-
-/** Marks when this isolate started serving, for the uptime in /gateway/status. */
-export function noteIsolateStart(): void {
-  if (isolateStartedAt === 0) isolateStartedAt = Date.now();
 }

@@ -341,14 +341,20 @@ export const AuthSettingsSchema = z
       })
       .strict()
       .default({ maxEntries: 10_000, maxTtlSeconds: 300 })
-      .describe('Cache of verified JWTs, keyed by a SHA-256 hash of the token.'),
+      .describe('Cache of verified JWTs, keyed by the token itself (a hit is a map lookup) or, for tokens over 1 KiB, by its SHA-256. Only tokens that verified are stored.'),
     apiKeys: z
       .object({
         cacheTtlSeconds: z.number().int().min(0).max(600).default(30).describe('An isolate reuses a key lookup this long: a revoked key stops working within this time.'),
         negativeCacheTtlSeconds: z.number().int().min(0).max(600).default(5).describe('An isolate remembers an unknown key this long.'),
+        legacyKeys: z
+          .enum(['accept', 'reject'])
+          .default('accept')
+          .describe('Keys minted before keys carried a checksum (`egw_` + 43 characters): "accept" looks them up as before; "reject" refuses them without a lookup, once every such key has been replaced (docs/api-keys.md).'),
+        maxFailuresPerAddress: z.number().int().min(1).max(10_000).default(20).describe('Failed API key authentications a client address may have in one window (per isolate) before it is refused with 429 without any lookup.'),
+        failureWindowSeconds: z.number().int().min(1).max(3_600).default(60).describe('Length of that window, from the first failure.'),
       })
       .strict()
-      .default({ cacheTtlSeconds: 30, negativeCacheTtlSeconds: 5 })
+      .default({ cacheTtlSeconds: 30, negativeCacheTtlSeconds: 5, legacyKeys: 'accept', maxFailuresPerAddress: 20, failureWindowSeconds: 60 })
       .describe('API keys (created through the admin API, stored hashed in a Durable Object).'),
     admin: z
       .object({
@@ -519,9 +525,23 @@ export const GatewaySettingsSchema = z
           .boolean()
           .default(true)
           .describe('After a request, keep the isolate awake (waitUntil) until the next sync is due, so the last requests before traffic stops reach the global metrics. Off: they are counted with the next request\'s sync.'),
+        unreachableBackoffMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(1_000)
+          .describe("After a failed call to a policy's object, how long this isolate decides from the policy's failOpen without calling that object again (so an outage does not add a call and its timeout to every request)."),
+        snapshotMaxAgeMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(600_000)
+          .optional()
+          .describe("Age beyond which this isolate's copy of a service's breaker counts as unknown (the breaker then follows its failOpen). Default: five sync intervals."),
       })
       .strict()
-      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, trailingFlush: true })
+      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, trailingFlush: true, unreachableBackoffMs: 1_000 })
       .describe('How isolates talk to the Durable Objects that hold global state.'),
     observability: ObservabilitySettingsSchema.default(ObservabilitySettingsSchema.parse({})).describe('Metrics recording, access logs and traces (docs/analytics.md).'),
   })

@@ -36,6 +36,7 @@ export const PROBLEM_STATUS = {
   'key-server-unavailable': 503,
   'auth-service-unavailable': 503,
   'analytics-unavailable': 503,
+  'too-many-failed-authentications': 429,
 } as const satisfies Record<string, number>;
 
 export type ProblemKind = keyof typeof PROBLEM_STATUS;
@@ -131,6 +132,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'analytics-unavailable': {
       title: 'Analytics unavailable',
       detail: 'The Analytics Engine history could not be read: {reason}',
+    },
+    'too-many-failed-authentications': {
+      title: 'Too many failed authentications',
+      detail: 'Too many requests from this address presented invalid credentials. Retry after {retryAfter} s.',
     },
     'invalid-path': {
       title: 'Invalid request path',
@@ -246,6 +251,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
       title: 'एनालिटिक्स उपलब्ध नहीं',
       detail: 'Analytics Engine का इतिहास पढ़ा नहीं जा सका: {reason}',
     },
+    'too-many-failed-authentications': {
+      title: 'बहुत अधिक विफल प्रमाणीकरण',
+      detail: 'इस पते से बहुत से अनुरोधों में अमान्य क्रेडेंशियल थे। {retryAfter} सेकंड बाद पुनः प्रयास करें।',
+    },
     'invalid-path': {
       title: 'अमान्य अनुरोध पथ',
       detail: 'अनुरोध पथ में गलत प्रतिशत-एन्कोडिंग या निषिद्ध वर्ण है।',
@@ -359,6 +368,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'analytics-unavailable': {
       title: 'Analítica no disponible',
       detail: 'No se pudo leer el historial de Analytics Engine: {reason}',
+    },
+    'too-many-failed-authentications': {
+      title: 'Demasiadas autenticaciones fallidas',
+      detail: 'Demasiadas solicitudes desde esta dirección presentaron credenciales no válidas. Reintente dentro de {retryAfter} s.',
     },
     'invalid-path': {
       title: 'Ruta de solicitud no válida',

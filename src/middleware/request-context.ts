@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { configSource } from '../control-plane/config-source.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { noteIsolateStart } from '../observability/isolate-uptime.ts';
 import { traceContextFrom } from '../observability/trace-context.ts';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { rawPathOf } from '../routing/request-url.ts';
@@ -14,6 +15,7 @@ import { waitUntilOf } from './wait-until.ts';
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
+    noteIsolateStart(Date.now());
     const trace = traceContextFrom(c.req.raw.headers);
     c.set('trace', trace);
     const runtime = configSource(c.env).current(c.env, waitUntilOf(c));

@@ -8,8 +8,17 @@ import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
+import type { BreakerView, ServiceStateClient } from '../state/service-state-client.ts';
 import { statePlaneCounters } from '../state/state-plane-metrics.ts';
 import { syncServiceStateNow } from '../state/sync-service-state.ts';
+
+/** Without `snapshotMaxAgeMs`, a copy of the breaker older than this many sync intervals counts as unknown. */
+const SNAPSHOT_MAX_AGE_IN_SYNC_INTERVALS = 5;
+
+/** Whether this isolate's copy of the shared state is recent enough to decide on. */
+function hasUsableSnapshot(state: ServiceStateClient, now: number, maxAgeMs: number): boolean {
+  return state.snapshot !== undefined && now - state.snapshotReceivedAt <= maxAgeMs;
+}
 
 /** After a refused probe permit, this isolate refuses on its own for this long before asking again. */
 const PROBE_REFUSAL_CACHE_MS = 1_000;
@@ -25,10 +34,16 @@ export function circuitBreaker(): MiddlewareHandler<AppEnv> {
     const settings = gateway.config.gateway.statePlane;
     const waitUntil = waitUntilOf(c);
 
-    // A fresh isolate starts from the shared state, not from "closed": requests that find no snapshot sync first.
-    if (!pool.state.snapshot) await syncServiceStateNow(c.env, pool, settings);
-    const now = Date.now();
-    const view = pool.state.breaker(now);
+    // A fresh isolate starts from the shared state, not from "closed": requests that find no usable snapshot sync
+    // first. A sync that brings none starts a backoff, so an outage of the object does not cost every request a call.
+    const maxAgeMs = settings.snapshotMaxAgeMs ?? settings.syncIntervalMs * SNAPSHOT_MAX_AGE_IN_SYNC_INTERVALS;
+    let now = Date.now();
+    if (!hasUsableSnapshot(pool.state, now, maxAgeMs) && now >= pool.state.syncBackoffUntil) {
+      await syncServiceStateNow(c.env, pool, settings);
+      now = Date.now();
+      if (!hasUsableSnapshot(pool.state, now, maxAgeMs)) pool.state.syncBackoffUntil = now + settings.unreachableBackoffMs;
+    }
+    const view: BreakerView = hasUsableSnapshot(pool.state, now, maxAgeMs) ? pool.state.breaker(now) : { state: 'unknown' };
     if (view.state === 'unknown') {
       if (!breakerPolicy.failOpen) {
         statePlaneCounters.failedClosed['circuit-breaker'] += 1;

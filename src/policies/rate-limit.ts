@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject, StateBackoff } from '../state/call-durable-object.ts';
 import { LeasedLimiter, type Admission } from '../state/leased-limiter.ts';
 import { statePlaneCounters } from '../state/state-plane-metrics.ts';
 import type { BucketPolicy } from '../state/token-bucket.ts';
@@ -18,12 +18,12 @@ type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
 const MAX_LIMITERS = 10_000;
 const limiters = new Map<string, LeasedLimiter>();
 
-function limiterFor(key: string, policy: RateLimitPolicy): LeasedLimiter {
+function limiterFor(key: string, policy: RateLimitPolicy, unreachableBackoffMs: number): LeasedLimiter {
   let limiter = limiters.get(key);
   if (limiter) {
     limiters.delete(key);
   } else {
-    limiter = new LeasedLimiter(policy);
+    limiter = new LeasedLimiter({ ...policy, unreachableBackoffMs });
     if (limiters.size >= MAX_LIMITERS) limiters.delete(limiters.keys().next().value!);
   }
   limiters.set(key, limiter);
@@ -43,15 +43,41 @@ function bucketKey(c: Context<AppEnv>, policy: RateLimitPolicy): string {
   return `${key}/ip:${ip}`;
 }
 
-function headersFor(name: string, policy: RateLimitPolicy, admission: Admission): Record<string, string> {
+/** What a policy needs on every request that does not change with the request: built once per policy object. */
+interface CompiledRateLimit {
+  bucket: BucketPolicy;
+  /** `"name";q=…;w=…`: the RateLimit-Policy value. */
+  policyHeader: string;
+  /** `"name";r=`: the start of the RateLimit value. */
+  limitPrefix: string;
+}
+
+/** Keyed by the policy object of the parsed configuration, so a new configuration version compiles afresh. */
+const compiledPolicies = new WeakMap<RateLimitPolicy, CompiledRateLimit>();
+
+function compile(name: string, policy: RateLimitPolicy): CompiledRateLimit {
+  let compiled = compiledPolicies.get(policy);
+  if (!compiled) {
+    compiled = {
+      bucket: { ratePerSecond: policy.limit / policy.windowSeconds, capacity: policy.burst, maxLease: policy.maxLease, leaseTtlMs: policy.leaseTtlMs },
+      policyHeader: `"${name}";q=${policy.limit};w=${policy.windowSeconds}`,
+      limitPrefix: `"${name}";r=`,
+    };
+    compiledPolicies.set(policy, compiled);
+  }
+  return compiled;
+}
+
+function headersFor(compiled: CompiledRateLimit, policy: RateLimitPolicy, admission: Admission): Record<string, string> {
+  const seconds = admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds;
   const headers: Record<string, string> = {
-    'ratelimit-policy': `"${name}";q=${policy.limit};w=${policy.windowSeconds}`,
-    ratelimit: `"${name}";r=${admission.remaining};t=${admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds}`,
+    'ratelimit-policy': compiled.policyHeader,
+    ratelimit: `${compiled.limitPrefix}${admission.remaining};t=${seconds}`,
   };
   if (policy.legacyHeaders) {
     headers['ratelimit-limit'] = String(policy.limit);
     headers['ratelimit-remaining'] = String(admission.remaining);
-    headers['ratelimit-reset'] = String(admission.allowed ? admission.resetSeconds : admission.retryAfterSeconds);
+    headers['ratelimit-reset'] = String(seconds);
   }
   return headers;
 }
@@ -62,16 +88,12 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const policy = service.policies.rateLimit;
     if (!policy) return next();
     const settings = c.get('gateway').config.gateway.statePlane;
-    const bucket: BucketPolicy = {
-      ratePerSecond: policy.limit / policy.windowSeconds,
-      capacity: policy.burst,
-      maxLease: policy.maxLease,
-      leaseTtlMs: policy.leaseTtlMs,
-    };
+    const compiled = compile(service.name, policy);
+    const { bucket } = compiled;
     const key = bucketKey(c, policy);
     let admission: Admission;
     try {
-      admission = await limiterFor(key, policy).admit(Date.now, (want, returned) =>
+      admission = await limiterFor(key, policy, settings.unreachableBackoffMs).admit(Date.now, (want, returned) =>
         callDurableObject(
           () => c.env.RATE_LIMITS.getByName(key),
           (stub) => stub.acquire(bucket, want, returned),
@@ -79,7 +101,10 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         ),
       );
     } catch (error) {
-      console.error(JSON.stringify({ level: 'warn', requestId: c.get('trace').requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
+      // Logged once per failed call, not once per request decided during the backoff that follows it.
+      if (!(error instanceof StateBackoff)) {
+        console.error(JSON.stringify({ level: 'warn', requestId: c.get('trace').requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
+      }
       if (!policy.failOpen) {
         statePlaneCounters.failedClosed['rate-limit'] += 1;
         throw new GatewayError('rate-limit-unavailable', { service: service.name }, { headers: { 'retry-after': '1' } });
@@ -87,7 +112,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       statePlaneCounters.failedOpen['rate-limit'] += 1;
       return next();
     }
-    const headers = headersFor(service.name, policy, admission);
+    const headers = headersFor(compiled, policy, admission);
     if (!admission.allowed) {
       throw new GatewayError(
         'rate-limited',

@@ -6,6 +6,14 @@ export class StateCallTimeout extends Error {
   override readonly name = 'StateCallTimeout';
 }
 
+/**
+ * A call not made: the same object failed a moment ago and its caller is backing off. The policy decides from
+ * its failOpen at once instead of adding a call (and maybe its timeout) to every request of an outage.
+ */
+export class StateBackoff extends Error {
+  override readonly name = 'StateBackoff';
+}
+
 export interface CallOptions {
   /** What the call is for, for the counters. */
   kind: StateCall;

@@ -2,6 +2,7 @@
  * @module The isolate's side of a rate limit: it spends tokens leased from the bucket object, so most requests
  * are admitted or refused without a Durable Object round trip.
  */
+import { StateBackoff } from './call-durable-object.ts';
 import type { AcquireResult, Lease, LeaseReturn } from './token-bucket.ts';
 
 export interface Admission {
@@ -41,25 +42,35 @@ export class LeasedLimiter {
   #retryAt = 0;
   #bucketRemaining = 0;
   #resetAt = 0;
+  /** Until when a failed acquire keeps this isolate from calling the bucket object again. */
+  #unreachableUntil = 0;
   readonly #maxLease: number;
   readonly #leaseTtlMs: number;
+  readonly #unreachableBackoffMs: number;
   readonly #random: () => number;
 
-  constructor(options: { maxLease: number; leaseTtlMs: number }, random: () => number = Math.random) {
+  /**
+   * `unreachableBackoffMs`: after an acquire throws, `admit` throws `StateBackoff` at once for this long rather
+   * than call the object again (tokens still held on lease are spent meanwhile).
+   */
+  constructor(options: { maxLease: number; leaseTtlMs: number; unreachableBackoffMs?: number }, random: () => number = Math.random) {
     this.#maxLease = options.maxLease;
     this.#leaseTtlMs = options.leaseTtlMs;
+    this.#unreachableBackoffMs = options.unreachableBackoffMs ?? 0;
     this.#random = random;
   }
 
   /**
    * Admits or refuses one request at `now`. Calls `acquire` only when no lease held here has a token left and no
-   * refusal is cached; the token a renewal brings is this request's before any other can take it.
+   * refusal is cached; the token a renewal brings is this request's before any other can take it. Throws what
+   * `acquire` throws, and `StateBackoff` without calling while backing off after such a failure.
    */
   async admit(now: () => number, acquire: AcquireLease): Promise<Admission> {
     let at = now();
     this.#countRequest(at);
     if (this.#take(at)) return this.#admission(true, at);
     if (at < this.#blockedUntil) return this.#admission(false, at);
+    if (at < this.#unreachableUntil) throw new StateBackoff(`bucket object failed; not called again for ${this.#unreachableUntil - at} ms`);
 
     // Spent and expired leases go back: spent ones free their room in the bucket at once, and unspent tokens of
     // expired ones are still on the object's books until its grace period ends (this isolate stopped spending them).
@@ -70,7 +81,13 @@ export class LeasedLimiter {
       return false;
     });
     const want = Math.min(this.#maxLease, Math.max(1, Math.floor((this.#rate * this.#leaseTtlMs) / 2)));
-    const result = await acquire(want, returned);
+    let result: AcquireResult;
+    try {
+      result = await acquire(want, returned);
+    } catch (error) {
+      this.#unreachableUntil = now() + this.#unreachableBackoffMs;
+      throw error;
+    }
     at = now();
     this.#bucketRemaining = result.remaining;
     this.#resetAt = at + result.resetMs;

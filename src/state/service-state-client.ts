@@ -63,6 +63,8 @@ export class ServiceStateClient {
   snapshotReceivedAt = 0;
   /** Until when this isolate answers 503 itself after a probe permit was refused. */
   probeDeniedUntil = 0;
+  /** Until when a request without a usable snapshot decides from failOpen rather than sync (after a failed sync). */
+  syncBackoffUntil = 0;
   #service = emptyBatch();
   #instances = new Map<string, OutcomeBatch & { latencySumMs: number }>();
   #reportedInFlight: Record<string, number> = {};

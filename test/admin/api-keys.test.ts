@@ -46,7 +46,7 @@ describe('POST /gateway/api-keys', () => {
     expect(response.status).toBe(201);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const created = (await response.json()) as Created;
-    expect(created.key).toMatch(/^egw_[A-Za-z0-9_-]{43}$/);
+    expect(created.key).toMatch(/^egw_[A-Za-z0-9_-]{49}$/);
     expect(created).toMatchObject({ name: 'backup job', consumer: 'acme', services: ['storage'], scopes: ['files:read'], revokedAt: null, expiresAt: null });
     expect(created.hint).toBe(created.key.slice(0, 8));
     expect(created.id).toMatch(/^ak_[0-9a-f]{17}$/);
@@ -138,6 +138,19 @@ describe('API key authentication', () => {
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('ApiKey realm="edge-gateway"');
     }
+  });
+
+  it('answers 429 too-many-failed-authentications to an address after maxFailuresPerAddress bad keys, before any lookup', async () => {
+    const strict = gatewayFor({ ...config, gateway: { auth: { apiKeys: { ...config.gateway!.auth!.apiKeys, maxFailuresPerAddress: 2 } } } }, { ADMIN_TOKEN });
+    const { key } = await createKey();
+    const from = (address: string, apiKey: string) => strict('/storage/a', { headers: { 'x-api-key': apiKey, 'cf-connecting-ip': address } });
+    expect((await from('203.0.113.9', `egw_${'A'.repeat(49)}`)).status).toBe(401); // checksum does not verify
+    expect((await from('203.0.113.9', 'not-a-key')).status).toBe(401);
+    const refused = await from('203.0.113.9', key);
+    expect(refused.status).toBe(429);
+    expect(await problemType(refused)).toBe('too-many-failed-authentications');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await from('203.0.113.10', key)).status).toBe(200);
   });
 
   it('answers 403 for a valid key used on a service it is not scoped to', async () => {

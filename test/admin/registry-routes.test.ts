@@ -245,6 +245,15 @@ describe('GET /gateway/status', () => {
     });
     expect((status.counts as { services: number }).services).toBeGreaterThanOrEqual(2);
   });
+
+  // Issue 9: the isolate's start was never noted, so uptime was counted from 1970 (about 1.7 billion seconds).
+  it('reports the uptime since this isolate served its first request, not since 1970', async () => {
+    await send(config, '/gateway/health');
+    const status = (await (await send(config, '/gateway/status', asAdmin())).json()) as { uptimeSeconds: number };
+    expect(status.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    // The test run has been going for minutes at most; a day is a generous bound that 1970 cannot meet.
+    expect(status.uptimeSeconds).toBeLessThan(86_400);
+  });
 });
 
 describe('the registry', () => {

@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { RateLimitBucket } from '../../durable-objects/rate-limit-bucket.ts';
@@ -51,5 +51,34 @@ describe('RateLimitBucket', () => {
       state.storage.sql.exec<{ version: number }>('SELECT MAX(version) AS version FROM _migrations').one().version,
     );
     expect(version).toBe(1);
+  });
+});
+
+// Issue 9: per-IP and per-consumer buckets used to keep their rows forever.
+describe('RateLimitBucket storage of an idle bucket', () => {
+  const small: BucketPolicy = { ratePerSecond: 1_000, capacity: 2, maxLease: 1, leaseTtlMs: 60_000 };
+  const tables = (stub: DurableObjectStub<RateLimitBucket>) =>
+    runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((row) => row.name));
+
+  it('is deleted by an alarm once the bucket is full and nothing is on lease, and the bucket starts full again', async () => {
+    const stub = env.RATE_LIMITS.getByName('test/idle-ip');
+    const lease = (await stub.acquire(small, 1)).lease!;
+    await stub.acquire(small, 0, [{ leaseId: lease.id, unused: 1 }]);
+    expect(await tables(stub)).toContain('bucket');
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect(await tables(stub)).toEqual([]);
+    const again = await stub.acquire(small, 2);
+    expect(again.lease?.granted).toBe(1);
+    expect(again.remaining).toBe(1);
+  });
+
+  it('is kept while a lease is out', async () => {
+    const stub = env.RATE_LIMITS.getByName('test/leased-ip');
+    await stub.acquire(small, 1);
+    await runDurableObjectAlarm(stub);
+    expect(await tables(stub)).toContain('leases');
+    expect(await stub.inspect(small)).toMatchObject({ onLease: 1, leases: 1 });
   });
 });

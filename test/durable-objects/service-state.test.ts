@@ -1,4 +1,4 @@
-import { evictDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { InstanceReport, ServiceStatePolicy, SyncReport } from '../../src/state/service-state-protocol.ts';
@@ -82,5 +82,22 @@ describe('ServiceState', () => {
     expect((await stub.tryProbe(quick)).granted).toBe(false);
     const snapshot = await stub.reportProbe(quick, true);
     expect(snapshot.breaker.state).toBe('closed');
+  });
+});
+
+// Issue 9: every sync rewrote the state row, even when an isolate only reported in-flight counts.
+describe('ServiceState storage writes', () => {
+  it('writes its row only when breaker or ejection state changed', async () => {
+    const stub = env.SERVICE_STATE.getByName('test-quiet-writes');
+    const changes = () => runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>('SELECT total_changes() AS n').one().n);
+    await stub.sync(report('isolate-1', instance(2, 0), instance(2, 0)));
+    const afterOutcomes = await changes();
+    // Only in-flight counts, no outcomes: nothing that is stored has changed.
+    await stub.sync(report('isolate-1', instance(0, 0, 4), instance(0, 0, 1)));
+    await stub.sync(report('isolate-2', instance(0, 0, 1), instance(0, 0, 0)));
+    expect(await changes()).toBe(afterOutcomes);
+    // An outcome changes the breaker's window: written.
+    await stub.sync(report('isolate-1', instance(1, 1), instance(0, 0)));
+    expect(await changes()).toBeGreaterThan(afterOutcomes);
   });
 });

@@ -75,4 +75,37 @@ describe('circuit breaker policy', () => {
     expect(statePlaneCounters.failedClosed['circuit-breaker']).toBe(before + 1);
     expect(await originCount('/blind-closed/x')).toBe(0);
   });
+
+  // Issue 9: with the state plane down, every request without a snapshot used to wait for a sync of its own.
+  it('after a failed sync, decides from failOpen at once for a while instead of calling the object per request', async () => {
+    let calls = 0;
+    const counting = {
+      getByName: () => {
+        const fail = () => {
+          calls += 1;
+          return Promise.reject(Object.assign(new Error('Durable Object reset because its code was updated.'), { retryable: false }));
+        };
+        return { sync: fail, tryProbe: fail, reportProbe: fail };
+      },
+    } as unknown as Env['SERVICE_STATE'];
+    const config = fragile('down', { failOpen: false });
+    config.gateway!.statePlane = { syncIntervalMs: 60_000, callTimeoutMs: 1_000, unreachableBackoffMs: 60_000 };
+    const before = statePlaneCounters.failedClosed['circuit-breaker'];
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await send(config, '/down/x?status=200', {}, { SERVICE_STATE: counting })).status);
+    expect(statuses).toEqual([503, 503, 503]);
+    expect(calls).toBe(1);
+    expect(statePlaneCounters.failedClosed['circuit-breaker']).toBe(before + 3);
+  });
+
+  it('counts a snapshot older than snapshotMaxAgeMs as unknown', async () => {
+    const config = fragile('stale', { failOpen: false });
+    config.gateway!.statePlane = { syncIntervalMs: 60_000, callTimeoutMs: 1_000, snapshotMaxAgeMs: 5_000 };
+    expect((await send(config, '/stale/x?status=200')).status).toBe(200);
+    // The last snapshot this isolate got is now a minute old, and the object cannot be reached for a newer one.
+    serviceStateClient('stale').snapshotReceivedAt -= 60_000;
+    const response = await send(config, '/stale/x?status=200', {}, { SERVICE_STATE: unreachable });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ type: 'urn:edge-gateway:problem:breaker-unavailable' });
+  });
 });

@@ -88,4 +88,24 @@ describe('rate limit policy', () => {
     // Leases grow with this isolate's request rate (1, 1, 2, 3, 5, ...): 40 requests take about ten calls.
     expect(statePlaneCounters.synchronousCalls['rate-limit-lease'] - before).toBeLessThan(40 / 3);
   });
+
+  // Issue 9: a throwing acquire set no backoff, so every request paid a call (and its timeout) to a dead object.
+  it('after a failed lease call, decides from failOpen at once for a while instead of calling per request', async () => {
+    let calls = 0;
+    const counting = {
+      getByName: () => ({
+        acquire: () => {
+          calls += 1;
+          return Promise.reject(Object.assign(new Error('Durable Object reset because its code was updated.'), { retryable: false }));
+        },
+      }),
+    } as unknown as Env['RATE_LIMITS'];
+    const config = { ...limited('down', { limit: 60, failOpen: true }), gateway: { statePlane: { unreachableBackoffMs: 60_000 } } };
+    const before = statePlaneCounters.failedOpen['rate-limit'];
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await send(config, '/down/x', {}, { RATE_LIMITS: counting })).status);
+    expect(statuses).toEqual([200, 200, 200]);
+    expect(calls).toBe(1);
+    expect(statePlaneCounters.failedOpen['rate-limit']).toBe(before + 3);
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StateBackoff } from '../../src/state/call-durable-object.ts';
 import { LeasedLimiter } from '../../src/state/leased-limiter.ts';
 import { TokenBucketLedger, type BucketPolicy } from '../../src/state/token-bucket.ts';
 import { seededRandom } from '../support/random.ts';
@@ -170,5 +171,24 @@ describe('one isolate under concurrent requests', () => {
     await limiter.admit(() => clock, acquire);
     expect(ledger.onLease()).toBeLessThan(onLease);
     expect(ledger.state.tokens + ledger.onLease()).toBeGreaterThan(100 - 31 - 1);
+  });
+});
+
+describe('LeasedLimiter when the bucket object fails', () => {
+  it('does not call the object again until the backoff has passed, then tries once more', async () => {
+    const limiter = new LeasedLimiter({ maxLease: 10, leaseTtlMs: 10_000, unreachableBackoffMs: 2_000 });
+    let calls = 0;
+    const failing = async () => {
+      calls += 1;
+      throw new Error('unreachable');
+    };
+    let now = 0;
+    await expect(limiter.admit(() => now, failing)).rejects.toThrow('unreachable');
+    now = 1_999;
+    await expect(limiter.admit(() => now, failing)).rejects.toBeInstanceOf(StateBackoff);
+    expect(calls).toBe(1);
+    now = 2_000;
+    await expect(limiter.admit(() => now, failing)).rejects.toThrow('unreachable');
+    expect(calls).toBe(2);
   });
 });

@@ -3,13 +3,21 @@ import type { ApiKeyRecord } from '../../../durable-objects/api-key-store.ts';
 import type { AuthSettings } from '../../config/schema.ts';
 import type { Env, Identity } from '../../env.ts';
 import { callDurableObject } from '../../state/call-durable-object.ts';
+import { crc32 } from './crc32.ts';
 import { sha256Hex } from './digest.ts';
 import { ExpiringLru } from './expiring-lru.ts';
+import { FailedAuthLimiter } from './failed-auth-limiter.ts';
 import { TokenRejected } from './token-format.ts';
 
-/** `egw_` and 32 random bytes in base64url: 256 bits, so a plain SHA-256 of the key is a safe thing to store. */
+/**
+ * `egw_`, 32 random bytes in base64url (256 bits, so a plain SHA-256 of the key is a safe thing to store), then
+ * the CRC-32 of all that in base64url (6 characters), so a random or mistyped string is refused without a lookup.
+ */
 export const API_KEY_PREFIX = 'egw_';
-const API_KEY = /^egw_[A-Za-z0-9_-]{43}$/;
+const API_KEY = /^egw_[A-Za-z0-9_-]{49}$/;
+/** Keys minted before checksums: `egw_` and 43 characters. Accepted while `apiKeys.legacyKeys` is "accept". */
+const LEGACY_API_KEY = /^egw_[A-Za-z0-9_-]{43}$/;
+const CHECKSUM_LENGTH = 6;
 /** `ak_` + the key's shard (one hex digit) + 16 random hex digits: the id names where the key is stored. */
 const API_KEY_ID = /^ak_[0-9a-f]{17}$/;
 const CACHE_ENTRIES = 10_000;
@@ -19,10 +27,36 @@ export class ApiKeyStoreUnavailable extends Error {
   override readonly name = 'ApiKeyStoreUnavailable';
 }
 
+/**
+ * Too many failed authentications from this client address lately: refused before any lookup (429).
+ */
+export class TooManyFailedAuthentications extends Error {
+  override readonly name = 'TooManyFailedAuthentications';
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super(`too many failed authentications; retry after ${retryAfterSeconds} s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The base64url CRC-32 that ends a key whose other characters are `body`. */
+function checksumOf(body: string): string {
+  const sum = crc32(new TextEncoder().encode(body));
+  return base64url(new Uint8Array([sum >>> 24, (sum >>> 16) & 0xff, (sum >>> 8) & 0xff, sum & 0xff]));
+}
+
+/** Whether `key` has the shape of a key this gateway mints and a checksum that verifies. */
+function isWellFormedKey(key: string, legacyKeys: 'accept' | 'reject'): boolean {
+  if (API_KEY.test(key)) return checksumOf(key.slice(0, -CHECKSUM_LENGTH)) === key.slice(-CHECKSUM_LENGTH);
+  return legacyKeys === 'accept' && LEGACY_API_KEY.test(key);
+}
+
 /** A new key and where it lives. The plaintext `key` is shown once and never stored. */
 export async function generateApiKey(): Promise<{ key: string; keyHash: string; id: string; shard: string; hint: string }> {
   const random = crypto.getRandomValues(new Uint8Array(40));
-  const key = `${API_KEY_PREFIX}${base64url(random.subarray(0, 32))}`;
+  const body = `${API_KEY_PREFIX}${base64url(random.subarray(0, 32))}`;
+  const key = body + checksumOf(body);
   const keyHash = await sha256Hex(key);
   const shard = keyHash[0]!;
   const id = `ak_${shard}${[...random.subarray(32)].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
@@ -51,25 +85,46 @@ function base64url(bytes: Uint8Array): string {
 /**
  * Resolves API keys on the request path. Lookups are cached per isolate, found keys for `cacheTtlSeconds` and
  * unknown ones for `negativeCacheTtlSeconds`, so most requests make no Durable Object call; a revoked key stops
- * working within `cacheTtlSeconds`.
+ * working within `cacheTtlSeconds`. A key whose checksum does not verify is refused without a lookup, and a client
+ * address with `maxFailuresPerAddress` failures in `failureWindowSeconds` is refused before any check.
  */
 export class ApiKeyResolver {
   readonly #cache = new ExpiringLru<ApiKeyRecord | null>(CACHE_ENTRIES);
+  readonly #failures: FailedAuthLimiter;
   readonly #ttlMs: number;
   readonly #negativeTtlMs: number;
+  readonly #legacyKeys: 'accept' | 'reject';
 
   constructor(settings: AuthSettings['apiKeys']) {
     this.#ttlMs = settings.cacheTtlSeconds * 1000;
     this.#negativeTtlMs = settings.negativeCacheTtlSeconds * 1000;
+    this.#legacyKeys = settings.legacyKeys;
+    this.#failures = new FailedAuthLimiter({ maxFailures: settings.maxFailuresPerAddress, windowSeconds: settings.failureWindowSeconds });
   }
 
   /**
-   * @throws TokenRejected for a malformed, unknown, revoked or expired key.
+   * Resolves `key` presented from `clientAddress` (unknown: not limited per address).
+   *
+   * @throws TooManyFailedAuthentications when the address failed too often lately.
+   * @throws TokenRejected for a malformed, forged, unknown, revoked or expired key.
    * @throws ApiKeyStoreUnavailable when the store cannot be reached.
    */
-  async resolve(key: string, env: Env, now = Date.now()): Promise<{ record: ApiKeyRecord; identity: Identity }> {
-    // The format check costs nothing and keeps garbage away from the store.
-    if (!API_KEY.test(key)) throw new TokenRejected('invalid', 'not an API key');
+  async resolve(key: string, env: Env, now = Date.now(), clientAddress?: string): Promise<{ record: ApiKeyRecord; identity: Identity }> {
+    if (clientAddress !== undefined) {
+      const retryAfter = this.#failures.retryAfterSeconds(clientAddress, now);
+      if (retryAfter > 0) throw new TooManyFailedAuthentications(retryAfter);
+    }
+    try {
+      return await this.#resolve(key, env, now);
+    } catch (error) {
+      if (error instanceof TokenRejected && clientAddress !== undefined) this.#failures.recordFailure(clientAddress, now);
+      throw error;
+    }
+  }
+
+  async #resolve(key: string, env: Env, now: number): Promise<{ record: ApiKeyRecord; identity: Identity }> {
+    // The format and checksum checks cost nothing and keep garbage and forgeries away from the store.
+    if (!isWellFormedKey(key, this.#legacyKeys)) throw new TokenRejected('invalid', 'not an API key');
     const keyHash = await sha256Hex(key);
     let record = this.#cache.get(keyHash, now);
     if (record === undefined) {

@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Env, Identity } from '../../env.ts';
 import { GatewayError } from '../../errors/problem.ts';
-import { ApiKeyStoreUnavailable } from './api-keys.ts';
+import { ApiKeyStoreUnavailable, TooManyFailedAuthentications } from './api-keys.ts';
 import type { AuthRuntime, ServiceAuth } from './auth-policy.ts';
 import { credentialsRequired, insufficientAccess, invalidCredentials, malformedCredentials } from './challenge.ts';
 import { readCredentials, type Credentials } from './credentials.ts';
@@ -23,13 +23,21 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const path = c.get('path');
     const policy = gateway.auth.service(route.service.name);
     if (policy.isPublic(c.req.method, path)) return next();
-    const identity = await identify(gateway.auth, policy, readCredentials(c.req.raw.headers), c.env, route.service.name);
+    const clientAddress = c.req.header(gateway.config.gateway.clientIpHeader);
+    const identity = await identify(gateway.auth, policy, readCredentials(c.req.raw.headers), c.env, route.service.name, clientAddress);
     c.set('identity', identity);
     await next();
   };
 }
 
-async function identify(auth: AuthRuntime, policy: ServiceAuth, credentials: Credentials, env: Env, service: string): Promise<Identity> {
+async function identify(
+  auth: AuthRuntime,
+  policy: ServiceAuth,
+  credentials: Credentials,
+  env: Env,
+  service: string,
+  clientAddress: string | undefined,
+): Promise<Identity> {
   const { mode } = policy;
   const { realm } = auth;
   const acceptsBearer = mode !== 'api-key';
@@ -42,7 +50,7 @@ async function identify(auth: AuthRuntime, policy: ServiceAuth, credentials: Cre
 
   try {
     if (credentials.kind === 'api-key') {
-      const { record, identity } = await auth.apiKeys.resolve(credentials.key, env);
+      const { record, identity } = await auth.apiKeys.resolve(credentials.key, env, Date.now(), clientAddress);
       // A key is scoped to services: valid, but not for this one, is 403.
       if (!record.services.includes(service)) throw insufficientAccess(mode, realm, undefined, false);
       return identity;
@@ -51,6 +59,10 @@ async function identify(auth: AuthRuntime, policy: ServiceAuth, credentials: Cre
     return (await auth.jwt.verify(credentials.token, env, policy.issuers)).identity;
   } catch (error) {
     if (error instanceof TokenRejected) throw invalidCredentials(mode, realm, error.failure);
+    if (error instanceof TooManyFailedAuthentications) {
+      const retryAfter = error.retryAfterSeconds;
+      throw new GatewayError('too-many-failed-authentications', { retryAfter }, { cause: error, headers: { 'retry-after': String(retryAfter) } });
+    }
     if (error instanceof KeyServerUnavailable) throw new GatewayError('key-server-unavailable', {}, { cause: error, headers: { 'retry-after': '5' } });
     if (error instanceof IntrospectionUnavailable || error instanceof ApiKeyStoreUnavailable) {
       throw new GatewayError('auth-service-unavailable', {}, { cause: error, headers: { 'retry-after': '5' } });

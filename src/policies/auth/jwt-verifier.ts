@@ -12,6 +12,9 @@ import { accessList, readClaim, retainClaims } from './identity.ts';
 import { sharedJwksCache, NoMatchingKey, type JwksCache, type JwksSource } from './jwks-cache.ts';
 import { checkRegisteredClaims, parseCompactJwt, TokenRejected } from './token-format.ts';
 
+/** Tokens up to this length are cached under themselves; longer ones under their hash. */
+const MAX_PLAIN_KEY_LENGTH = 1_024;
+
 /** A token that passed every check. */
 export interface VerifiedToken {
   /** Name of the issuer (`gateway.auth.issuers[].name`). */
@@ -76,7 +79,10 @@ export class JwtVerifier {
    */
   async verify(token: string, env: Env, allowed: ReadonlySet<string> | undefined, now = Date.now()): Promise<VerifiedToken> {
     if (token.length > this.#maxTokenBytes) throw new TokenRejected('invalid', 'token too long');
-    const cacheKey = await sha256Hex(token);
+    // Ordinary tokens are their own cache key: a hit is a map lookup. Only tokens that verified are stored, so the
+    // memory is bounded by maxEntries × MAX_PLAIN_KEY_LENGTH and follows real clients, not attackers. Longer tokens
+    // are keyed by their SHA-256 ("#" keeps the two kinds of key apart: it is not a base64url character).
+    const cacheKey = token.length <= MAX_PLAIN_KEY_LENGTH ? token : `#${await sha256Hex(token)}`;
     let verified = this.#cache.get(cacheKey, now);
     if (verified === undefined) {
       const { token: result, expiresAt } = await this.#verifyUncached(token, env, now);

@@ -1,6 +1,6 @@
 /** JwtVerifier: every supported algorithm, claim mapping, the verified-token cache, and the issuer's settings. */
 import { env } from 'cloudflare:workers';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { parseGatewayConfig } from '../../../src/config/load.ts';
 import type { GatewayConfigInput } from '../../../src/config/schema.ts';
 import type { Env } from '../../../src/env.ts';
@@ -202,6 +202,22 @@ describe('JwtVerifier: the verified-token cache', () => {
     expect(jwks.lookups).toBe(3);
     await verifier.verify(a, secrets, undefined, T0);
     expect(jwks.lookups).toBe(4);
+  });
+
+  // Issue 9: a cache hit hashed the token with SHA-256 first (about a third of auth's CPU in the bench's ledger).
+  it('answers a cached token of ordinary size with a map lookup: no hashing, no verification', async () => {
+    const jwks = new CountingJwks();
+    const verifier = verifierWith([idp], { jwks });
+    const token = await idpToken();
+    await verifier.verify(token, secrets, undefined, T0);
+    const digest = vi.spyOn(crypto.subtle, 'digest');
+    try {
+      await verifier.verify(token, secrets, undefined, T0 + 1_000);
+      expect(digest).not.toHaveBeenCalled();
+    } finally {
+      digest.mockRestore();
+    }
+    expect(jwks.lookups).toBe(1);
   });
 
   it('checks the allowed issuers on a cache hit too', async () => {
