@@ -46,7 +46,11 @@ export class ServiceTraffic {
     // Own tables created idempotently, apart from the object's numbered migrations, so the other planes' schema
     // changes to the same object never collide with these.
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS traffic_minutes (minute INTEGER PRIMARY KEY, sums TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS traffic_totals (id INTEGER PRIMARY KEY CHECK (id = 1), service TEXT NOT NULL, since INTEGER NOT NULL, sums TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS traffic_totals (id INTEGER PRIMARY KEY CHECK (id = 1), service TEXT NOT NULL, since INTEGER NOT NULL, sums TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS traffic_applied (isolate TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);`);
+    for (const row of this.#sql.exec<{ isolate: string; seq: number; at: number }>('SELECT isolate, seq, at FROM traffic_applied').toArray()) {
+      this.#applied.set(row.isolate, { seq: row.seq, at: row.at });
+    }
     for (const row of this.#sql.exec<{ minute: number; sums: string }>('SELECT minute, sums FROM traffic_minutes').toArray()) {
       this.#minutes.set(row.minute, JSON.parse(row.sums));
     }
@@ -88,7 +92,7 @@ export class ServiceTraffic {
     }
     this.#applied.set(isolateId, { seq: acked, at: now });
     if (serviceName) this.#service = serviceName;
-    if (touched.size > 0) this.#persist(touched, now);
+    if (touched.size > 0) this.#persist(touched, isolateId, now);
     for (const [id, isolate] of this.#applied) if (now - isolate.at > ISOLATE_FORGOTTEN_MS) this.#applied.delete(id);
     return acked;
   }
@@ -96,9 +100,11 @@ export class ServiceTraffic {
   /**
    * Written through on every report that changed something. An idle object is evicted without warning and its
    * alarm belongs to the health plane, so the sums held only in memory would be lost when traffic stops: exact
-   * counts need the write. One row per touched minute plus the totals, in the sync's own output gate.
+   * counts need the write. One row per touched minute plus the totals, in the sync's own output gate, and the
+   * isolate's last counted batch with them: an object restarted after an eviction must still recognise a batch it
+   * counted but whose answer was lost, or it would count it twice.
    */
-  #persist(touched: ReadonlySet<number>, now: number): void {
+  #persist(touched: ReadonlySet<number>, isolateId: string, now: number): void {
     const oldest = minuteOf(now) - MINUTES_KEPT * 60_000;
     for (const minute of this.#minutes.keys()) if (minute <= oldest) this.#minutes.delete(minute);
     for (const minute of touched) {
@@ -106,6 +112,9 @@ export class ServiceTraffic {
       if (sums) this.#sql.exec('INSERT OR REPLACE INTO traffic_minutes (minute, sums) VALUES (?, ?)', minute, JSON.stringify(sums));
     }
     this.#sql.exec('DELETE FROM traffic_minutes WHERE minute <= ?', oldest);
+    const applied = this.#applied.get(isolateId)!;
+    this.#sql.exec('INSERT OR REPLACE INTO traffic_applied (isolate, seq, at) VALUES (?, ?, ?)', isolateId, applied.seq, applied.at);
+    this.#sql.exec('DELETE FROM traffic_applied WHERE at < ?', now - ISOLATE_FORGOTTEN_MS);
     this.#sql.exec(
       'INSERT OR REPLACE INTO traffic_totals (id, service, since, sums) VALUES (1, ?, ?, ?)',
       this.#service,

@@ -11,8 +11,13 @@ import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type 
 
 /** A sync is due once this many requests are pending, even before the interval is over. */
 export const SYNC_BATCH_REQUESTS = 500;
-/** After a failed sync, the next one is due this soon (the interval otherwise). */
+/**
+ * After a failed sync the next one is due this soon, doubling with each further failure up to the cap: a report
+ * that failed is retried quickly, and an object that stays unreachable is not called by every isolate 4 times a
+ * second (the requests themselves decide from failOpen meanwhile, see policies/circuit-breaker.ts).
+ */
 const RETRY_AFTER_FAILURE_MS = 250;
+const RETRY_AFTER_FAILURE_MAX_MS = 10_000;
 /** Unacknowledged batches kept apart; beyond, the oldest are merged (see docs/analytics.md, "exactness"). */
 const UNACKED_BATCHES_KEPT = 30;
 /** Bound on a trailing flush's attempts (a failed send is tried again after a short wait). */
@@ -69,6 +74,8 @@ export class ServiceStateClient {
   #instances = new Map<string, OutcomeBatch & { latencySumMs: number }>();
   #reportedInFlight: Record<string, number> = {};
   #nextSyncAt = 0;
+  /** Failed syncs in a row, for the retry backoff. */
+  #failedSyncs = 0;
   #syncing: Promise<void> | undefined;
   /** Per-minute sums of the requests recorded since the last report (the read plane). */
   #traffic: MinuteSums = {};
@@ -164,6 +171,7 @@ export class ServiceStateClient {
       const snapshot = await send(report);
       const acked = snapshot.trafficAckedSeq;
       if (acked !== undefined) this.#unacked = this.#unacked.filter((batch) => batch.seq > acked);
+      this.#failedSyncs = 0;
       this.apply(snapshot, pool, Date.now());
     } catch {
       // Nothing is dropped: the outcomes go back into the next report, the traffic batches stay unacknowledged and
@@ -171,7 +179,8 @@ export class ServiceStateClient {
       this.#restore(report);
       // Traces go back too, within the same bound.
       this.#traces = [...(report.traces ?? []), ...this.#traces].slice(0, TRACES_PER_REPORT);
-      this.#nextSyncAt = Math.min(this.#nextSyncAt, Date.now() + RETRY_AFTER_FAILURE_MS);
+      this.#failedSyncs += 1;
+      this.#nextSyncAt = Date.now() + Math.min(RETRY_AFTER_FAILURE_MAX_MS, RETRY_AFTER_FAILURE_MS * 2 ** (this.#failedSyncs - 1));
     }
   }
 

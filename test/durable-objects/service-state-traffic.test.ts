@@ -66,6 +66,18 @@ describe('ServiceState traffic sums', () => {
     expect((await after.trafficSeries(5)).totals.requests).toEqual({ 'GET 200': 4 });
   });
 
+  it('counts a batch resent after an eviction once (the last counted batch is stored with the sums)', async () => {
+    const stub = env.SERVICE_STATE.getByName('traffic-resend-after-eviction');
+    const first = { seq: 1, minutes: minutes(ok(5)) };
+    await stub.sync(report('isolate-1', [first]));
+    // The answer was lost and the object evicted before the isolate sent batch 1 again.
+    await evictDurableObject(stub);
+    const after = env.SERVICE_STATE.getByName('traffic-resend-after-eviction');
+    const again = await after.sync(report('isolate-1', [first, { seq: 2, minutes: minutes(ok(3)) }]));
+    expect(again.trafficAckedSeq).toBe(2);
+    expect((await after.windowSummary(120)).requests).toBe(8);
+  });
+
   it('leaves minutes before the window out of the summary but in the totals', async () => {
     const stub = env.SERVICE_STATE.getByName('traffic-window');
     const tenMinutesAgo = Date.now() - 10 * 60_000;

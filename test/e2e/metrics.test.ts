@@ -107,7 +107,7 @@ describe('read plane, end to end', () => {
   });
 
   it('wrangler deploy --dry-run accepts the observability and Analytics Engine settings', () => {
-    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(ROOT, '.wrangler/dry-run')], {
+    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(ROOT, '.wrangler/dry-run'), '--env', ''], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
