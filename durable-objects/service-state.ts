@@ -8,10 +8,14 @@ import { CircuitBreaker, newBreakerData, type BreakerEvent, type BreakerPolicy }
 import { OutlierDetector, type EjectionEvent } from '../src/state/outlier-ejection.ts';
 import type { ServiceSnapshot, ServiceStatePolicy, ServiceStatus, StateEvent, SyncReport } from '../src/state/service-state-protocol.ts';
 import { migrate } from '../src/state/sqlite-migrations.ts';
+import { HealthMonitor, type CheckRun, type ServiceHealthView } from '../src/health/health-monitor.ts';
+import type { HealthPlan } from '../src/health/health-plan.ts';
+import { HEALTH_MIGRATION, type HealthHistoryEntry, type HistoryFilter } from '../src/health/history.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), breaker TEXT NOT NULL, ejection TEXT NOT NULL);
    CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, instance TEXT, detail TEXT NOT NULL);`,
+  HEALTH_MIGRATION,
 ];
 
 /** Events kept for the admin API and alerts; older ones are deleted. */
@@ -24,6 +28,8 @@ const RTT_DECAY_MS = 10_000;
 export class ServiceState extends DurableObject<Env> {
   #breaker = new CircuitBreaker(newBreakerData(0));
   #outliers = new OutlierDetector({});
+  /** Active health checks, run on this object's alarm (src/health/health-monitor.ts). */
+  #health!: HealthMonitor;
   // Deliberately in memory only: they describe the last few seconds and are rebuilt within one sync interval.
   readonly #isolates = new Map<string, { at: number; inFlight: Record<string, number> }>();
   readonly #rtt = new Map<string, { ms: number; at: number }>();
@@ -39,6 +45,7 @@ export class ServiceState extends DurableObject<Env> {
       } else {
         this.#breaker = new CircuitBreaker(newBreakerData(Date.now()));
       }
+      this.#health = new HealthMonitor(ctx.storage);
     });
   }
 
@@ -90,6 +97,31 @@ export class ServiceState extends DurableObject<Env> {
     const now = Date.now();
     this.#save(this.#outliers.healthCheckPassed(now, instance));
     return this.#snapshot(now, policy);
+  }
+
+  /** Stores the service's health-check plan and makes sure the alarm that runs the checks is set (cron, first requests). */
+  async armHealthChecks(plan: HealthPlan): Promise<{ nextCheckAt: number }> {
+    return this.#health.arm(plan, Date.now());
+  }
+
+  /** Runs the health checks and re-arms itself at the plan's interval. */
+  override async alarm(): Promise<void> {
+    this.#applyHealth(await this.#health.onAlarm());
+  }
+
+  /** Probes every instance now (an operator's check) and answers with the results and the new snapshot. */
+  async checkHealthNow(plan: HealthPlan, policy: ServiceStatePolicy): Promise<CheckRun & { snapshot: ServiceSnapshot }> {
+    const run = await this.#health.check(fetch, plan);
+    this.#applyHealth(run);
+    return { ...run, snapshot: this.#snapshot(Date.now(), policy) };
+  }
+
+  async healthStatus(): Promise<ServiceHealthView> {
+    return this.#health.view();
+  }
+
+  async healthHistory(filter: HistoryFilter): Promise<HealthHistoryEntry[]> {
+    return this.#health.history(filter);
   }
 
   async status(policy: ServiceStatePolicy, eventLimit = 50): Promise<ServiceStatus> {
@@ -145,7 +177,17 @@ export class ServiceState extends DurableObject<Env> {
     const rttMs: Record<string, number> = {};
     for (const [instance, rtt] of this.#rtt) rttMs[instance] = rtt.ms;
     const { state, openUntil } = this.#breaker.data;
-    return { at: now, breaker: { state, openUntil }, ejected, inFlight, rttMs };
+    const unhealthy = this.#health.unhealthy().filter((instance) => policy.instances.includes(instance));
+    return { at: now, breaker: { state, openUntil }, ejected, inFlight, rttMs, unhealthy };
+  }
+
+  /** A passing active check ends an outlier ejection early (Envoy's rule). */
+  #applyHealth(run: CheckRun | null): void {
+    if (!run) return;
+    const now = Date.now();
+    const events: EjectionEvent[] = [];
+    for (const result of run.results) if (result.ok) events.push(...this.#outliers.healthCheckPassed(now, result.instance));
+    if (events.length > 0) this.#save(events);
   }
 
   /** Persists breaker and ejection state, and records their transitions as events. */

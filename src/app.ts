@@ -11,6 +11,7 @@ import { circuitBreaker } from './policies/circuit-breaker.ts';
 import { concurrencyLimit } from './policies/concurrency-limit.ts';
 import { cors } from './policies/cors.ts';
 import { edgeHygiene } from './policies/edge-hygiene.ts';
+import { armHealthChecksOnFirstRequest } from './health/arm-on-request.ts';
 import { rateLimit } from './policies/rate-limit.ts';
 import { securityHeaders } from './policies/security-headers.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
@@ -29,6 +30,8 @@ export function createApp(): Hono<AppEnv> {
   app.use(requestContext());
   // Cheap refusals before any work: host, header size and characters, body size.
   app.use(edgeHygiene());
+  // Health checks run on each service object's alarm; this arms them where no cron fires (wrangler dev).
+  app.use(armHealthChecksOnFirstRequest());
 
   // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
   // chain, so routeRequest never sees their paths. Everything under /gateway and /alerts needs an admin, but the

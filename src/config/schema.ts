@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 
 /** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
-export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs'] as const;
+export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/health', '/services', '/metrics'] as const;
+/**
+ * Of those, the ones answered on every host name even when `gateway.adminHost` is set (the public health checks
+ * and the API description); the others then answer only on the admin host, so other hosts may route them.
+ */
+export const PUBLIC_RESERVED_PREFIXES = ['/health', '/openapi.json', '/docs'] as const;
+/** Exact public paths under `/health`; every other `/health/...` path is admin-only (health detail). */
+export const PUBLIC_HEALTH_PATHS = ['/health', '/health/live', '/health/ready'] as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
@@ -126,6 +133,13 @@ export const HealthCheckSchema = z
     timeoutMs: z.number().int().min(100).max(60_000).default(2_000).describe('A probe not answered within this time fails.'),
     healthyThreshold: z.number().int().min(1).max(20).default(2).describe('Consecutive passing probes before an unhealthy instance is healthy again.'),
     unhealthyThreshold: z.number().int().min(1).max(20).default(3).describe('Consecutive failing probes before an instance is unhealthy.'),
+    expectedBody: z.string().min(1).max(256).optional().describe('When set, a probe passes only if the answer is a 2xx whose body contains this text.'),
+    figures: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'expected a lower-case figure name such as "queue_depth"'))
+      .max(16)
+      .default([])
+      .describe('Numeric fields of a JSON health answer stored with the probe, besides cpu, memory and disk (percentages); alert rules read them as origin.<name>.'),
+    enabled: z.boolean().default(true).describe('Probe the instances; when false, instances are never marked unhealthy by probes.'),
   })
   .strict();
 
@@ -472,6 +486,15 @@ export const GatewaySettingsSchema = z
       .strict()
       .default({ pollIntervalMs: 5_000, allowedOriginHosts: [], allowPrivateOriginAddresses: false })
       .describe('The live service registry behind the admin API.'),
+    adminHost: Hostname.optional().describe('When set, the admin API, the health detail endpoints and /services answer only on this host name (without port); other hosts may route those paths to services. The public /health, /health/live and /health/ready answer on every host.'),
+    healthHistory: z
+      .object({
+        maxEntries: z.number().int().min(10).max(100_000).default(1_000).describe('Probe results and transitions kept per service; older ones are deleted.'),
+        maxAgeSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400).describe('Probe results and transitions older than this are deleted.'),
+      })
+      .strict()
+      .default({ maxEntries: 1_000, maxAgeSeconds: 86_400 })
+      .describe('How much health-check history each service keeps.'),
     statePlane: z
       .object({
         syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),
@@ -511,9 +534,15 @@ export const GatewayConfigSchema = z
 
       service.routes.forEach((route, r) => {
         const path = ['services', s, 'routes', r];
-        const reserved = RESERVED_PREFIXES.find((prefix) => route.pathPrefix === prefix || route.pathPrefix.startsWith(`${prefix}/`));
+        const reserved = reservedPrefixOf(route.pathPrefix, config.gateway.adminHost !== undefined);
         if (reserved) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'pathPrefix'], message: `"${reserved}" is reserved for the gateway's own endpoints` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'pathPrefix'],
+            message: config.gateway.adminHost
+              ? `"${reserved}" is reserved for the gateway's own endpoints on every host`
+              : `"${reserved}" is reserved for the gateway's own endpoints; set gateway.adminHost to serve the admin and health-detail endpoints on their own host name and route this path on the others`,
+          });
         }
         const owner = routeOwners.get(route.id);
         if (owner) ctx.addIssue({ code: 'custom', path: [...path, 'id'], message: `duplicate route id "${route.id}" (also in service "${owner}")` });
@@ -528,6 +557,23 @@ export const GatewayConfigSchema = z
       });
     });
   });
+
+/**
+ * The gateway endpoint a route prefix would collide with: the route would capture it, or it would capture the
+ * route. With an admin host, only the endpoints public on every host count (and the root `/`, which every path
+ * continues, is left to the catch-all logic of the router).
+ */
+export function reservedPrefixOf(pathPrefix: string, hasAdminHost: boolean): string | undefined {
+  if (pathPrefix === '/') return undefined;
+  if (hasAdminHost) {
+    return PUBLIC_RESERVED_PREFIXES.find((prefix) =>
+      prefix === '/health'
+        ? PUBLIC_HEALTH_PATHS.some((endpoint) => endpoint === pathPrefix || endpoint.startsWith(`${pathPrefix}/`))
+        : pathPrefix === prefix || pathPrefix.startsWith(`${prefix}/`) || prefix.startsWith(`${pathPrefix}/`),
+    );
+  }
+  return RESERVED_PREFIXES.find((prefix) => pathPrefix === prefix || pathPrefix.startsWith(`${prefix}/`) || prefix.startsWith(`${pathPrefix}/`));
+}
 
 /** Issuer and introspection names are unique, and every name a policy uses exists. */
 function checkAuthReferences(

@@ -35,6 +35,8 @@ export interface ServiceSnapshot {
   inFlight: Record<string, number>;
   /** Shared peak-EWMA latency per instance, in ms. */
   rttMs: Record<string, number>;
+  /** Instances failing their active health checks: out of rotation until they pass again (src/health/). */
+  unhealthy?: string[];
 }
 
 // A type alias, not an interface: rows read from SQLite must be plain records.

@@ -6,16 +6,20 @@ export interface TestOrigin {
   url: string;
   port: number;
   server: Server;
-  /** Requests received so far. */
+  /** Requests received so far, the gateway's health probes not included. */
   requests: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  /** The gateway's health probes received so far (user agent edge-gateway-health-check). */
+  probes: { method: string; url: string; headers: IncomingMessage['headers'] }[];
   close(): Promise<void>;
 }
 
 /** An origin whose behaviour is `handler`; records every request it receives. */
 export async function startOrigin(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestOrigin> {
   const requests: TestOrigin['requests'] = [];
+  const probes: TestOrigin['probes'] = [];
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    const isProbe = req.headers['user-agent'] === 'edge-gateway-health-check';
+    (isProbe ? probes : requests).push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -25,6 +29,7 @@ export async function startOrigin(handler: (req: IncomingMessage, res: ServerRes
     port,
     server,
     requests,
+    probes,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
