@@ -13,7 +13,8 @@ declare module 'vitest' {
     closedOrigin: string;
     /**
      * Answers every request with the status in its `?status=` (default 500) after `?delay=` ms, and counts the
-     * requests per path; `GET /__count?path=/x` returns the count for /x.
+     * requests per path; `GET /__count?path=/x` returns the count for /x. `GET /__set?path=/x&status=200&body=…`
+     * makes /x answer that status (and body) from then on, whatever its query.
      */
     scriptedOrigin: string;
     /** Key server and introspection endpoint (test/support/auth-server.ts). */
@@ -23,6 +24,7 @@ declare module 'vitest' {
 
 async function startScriptedOrigin(): Promise<Server> {
   const counts = new Map<string, number>();
+  const scripted = new Map<string, { status: number; body: string | null }>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://origin.invalid');
     req.resume();
@@ -30,7 +32,19 @@ async function startScriptedOrigin(): Promise<Server> {
       res.end(String(counts.get(url.searchParams.get('path') ?? '') ?? 0));
       return;
     }
+    if (url.pathname === '/__set') {
+      // A path's own answer from now on (health-check tests flip an instance): /__set?path=/x&status=200&body=...
+      scripted.set(url.searchParams.get('path') ?? '', { status: Number(url.searchParams.get('status') ?? 200), body: url.searchParams.get('body') });
+      res.end('ok');
+      return;
+    }
     counts.set(url.pathname, (counts.get(url.pathname) ?? 0) + 1);
+    const script = scripted.get(url.pathname);
+    if (script) {
+      res.writeHead(script.status, { 'content-type': 'application/json' });
+      res.end(script.body ?? JSON.stringify({ status: script.status, path: url.pathname }));
+      return;
+    }
     const status = Number(url.searchParams.get('status') ?? 500);
     setTimeout(() => {
       res.writeHead(status, { 'content-type': 'application/json' });
