@@ -16,13 +16,15 @@ import { rateLimit } from './policies/rate-limit.ts';
 import { securityHeaders } from './policies/security-headers.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
 import { normalizePath } from './routing/normalize-path.ts';
-import { rawPathOf } from './routing/request-url.ts';
+import { rawPathOf, requestUrlParts } from './routing/request-url.ts';
+import { configSource } from './control-plane/config-source.ts';
+import { isAdminPath, routedElsewhere, servesAdminOn } from './policies/admin-host.ts';
 import { routeRequest } from './routing/route-request.ts';
 
 export function createApp(): Hono<AppEnv> {
   // Hono routes on the normalised path too, so the gateway's own endpoints can't be reached by an encoding trick.
   // A path with no normal form falls back to the raw one here; requestContext then refuses it with a problem.
-  const app = new Hono<AppEnv>({ getPath: (request) => safeNormalizedPath(request.url) });
+  const app = new Hono<AppEnv>({ getPath: (request, options) => gatewayPath(request, options?.env as AppEnv['Bindings'] | undefined) });
   app.onError(renderError);
 
   // First, so that every response on the way out gets them, problems included.
@@ -51,6 +53,19 @@ export function createApp(): Hono<AppEnv> {
   app.use(circuitBreaker());
   app.all('*', proxyToService());
   return app;
+}
+
+/** The path Hono routes on; off the admin host (when one is set) admin paths match no gateway handler. */
+function gatewayPath(request: Request, env: AppEnv['Bindings'] | undefined): string {
+  const path = safeNormalizedPath(request.url);
+  if (!env || !isAdminPath(path)) return path;
+  let adminHost: string | undefined;
+  try {
+    adminHost = configSource(env).runtime.config.gateway.adminHost;
+  } catch {
+    return path; // an invalid configuration is reported by requestContext
+  }
+  return servesAdminOn(adminHost, requestUrlParts(request.url).hostname) ? path : routedElsewhere(path);
 }
 
 function safeNormalizedPath(url: string): string {

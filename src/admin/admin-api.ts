@@ -8,6 +8,7 @@ import { formatFieldPath } from '../config/load.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
+import { registerHealthRoutes } from './health-routes.ts';
 import { registerRegistryRoutes } from './registry-routes.ts';
 import { registerStatePlaneRoutes } from './state-plane-routes.ts';
 
@@ -28,6 +29,7 @@ export function adminApi(): OpenAPIHono<AppEnv> {
   registerRegistryRoutes(api);
   registerApiKeyRoutes(api);
   registerStatePlaneRoutes(api);
+  registerHealthRoutes(api);
   api.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
@@ -43,6 +45,7 @@ export function adminApi(): OpenAPIHono<AppEnv> {
       { name: 'API keys', description: 'Keys for machine clients' },
       { name: 'State plane', description: 'Circuit breakers, load balancing, Durable Object usage' },
       { name: 'Status', description: 'How this gateway is doing' },
+      { name: 'Health', description: 'Active health checks of the instances, and the gateway\'s own health' },
     ],
   }));
   return api;

@@ -541,7 +541,7 @@ export const GatewayConfigSchema = z
             path: [...path, 'pathPrefix'],
             message: config.gateway.adminHost
               ? `"${reserved}" is reserved for the gateway's own endpoints on every host`
-              : `"${reserved}" is reserved for the gateway's own endpoints; set gateway.adminHost to serve the admin and health-detail endpoints on their own host name and route this path on the others`,
+              : `"${reserved}" is reserved for the gateway's own endpoints`,
           });
         }
         const owner = routeOwners.get(route.id);
