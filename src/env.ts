@@ -1,5 +1,7 @@
 /** @module The Worker's bindings and the per-request context variables, declared once. */
+import type { AlertManager } from '../durable-objects/alert-manager.ts';
 import type { ApiKeyStore } from '../durable-objects/api-key-store.ts';
+import type { Notification } from './alerting/notification.ts';
 import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
@@ -22,6 +24,10 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** API keys, stored hashed, sharded over a few objects by key hash (durable-objects/api-key-store.ts). */
   API_KEYS: DurableObjectNamespace<ApiKeyStore>;
+  /** Alerts, alert rules and notification channels added through the admin API, and their audit: one object. */
+  ALERTS: DurableObjectNamespace<AlertManager>;
+  /** Alert notifications on their way to the channels (src/alerting/queue-consumer.ts). */
+  ALERT_NOTIFICATIONS: Queue<Notification>;
   // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,
   // `gateway.auth.introspection[].clientSecret`) are read by name with `secretNamed()`.
 }

@@ -1,6 +1,8 @@
 /** @module Schema of `gateway.config.json`, the declarative configuration users review and deploy. */
 import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
+import { ChannelSchema } from '../alerting/channel-config.ts';
+import { AlertRuleSchema } from '../alerting/rules.ts';
 
 /** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
 export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/health', '/services', '/metrics'] as const;
@@ -495,6 +497,17 @@ export const GatewaySettingsSchema = z
       .strict()
       .default({ maxEntries: 1_000, maxAgeSeconds: 86_400 })
       .describe('How much health-check history each service keeps.'),
+    alerting: z
+      .object({
+        evaluationIntervalSeconds: z.number().int().min(10).max(3_600).default(30).describe('How often alert rules are evaluated.'),
+        defaultRules: z.boolean().default(true).describe('Evaluate the built-in rules (error rate > 5 %, p95 > 2 s, origin CPU > 80 %, memory > 90 %, an unhealthy instance, an open breaker) besides the ones listed. They notify no channel unless redeclared with channels.'),
+        rules: z.array(AlertRuleSchema).max(200).default([]).describe('Alert rules; one with the name of a built-in rule replaces it.'),
+        channels: z.array(ChannelSchema).max(50).default([]).describe('Notification channels the rules name.'),
+        retryBaseDelaySeconds: z.number().int().min(0).max(300).default(5).describe('First wait before a failed delivery is tried again; doubled each time.'),
+      })
+      .strict()
+      .default({ evaluationIntervalSeconds: 30, defaultRules: true, rules: [], channels: [], retryBaseDelaySeconds: 5 })
+      .describe('Alert rules and notification channels (more can be added through the admin API).'),
     statePlane: z
       .object({
         syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),

@@ -5,6 +5,7 @@
  */
 import type { GatewayRuntime } from '../config/runtime.ts';
 import type { Env } from '../env.ts';
+import { armAlertEvaluation } from '../alerting/evaluator.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import { healthPlanOf } from './health-plan.ts';
 
@@ -46,5 +47,5 @@ const armed = new WeakSet<GatewayRuntime>();
 export function armOnce(env: Env, runtime: GatewayRuntime, waitUntil: (promise: Promise<unknown>) => void): void {
   if (armed.has(runtime)) return;
   armed.add(runtime);
-  waitUntil(armHealthChecks(env, runtime));
+  waitUntil(Promise.all([armHealthChecks(env, runtime), armAlertEvaluation(env, runtime)]));
 }
