@@ -6,6 +6,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
 import type { Channel } from '../src/alerting/channel-config.ts';
+import type { Notification } from '../src/alerting/notification.ts';
 import { evaluateOnSchedule } from '../src/alerting/evaluator.ts';
 import { acknowledge, resolveByHand, step, type Alert, type AlertStatus, type Condition, type Transition } from '../src/alerting/lifecycle.ts';
 import type { AlertRule, Severity } from '../src/alerting/rules.ts';
@@ -20,12 +21,14 @@ const MIGRATIONS = [
    CREATE TABLE alert_rules (name TEXT PRIMARY KEY, rule TEXT NOT NULL, updated_at INTEGER NOT NULL);
    CREATE TABLE alert_channels (name TEXT PRIMARY KEY, channel TEXT NOT NULL, updated_at INTEGER NOT NULL);
    CREATE TABLE alert_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT);
-   CREATE TABLE alert_suppressed (rule TEXT NOT NULL, service TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (rule, service));`,
+   CREATE TABLE alert_suppressed (rule TEXT NOT NULL, service TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (rule, service));
+   CREATE TABLE alert_dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, alert_id TEXT NOT NULL, channel TEXT NOT NULL, notification TEXT NOT NULL);`,
 ];
 
 /** Resolved alerts kept (with their deliveries); open alerts are never deleted. */
 const RESOLVED_KEPT = 1_000;
 const AUDIT_KEPT = 1_000;
+const DEAD_LETTERS_KEPT = 1_000;
 
 export interface AlertFilter {
   status?: AlertStatus;
@@ -45,7 +48,7 @@ export type AlertStatistics = {
   suppressed: number;
   meanTimeToAcknowledgeMs: number | null;
   meanTimeToResolveMs: number | null;
-  deliveries: { ok: number; failed: number };
+  deliveries: { ok: number; failed: number; deadLettered: number };
 };
 
 export class AlertManager extends DurableObject<Env> {
@@ -144,6 +147,31 @@ export class AlertManager extends DurableObject<Env> {
     );
   }
 
+  /** A notification that failed for good, from the dead-letter queue. */
+  async keepDeadLetter(notification: Notification): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      sql.exec('INSERT INTO alert_dead_letters (at, alert_id, channel, notification) VALUES (?, ?, ?, ?)', now, notification.alert.id, notification.channel, JSON.stringify(notification));
+      sql.exec('DELETE FROM alert_dead_letters WHERE id <= (SELECT MAX(id) FROM alert_dead_letters) - ?', DEAD_LETTERS_KEPT);
+      sql.exec(
+        'INSERT INTO alert_deliveries (alert_id, at, channel, kind, attempt, ok, status, detail) VALUES (?, ?, ?, ?, 0, 0, NULL, ?)',
+        notification.alert.id,
+        now,
+        notification.channel,
+        notification.kind,
+        'dead-lettered: every attempt failed; kept in the dead-letter store',
+      );
+    });
+  }
+
+  async deadLetters(limit = 100): Promise<Notification[]> {
+    return this.ctx.storage.sql
+      .exec<{ notification: string }>('SELECT notification FROM alert_dead_letters ORDER BY id DESC LIMIT ?', limit)
+      .toArray()
+      .map((row) => JSON.parse(row.notification) as Notification);
+  }
+
   async statistics(): Promise<AlertStatistics> {
     const sql = this.ctx.storage.sql;
     const alerts = sql.exec<{ data: string }>("SELECT data FROM alerts WHERE rule != 'test-alert'").toArray().map((row) => JSON.parse(row.data) as Alert);
@@ -158,7 +186,11 @@ export class AlertManager extends DurableObject<Env> {
       suppressed: sql.exec<{ n: number | null }>('SELECT SUM(count) AS n FROM alert_suppressed').one().n ?? 0,
       meanTimeToAcknowledgeMs: mean(alerts.filter((alert) => alert.acknowledgedAt !== undefined).map((alert) => alert.acknowledgedAt! - alert.firedAt)),
       meanTimeToResolveMs: mean(alerts.filter((alert) => alert.resolvedAt !== undefined).map((alert) => alert.resolvedAt! - alert.firedAt)),
-      deliveries: { ok: deliveries.find((row) => row.ok === 1)?.n ?? 0, failed: deliveries.find((row) => row.ok === 0)?.n ?? 0 },
+      deliveries: {
+        ok: deliveries.find((row) => row.ok === 1)?.n ?? 0,
+        failed: deliveries.find((row) => row.ok === 0)?.n ?? 0,
+        deadLettered: sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM alert_dead_letters').one().n,
+      },
     };
   }
 

@@ -2,7 +2,7 @@
 import { createApp } from './app.ts';
 import { armAlertEvaluation } from './alerting/evaluator.ts';
 import type { Notification } from './alerting/notification.ts';
-import { consumeNotifications } from './alerting/queue-consumer.ts';
+import { consumeNotifications, DEAD_LETTER_QUEUE, keepDeadLetters } from './alerting/queue-consumer.ts';
 import { configSource } from './control-plane/config-source.ts';
 import type { Env } from './env.ts';
 import { armHealthChecks } from './health/scheduler.ts';
@@ -26,8 +26,9 @@ export default {
     const runtime = current instanceof Promise ? await current : current;
     await Promise.all([armHealthChecks(env, runtime), armAlertEvaluation(env, runtime)]);
   },
-  /** Alert notifications (src/alerting/queue-consumer.ts). */
+  /** Alert notifications and, after their last attempt, their dead letters (src/alerting/queue-consumer.ts). */
   async queue(batch, env) {
-    await consumeNotifications(batch as MessageBatch<Notification>, env);
+    if (batch.queue === DEAD_LETTER_QUEUE) await keepDeadLetters(batch as MessageBatch<Notification>, env);
+    else await consumeNotifications(batch as MessageBatch<Notification>, env);
   },
 } satisfies ExportedHandler<Env, Notification>;

@@ -9,6 +9,10 @@ import { deliver } from './channels/index.ts';
 import { ALERTS_NAME, effectiveChannels } from './evaluator.ts';
 import type { Notification } from './notification.ts';
 
+/** The queues of wrangler.toml. */
+export const NOTIFICATION_QUEUE = 'alert-notifications';
+export const DEAD_LETTER_QUEUE = 'alert-notifications-dlq';
+
 /** max_retries of the consumer in wrangler.toml, plus the first attempt. Keep the two in step. */
 export const MAX_DELIVERY_ATTEMPTS = 5;
 
@@ -45,5 +49,17 @@ export async function consumeNotifications(batch: MessageBatch<Notification>, en
     } else {
       message.retry({ delaySeconds: backoffSeconds(message.attempts, config.gateway.alerting.retryBaseDelaySeconds) });
     }
+  }
+}
+
+/**
+ * The dead-letter queue's consumer: each notification that failed for good is kept in the alert store (bounded,
+ * shown with its alert and counted in the statistics), where operators look, rather than in a queue nobody reads.
+ */
+export async function keepDeadLetters(batch: MessageBatch<Notification>, env: Env): Promise<void> {
+  const store = env.ALERTS.getByName(ALERTS_NAME);
+  for (const message of batch.messages) {
+    await store.keepDeadLetter(message.body);
+    message.ack();
   }
 }

@@ -19,6 +19,11 @@ declare module 'vitest' {
     scriptedOrigin: string;
     /** Key server and introspection endpoint (test/support/auth-server.ts). */
     authServer: string;
+    /**
+     * Notification receiver: records every request (method, path, headers, body) and answers 500 on paths that
+     * start with /fail, 200 otherwise; `GET /__received?path=/x` returns the requests to /x as JSON.
+     */
+    receiver: string;
   }
 }
 
@@ -55,18 +60,45 @@ async function startScriptedOrigin(): Promise<Server> {
   return server;
 }
 
+type Received = { method: string; path: string; headers: Record<string, string | string[] | undefined>; body: string };
+
+async function startReceiver(): Promise<Server> {
+  const received = new Map<string, Received[]>();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://receiver.invalid');
+    if (url.pathname === '/__received') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(received.get(url.searchParams.get('path') ?? '') ?? []));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const list = received.get(url.pathname) ?? [];
+      list.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      received.set(url.pathname, list);
+      res.writeHead(url.pathname.startsWith('/fail') ? 500 : 200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
 export default async function setup(project: TestProject) {
   const origins = await Promise.all(
     ['echo-1', 'echo-2', 'echo-3'].map((instance) => startEchoOrigin({ service: 'echo', instance })),
   );
   const scripted = await startScriptedOrigin();
   const authServer = await startAuthServer();
+  const receiver = await startReceiver();
+  project.provide('receiver', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
   project.provide('echoOrigins', origins.map((origin) => origin.url));
   project.provide('closedOrigin', await closedPortUrl());
   project.provide('scriptedOrigin', `http://127.0.0.1:${(scripted.address() as AddressInfo).port}`);
   project.provide('authServer', authServer.url);
   return async () => {
     scripted.closeAllConnections();
-    await Promise.all([...origins.map((origin) => origin.close()), new Promise((resolve) => scripted.close(resolve)), authServer.close()]);
+    await Promise.all([...origins.map((origin) => origin.close()), new Promise((resolve) => scripted.close(resolve)), new Promise((resolve) => receiver.close(resolve)), authServer.close()]);
   };
 }
