@@ -24,10 +24,21 @@ interface WindowSummarySource {
   windowSummary(windowSeconds: number): Promise<WindowSummary>;
 }
 
+/**
+ * Until when this isolate takes the read plane's `windowSummary` for missing, after the object said it does not
+ * implement it (a deployment without the read plane): the rules are skipped and counted without calling again.
+ */
+let summariesMissingUntil = 0;
+const MISSING_RECHECK_MS = 5 * 60_000;
+
 /** Reads from the services' state objects. */
 export function durableObjectReader(env: Env, timeoutMs: number): MetricsReader {
   return {
     async windowSummary(service, windowSeconds) {
+      if (Date.now() < summariesMissingUntil) {
+        evaluationCounters.summariesUnavailable += 1;
+        return null;
+      }
       try {
         return await callDurableObject(
           () => env.SERVICE_STATE.getByName(service) as unknown as WindowSummarySource,
@@ -36,6 +47,7 @@ export function durableObjectReader(env: Env, timeoutMs: number): MetricsReader 
         );
       } catch (error) {
         evaluationCounters.summariesUnavailable += 1;
+        if (/does not implement/i.test(String((error as Error)?.message))) summariesMissingUntil = Date.now() + MISSING_RECHECK_MS;
         console.warn(JSON.stringify({ level: 'warn', event: 'alert-rule-skipped', service, reason: 'window summary unavailable', error: String((error as Error)?.message ?? error) }));
         return null;
       }
