@@ -10,6 +10,14 @@
  *   breakers list | breakers reset <service>
  *   config export [--out file.json] | config apply <file.json> [--dry-run]
  *   status | audit [--limit N]
+ *   health services                                 every instance's health (status, latency, figures)
+ *   health check [service]                          probe now and show the results
+ *   health history [--service S] [--instance I] [--limit N]
+ *   alerts list [--status S] [--severity S] [--service S] | alerts show <id>
+ *   alerts ack <id> | alerts resolve <id>
+ *   alerts rules | alerts rule-put <rule.json> | alerts rule-remove <name>
+ *   alerts channels | alerts channel-put <channel.json> | alerts channel-remove <name>
+ *   alerts stats | alerts test <channel>[,<channel>...] [--severity info]
  *
  * Options: --url (default $GATEWAY_URL or http://127.0.0.1:8787), --token (default $ADMIN_TOKEN, else ADMIN_TOKEN
  * from .dev.vars), --json (print the raw answer).
@@ -33,6 +41,10 @@ const { values: options, positionals } = parseArgs({
     out: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     limit: { type: 'string' },
+    status: { type: 'string' },
+    severity: { type: 'string' },
+    service: { type: 'string' },
+    instance: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -73,7 +85,7 @@ type Instance = { id: string; url: string; weight: number; source: string; metad
 async function main(): Promise<void> {
   const [group, command, ...args] = positionals;
   if (options.help || !group) {
-    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((line) => line.startsWith(' *')).slice(0, 16).map((line) => line.slice(3)).join('\n'));
+    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((line) => line.startsWith(' *')).slice(0, 24).map((line) => line.slice(3)).join('\n'));
     return;
   }
   switch (`${group} ${command ?? ''}`.trim()) {
@@ -163,6 +175,97 @@ async function main(): Promise<void> {
     case 'audit': {
       const answer = (await call('GET', `/gateway/audit${options.limit ? `?limit=${options.limit}` : ''}`)) as { entries: { at: string; actor: string; action: string; target: string }[] };
       return print(answer, () => answer.entries.map((e) => `${e.at}  ${e.actor}  ${e.action}  ${e.target}`).join('\n'));
+    }
+    case 'health services': {
+      const answer = (await call('GET', '/health/services')) as { services: { name: string; status: string; instances: { id: string; url: string; status: string; latencyMs: number | null; consecutiveFailures: number; figures: Record<string, number> }[] }[] };
+      return print(answer, () =>
+        answer.services
+          .flatMap((s) => [
+            `${s.name}  ${s.status}`,
+            ...s.instances.map((i) => `  ${i.id}  ${i.status}  ${i.latencyMs === null ? '-' : `${i.latencyMs} ms`}  failures ${i.consecutiveFailures}  ${Object.entries(i.figures).map(([k, v]) => `${k}=${v}`).join(' ')}  ${i.url}`),
+          ])
+          .join('\n'),
+      );
+    }
+    case 'health check': {
+      const [service] = args;
+      const answer = (await call('POST', '/health/check', service ? { service } : {})) as { services: { name: string; status: string; results: { instance: string; ok: boolean; status: number | null; latencyMs: number; error: string | null }[] }[] };
+      return print(answer, () =>
+        answer.services
+          .flatMap((s) => [`${s.name}  ${s.status}`, ...s.results.map((r) => `  ${r.instance}  ${r.ok ? 'pass' : 'FAIL'}  ${r.status ?? '-'}  ${r.latencyMs} ms${r.error ? `  (${r.error})` : ''}`)])
+          .join('\n'),
+      );
+    }
+    case 'health history': {
+      const query = new URLSearchParams();
+      if (options.service) query.set('service', options.service);
+      if (options.instance) query.set('instance', options.instance);
+      if (options.limit) query.set('limit', options.limit);
+      const answer = (await call('GET', `/health/history?${query}`)) as { entries: { at: number; service: string; instance: string; kind: string; ok: boolean | null; status: number | null; error: string | null; from: string | null; to: string | null; reason: string | null }[] };
+      return print(answer, () =>
+        answer.entries
+          .map((e) => `${new Date(e.at).toISOString()}  ${e.service}/${e.instance}  ${e.kind === 'probe' ? `${e.ok ? 'pass' : 'FAIL'} ${e.status ?? '-'}${e.error ? ` (${e.error})` : ''}` : `${e.from} → ${e.to}: ${e.reason}`}`)
+          .join('\n'),
+      );
+    }
+    case 'alerts list': {
+      const query = new URLSearchParams();
+      for (const key of ['status', 'severity', 'service', 'limit'] as const) if (options[key]) query.set(key, options[key]!);
+      const answer = (await call('GET', `/alerts/alerts?${query}`)) as { alerts: { id: string; rule: string; service: string; severity: string; status: string; message: string; firedAt: number }[] };
+      return print(answer, () => answer.alerts.map((a) => `${a.id}  ${new Date(a.firedAt).toISOString()}  ${a.severity.padEnd(8)} ${a.status.padEnd(12)} ${a.rule}  ${a.message}`).join('\n') || 'no alerts');
+    }
+    case 'alerts show': {
+      const [id] = args;
+      if (!id) throw new CliError('usage: alerts show <id>');
+      const answer = await call('GET', `/alerts/alerts/${encodeURIComponent(id)}`);
+      return print(answer, () => JSON.stringify(answer, null, 2));
+    }
+    case 'alerts ack':
+    case 'alerts resolve': {
+      const [id] = args;
+      if (!id) throw new CliError(`usage: alerts ${command} <id>`);
+      const answer = (await call('POST', `/alerts/alerts/${encodeURIComponent(id)}/${command === 'ack' ? 'acknowledge' : 'resolve'}`)) as { id: string; status: string };
+      return print(answer, () => `${answer.id} is ${answer.status}`);
+    }
+    case 'alerts rules': {
+      const answer = (await call('GET', '/alerts/alert-rules')) as { rules: { name: string; metric: string; comparator: string; threshold: number; severity: string; channels: string[]; service?: string; enabled: boolean; source: string }[] };
+      return print(answer, () =>
+        answer.rules.map((r) => `${r.name}  ${r.metric} ${r.comparator} ${r.threshold}  ${r.severity}  ${r.service ?? 'every service'}  → ${r.channels.join(',') || '(no channel)'}${r.enabled ? '' : '  (disabled)'}  [${r.source}]`).join('\n'),
+      );
+    }
+    case 'alerts rule-put': {
+      const [file] = args;
+      if (!file) throw new CliError('usage: alerts rule-put <rule.json>');
+      const rule = JSON.parse(readFileSync(file, 'utf8')) as { name: string };
+      const answer = await call('PUT', `/alerts/alert-rules/${encodeURIComponent(rule.name)}`, rule);
+      return print(answer, () => `saved rule ${rule.name}`);
+    }
+    case 'alerts rule-remove':
+    case 'alerts channel-remove': {
+      const [name] = args;
+      if (!name) throw new CliError(`usage: alerts ${command} <name>`);
+      await call('DELETE', `/alerts/${command === 'rule-remove' ? 'alert-rules' : 'notification-channels'}/${encodeURIComponent(name)}`);
+      return print({ deleted: name }, () => `deleted ${name}`);
+    }
+    case 'alerts channels': {
+      const answer = (await call('GET', '/alerts/notification-channels')) as { channels: { name: string; type: string; url?: string; apiUrl?: string; minSeverity?: string; source: string }[] };
+      return print(answer, () => answer.channels.map((ch) => `${ch.name}  ${ch.type}  ${ch.url ?? ch.apiUrl ?? ''}${ch.minSeverity ? `  ≥ ${ch.minSeverity}` : ''}  [${ch.source}]`).join('\n') || 'no channels');
+    }
+    case 'alerts channel-put': {
+      const [file] = args;
+      if (!file) throw new CliError('usage: alerts channel-put <channel.json>');
+      const answer = (await call('POST', '/alerts/notification-channels', JSON.parse(readFileSync(file, 'utf8')))) as { name: string };
+      return print(answer, () => `saved channel ${answer.name}`);
+    }
+    case 'alerts stats': {
+      const answer = await call('GET', '/alerts/statistics');
+      return print(answer, () => JSON.stringify(answer, null, 2));
+    }
+    case 'alerts test': {
+      const [channels] = args;
+      if (!channels) throw new CliError('usage: alerts test <channel>[,<channel>...] [--severity info]');
+      const answer = (await call('POST', '/alerts/test-alert', { severity: options.severity ?? 'info', channels: channels.split(',') })) as { alert: { id: string }; enqueued: string[] };
+      return print(answer, () => `test alert ${answer.alert.id} queued for ${answer.enqueued.join(', ')} (see: alerts show ${answer.alert.id})`);
     }
     default:
       throw new CliError(`unknown command "${positionals.join(' ')}"; try --help`);
