@@ -85,7 +85,7 @@ export function registerHealthRoutes(api: OpenAPIHono<AppEnv>): void {
       tags: ['Health'],
       summary: 'Public summary: ok, degraded or down, with counts only (503 when down)',
       security: [],
-      responses: { 200: json(SummarySchema, 'Serving'), 503: json(SummarySchema, 'Every service is down') },
+      responses: { 200: json(SummarySchema, 'Serving'), 503: json(SummarySchema, 'Every service is down'), ...problems(400) },
     }),
     async (c) => {
       const summary = await gatewayHealth(c.env, c.get('gateway'));
@@ -102,7 +102,7 @@ export function registerHealthRoutes(api: OpenAPIHono<AppEnv>): void {
       tags: ['Health'],
       summary: 'Liveness: answers while the Worker runs; calls nothing',
       security: [],
-      responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive') },
+      responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive'), ...problems(400) },
     }),
     (c) => c.json({ status: 'ok' as const }, 200),
   );
@@ -116,7 +116,7 @@ export function registerHealthRoutes(api: OpenAPIHono<AppEnv>): void {
       tags: ['Health'],
       summary: 'Readiness: the configuration is loaded and the state plane answers (503 otherwise)',
       security: [],
-      responses: { 200: json(ReadySchema, 'Ready'), 503: json(ReadySchema, 'Not ready') },
+      responses: { 200: json(ReadySchema, 'Ready'), 503: json(ReadySchema, 'Not ready'), ...problems(400) },
     }),
     async (c) => {
       const { config } = c.get('gateway');
