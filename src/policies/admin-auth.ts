@@ -23,7 +23,7 @@ export interface RequireAdminOptions {
 
 /**
  * Guards every path under `prefixes` (by default the admin API `/gateway/*` — dashboard and traces included —,
- * `/alerts/*`, `/health/*`, `/services` and `/metrics`, except the public `/gateway/health`, `/health`,
+ * `/alerts/*`, `/health/*` and `/services`, except the public `/gateway/health`, `/health`,
  * `/health/live` and `/health/ready`): the request needs `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time) or a valid JWT
  * from an admin issuer carrying the admin role. 401 with a challenge otherwise, 403 for a valid token without the
  * role. Other paths pass untouched.
