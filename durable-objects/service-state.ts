@@ -45,7 +45,7 @@ export class ServiceState extends DurableObject<Env> {
       } else {
         this.#breaker = new CircuitBreaker(newBreakerData(Date.now()));
       }
-      this.#health = new HealthMonitor(ctx.storage);
+      this.#health = new HealthMonitor(ctx.storage, env.HEALTH_EVENTS);
     });
   }
 

@@ -26,6 +26,8 @@ export interface Env {
   API_KEYS: DurableObjectNamespace<ApiKeyStore>;
   /** Alerts, alert rules and notification channels added through the admin API, and their audit: one object. */
   ALERTS: DurableObjectNamespace<AlertManager>;
+  /** Health probe outcomes (src/health/probe-analytics.ts); optional: without it they are only kept in SQLite. */
+  HEALTH_EVENTS?: AnalyticsEngineDataset;
   /** Alert notifications on their way to the channels (src/alerting/queue-consumer.ts). */
   ALERT_NOTIFICATIONS: Queue<Notification>;
   // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,

@@ -6,6 +6,7 @@ import type { HealthPlan } from './health-plan.ts';
 import { applyProbe, newInstanceHealth, type HealthTransition, type InstanceHealthRecord, type InstanceHealthStatus } from './instance-health.ts';
 import { pruneHistory, readHistory, recordProbe, recordTransition, type HealthHistoryEntry, type HistoryFilter } from './history.ts';
 import { probeInstance, type ProbeResult } from './probe.ts';
+import { recordProbeOutcome } from './probe-analytics.ts';
 
 /** The shortest interval between checks, whatever the plan says (the configuration's minimum too). */
 export const MIN_INTERVAL_MS = 5_000;
@@ -36,14 +37,16 @@ export interface CheckRun {
 
 export class HealthMonitor {
   readonly #storage: DurableObjectStorage;
+  readonly #analytics: AnalyticsEngineDataset | undefined;
   #plan: HealthPlan | null = null;
   readonly #records = new Map<string, InstanceHealthRecord>();
   /** A run under way: an operator's check during the alarm's run waits for it rather than probing twice. */
   #running: Promise<CheckRun> | undefined;
 
   /** Loads the stored plan and records; call it in the object's constructor, after the migrations. */
-  constructor(storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage, analytics?: AnalyticsEngineDataset) {
     this.#storage = storage;
+    this.#analytics = analytics;
     const plan = storage.sql.exec<{ plan: string }>('SELECT plan FROM health_plan').toArray()[0];
     if (plan) this.#plan = JSON.parse(plan.plan) as HealthPlan;
     for (const row of storage.sql.exec<{ instance: string; record: string }>('SELECT instance, record FROM health_instances')) {
@@ -130,6 +133,7 @@ export class HealthMonitor {
         if (!record) this.#records.set(result.instance, (record = newInstanceHealth()));
         const transition = applyProbe(record, result, current);
         recordProbe(sql, result);
+        recordProbeOutcome(this.#analytics, current.service, result);
         if (transition) {
           transitions.push(transition);
           recordTransition(sql, transition);
