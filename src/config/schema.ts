@@ -528,6 +528,7 @@ export const GatewayConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     checkAuthReferences(config, ctx);
+    checkAlertingNames(config.gateway.alerting, ctx);
     const serviceNames = new Set<string>();
     const routeOwners = new Map<string, string>();
     const seenRoutes: { id: string; route: RouteConfig }[] = [];
@@ -586,6 +587,17 @@ export function reservedPrefixOf(pathPrefix: string, hasAdminHost: boolean): str
     );
   }
   return RESERVED_PREFIXES.find((prefix) => pathPrefix === prefix || pathPrefix.startsWith(`${prefix}/`) || prefix.startsWith(`${pathPrefix}/`));
+}
+
+/** Rule and channel names are unique, and a rule's `service` exists only as a name (services may be registered later). */
+function checkAlertingNames(alerting: z.output<typeof GatewaySettingsSchema>['alerting'], ctx: z.RefinementCtx): void {
+  for (const [list, key] of [[alerting.rules, 'rules'], [alerting.channels, 'channels']] as const) {
+    const seen = new Set<string>();
+    list.forEach((entry, i) => {
+      if (seen.has(entry.name)) ctx.addIssue({ code: 'custom', path: ['gateway', 'alerting', key, i, 'name'], message: `duplicate name "${entry.name}"` });
+      seen.add(entry.name);
+    });
+  }
 }
 
 /** Issuer and introspection names are unique, and every name a policy uses exists. */

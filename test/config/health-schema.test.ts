@@ -25,4 +25,13 @@ describe('health configuration', () => {
     expect(parsed.gateway.healthHistory).toEqual({ maxEntries: 1_000, maxAgeSeconds: 86_400 });
     expect(issuesOf({ services: [{ ...service('/svc'), healthCheck: { intervalSeconds: 4 } }] })).toEqual(['services[0].healthCheck.intervalSeconds: Too small: expected number to be >=5']);
   });
+
+  it('validates alert rules and channels at the boundary, naming the field', () => {
+    const alerting = (input: object) => ({ gateway: { alerting: input }, services: [service('/svc')] });
+    expect(issuesOf(alerting({ rules: [{ name: 'r', metric: 'cpu', threshold: 1 }] }))[0]).toMatch(/^gateway\.alerting\.rules\[0\]\.metric: expected one of error_rate, .* or origin\.<figure>/);
+    expect(issuesOf(alerting({ rules: [{ name: 'r', metric: 'origin.cpu', threshold: 1 }, { name: 'r', metric: 'error_rate', threshold: 1 }] }))).toEqual(['gateway.alerting.rules[1].name: duplicate name "r"']);
+    expect(issuesOf(alerting({ channels: [{ name: 'c', type: 'sms', accountSid: 'x', from: '+15005550006', to: ['+919812345678'] }] }))).toEqual(['gateway.alerting.channels[0].accountSid: expected a Twilio account SID (AC + 32 hex digits)']);
+    const parsed = parseGatewayConfig(alerting({ rules: [{ name: 'r', metric: 'origin.disk', threshold: 95 }] }));
+    expect(parsed.gateway.alerting.rules[0]).toEqual({ name: 'r', metric: 'origin.disk', comparator: '>', threshold: 95, windowSeconds: 300, minRequests: 20, severity: 'high', cooldownSeconds: 300, channels: [], enabled: true });
+  });
 });
