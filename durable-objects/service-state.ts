@@ -12,10 +12,14 @@ import { ServiceTraffic, type TrafficSeries } from '../src/observability/service
 import { DEFAULT_TRACES_KEPT, ServiceTraces, type TraceQuery } from '../src/observability/service-traces.ts';
 import type { TraceRecord } from '../src/observability/trace-sampling.ts';
 import type { WindowSummary } from '../src/observability/window-summary.ts';
+import { HealthMonitor, type CheckRun, type ServiceHealthView } from '../src/health/health-monitor.ts';
+import type { HealthPlan } from '../src/health/health-plan.ts';
+import { HEALTH_MIGRATION, type HealthHistoryEntry, type HistoryFilter } from '../src/health/history.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), breaker TEXT NOT NULL, ejection TEXT NOT NULL);
    CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, instance TEXT, detail TEXT NOT NULL);`,
+  HEALTH_MIGRATION,
 ];
 
 /** Events kept for the admin API and alerts; older ones are deleted. */
@@ -28,6 +32,8 @@ const RTT_DECAY_MS = 10_000;
 export class ServiceState extends DurableObject<Env> {
   #breaker = new CircuitBreaker(newBreakerData(0));
   #outliers = new OutlierDetector({});
+  /** Active health checks, run on this object's alarm (src/health/health-monitor.ts). */
+  #health!: HealthMonitor;
   // Deliberately in memory only: they describe the last few seconds and are rebuilt within one sync interval.
   readonly #isolates = new Map<string, { at: number; inFlight: Record<string, number> }>();
   readonly #rtt = new Map<string, { ms: number; at: number }>();
@@ -52,6 +58,7 @@ export class ServiceState extends DurableObject<Env> {
       } else {
         this.#breaker = new CircuitBreaker(newBreakerData(Date.now()));
       }
+      this.#health = new HealthMonitor(ctx.storage, env.HEALTH_EVENTS);
     });
   }
 
@@ -123,6 +130,31 @@ export class ServiceState extends DurableObject<Env> {
     return this.#snapshot(now, policy);
   }
 
+  /** Stores the service's health-check plan and makes sure the alarm that runs the checks is set (cron, first requests). */
+  async armHealthChecks(plan: HealthPlan): Promise<{ nextCheckAt: number }> {
+    return this.#health.arm(plan, Date.now());
+  }
+
+  /** Runs the health checks and re-arms itself at the plan's interval. */
+  override async alarm(): Promise<void> {
+    this.#applyHealth(await this.#health.onAlarm());
+  }
+
+  /** Probes every instance now (an operator's check) and answers with the results and the new snapshot. */
+  async checkHealthNow(plan: HealthPlan, policy: ServiceStatePolicy): Promise<CheckRun & { snapshot: ServiceSnapshot }> {
+    const run = await this.#health.check(fetch, plan);
+    this.#applyHealth(run);
+    return { ...run, snapshot: this.#snapshot(Date.now(), policy) };
+  }
+
+  async healthStatus(): Promise<ServiceHealthView> {
+    return this.#health.view();
+  }
+
+  async healthHistory(filter: HistoryFilter): Promise<HealthHistoryEntry[]> {
+    return this.#health.history(filter);
+  }
+
   async status(policy: ServiceStatePolicy, eventLimit = 50): Promise<ServiceStatus> {
     const now = Date.now();
     const snapshot = this.#snapshot(now, policy);
@@ -176,7 +208,17 @@ export class ServiceState extends DurableObject<Env> {
     const rttMs: Record<string, number> = {};
     for (const [instance, rtt] of this.#rtt) rttMs[instance] = rtt.ms;
     const { state, openUntil } = this.#breaker.data;
-    return { at: now, breaker: { state, openUntil }, ejected, inFlight, rttMs };
+    const unhealthy = this.#health.unhealthy().filter((instance) => policy.instances.includes(instance));
+    return { at: now, breaker: { state, openUntil }, ejected, inFlight, rttMs, unhealthy };
+  }
+
+  /** A passing active check ends an outlier ejection early (Envoy's rule). */
+  #applyHealth(run: CheckRun | null): void {
+    if (!run) return;
+    const now = Date.now();
+    const events: EjectionEvent[] = [];
+    for (const result of run.results) if (result.ok) events.push(...this.#outliers.healthCheckPassed(now, result.instance));
+    if (events.length > 0) this.#save(events);
   }
 
   /**

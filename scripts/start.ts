@@ -59,6 +59,23 @@ const wrangler = spawn(
   { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
 );
 
+// `wrangler dev` fires no Cron Triggers: a first request arms each service's health-check alarm and the alert
+// evaluation alarm, which then re-arm themselves. Make it now, so checks run before any traffic arrives.
+void (async () => {
+  for (let attempt = 0; attempt < 120; attempt++) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health/live`);
+      if (response.ok) {
+        console.log('health checks and alert evaluation armed');
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+})();
+
 let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {

@@ -16,18 +16,21 @@ import { circuitBreaker } from './policies/circuit-breaker.ts';
 import { concurrencyLimit } from './policies/concurrency-limit.ts';
 import { cors } from './policies/cors.ts';
 import { edgeHygiene } from './policies/edge-hygiene.ts';
+import { armHealthChecksOnFirstRequest } from './health/arm-on-request.ts';
 import { rateLimit } from './policies/rate-limit.ts';
 import { securityHeaders } from './policies/security-headers.ts';
 import { serviceChain } from './policies/service-chain.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
 import { normalizePath } from './routing/normalize-path.ts';
-import { rawPathOf } from './routing/request-url.ts';
+import { rawPathOf, requestUrlParts } from './routing/request-url.ts';
+import { configSource } from './control-plane/config-source.ts';
+import { isAdminPath, routedElsewhere, servesAdminOn } from './policies/admin-host.ts';
 import { routeRequest } from './routing/route-request.ts';
 
 export function createApp(): Hono<AppEnv> {
   // Hono routes on the normalised path too, so the gateway's own endpoints can't be reached by an encoding trick.
   // A path with no normal form falls back to the raw one here; requestContext then refuses it with a problem.
-  const app = new Hono<AppEnv>({ getPath: (request) => safeNormalizedPath(request.url) });
+  const app = new Hono<AppEnv>({ getPath: (request, options) => gatewayPath(request, options?.env as AppEnv['Bindings'] | undefined) });
   app.onError(renderError);
 
   // First, so that every response on the way out gets them, problems included.
@@ -37,6 +40,8 @@ export function createApp(): Hono<AppEnv> {
   app.use(recordRequests());
   // Cheap refusals before any work: host, header size and characters, body size.
   app.use(edgeHygiene());
+  // Health checks run on each service object's alarm; this arms them where no cron fires (wrangler dev).
+  app.use(armHealthChecksOnFirstRequest());
 
   // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
   // chain, so routeRequest never sees their paths. Everything under /gateway and /alerts needs an admin, but the
@@ -66,6 +71,19 @@ export function createApp(): Hono<AppEnv> {
   );
   app.all('*', proxyToService());
   return app;
+}
+
+/** The path Hono routes on; off the admin host (when one is set) admin paths match no gateway handler. */
+function gatewayPath(request: Request, env: AppEnv['Bindings'] | undefined): string {
+  const path = safeNormalizedPath(request.url);
+  if (!env || !isAdminPath(path)) return path;
+  let adminHost: string | undefined;
+  try {
+    adminHost = configSource(env).runtime.config.gateway.adminHost;
+  } catch {
+    return path; // an invalid configuration is reported by requestContext
+  }
+  return servesAdminOn(adminHost, requestUrlParts(request.url).hostname) ? path : routedElsewhere(path);
 }
 
 function safeNormalizedPath(url: string): string {

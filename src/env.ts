@@ -1,5 +1,7 @@
 /** @module The Worker's bindings and the per-request context variables, declared once. */
+import type { AlertManager } from '../durable-objects/alert-manager.ts';
 import type { ApiKeyStore } from '../durable-objects/api-key-store.ts';
+import type { Notification } from './alerting/notification.ts';
 import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
@@ -39,6 +41,14 @@ export interface Env {
   ANALYTICS_DATASET?: string;
   /** Sentry's environment name (production, staging...). */
   SENTRY_ENVIRONMENT?: string;
+  /** Alerts, alert rules and notification channels added through the admin API, and their audit: one object. */
+  ALERTS: DurableObjectNamespace<AlertManager>;
+  /** Health probe outcomes (src/health/probe-analytics.ts); optional: without it they are only kept in SQLite. */
+  HEALTH_EVENTS?: AnalyticsEngineDataset;
+  /** Alert notifications on their way to the channels (src/alerting/queue-consumer.ts). */
+  ALERT_NOTIFICATIONS: Queue<Notification>;
+  /** Name of this environment's alert dead-letter queue (a variable in wrangler.toml, one per environment). */
+  ALERT_DEAD_LETTER_QUEUE?: string;
   // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,
   // `gateway.auth.introspection[].clientSecret`) are read by name with `secretNamed()`.
 }

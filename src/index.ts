@@ -1,19 +1,39 @@
-/** @module Worker entry point. */
+/** @module Worker entry point: the one place that names the Worker's handlers. */
 import { createApp } from './app.ts';
+import { armAlertEvaluation } from './alerting/evaluator.ts';
+import type { Notification } from './alerting/notification.ts';
+import { consumeNotifications, isDeadLetterQueue, keepDeadLetters } from './alerting/queue-consumer.ts';
+import { configSource } from './control-plane/config-source.ts';
 import type { Env } from './env.ts';
+import { AlertManager } from '../durable-objects/alert-manager.ts';
 import { ApiKeyStore } from '../durable-objects/api-key-store.ts';
 import { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import { ServiceState } from '../durable-objects/service-state.ts';
+import { armHealthChecks } from './health/scheduler.ts';
 import { reportDurableObjectErrors } from './observability/sentry.ts';
 
-export { ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState };
+export { AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState };
 
 // Sentry (when SENTRY_DSN is set): exceptions thrown inside the objects. Requests report through the app's onError.
-reportDurableObjectErrors(ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState);
+reportDurableObjectErrors(AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState);
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  /**
+   * Every minute ([triggers] in wrangler.toml): makes sure each service's health-check alarm and the alert
+   * evaluation alarm are set, so a lost alarm is repaired within a minute.
+   */
+  async scheduled(_controller, env, ctx) {
+    const current = configSource(env).current(env, (promise) => ctx.waitUntil(promise));
+    const runtime = current instanceof Promise ? await current : current;
+    await Promise.all([armHealthChecks(env, runtime), armAlertEvaluation(env, runtime)]);
+  },
+  /** Alert notifications and, after their last attempt, their dead letters (src/alerting/queue-consumer.ts). */
+  async queue(batch, env) {
+    if (isDeadLetterQueue(batch.queue, env)) await keepDeadLetters(batch as MessageBatch<Notification>, env);
+    else await consumeNotifications(batch as MessageBatch<Notification>, env);
+  },
+} satisfies ExportedHandler<Env, Notification>;

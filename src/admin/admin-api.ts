@@ -7,7 +7,9 @@ import packageJson from '../../package.json';
 import { formatFieldPath } from '../config/load.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { registerAlertRoutes } from './alert-routes.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
+import { registerHealthRoutes } from './health-routes.ts';
 import { registerRegistryRoutes } from './registry-routes.ts';
 import { registerStatePlaneRoutes } from './state-plane-routes.ts';
 import { registerTraceRoutes } from './trace-routes.ts';
@@ -30,6 +32,8 @@ export function adminApi(): OpenAPIHono<AppEnv> {
   registerApiKeyRoutes(api);
   registerStatePlaneRoutes(api);
   registerTraceRoutes(api);
+  registerHealthRoutes(api);
+  registerAlertRoutes(api);
   api.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
@@ -45,6 +49,8 @@ export function adminApi(): OpenAPIHono<AppEnv> {
       { name: 'API keys', description: 'Keys for machine clients' },
       { name: 'State plane', description: 'Circuit breakers, load balancing, Durable Object usage' },
       { name: 'Status', description: 'How this gateway is doing' },
+      { name: 'Alerts', description: 'Alerts, alert rules, notification channels and statistics' },
+      { name: 'Health', description: 'Active health checks of the instances, and the gateway\'s own health' },
     ],
   }));
   return api;

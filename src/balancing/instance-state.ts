@@ -20,6 +20,8 @@ export class InstanceState {
   /** Until when the instance is ejected, service-wide, by outlier detection (epoch ms; 0 = not ejected). */
   ejectedUntil = 0;
   consecutiveFailures = 0;
+  /** Failing its active health checks, service-wide (from the shared snapshot). */
+  unhealthy = false;
   #rttEstimateMs = 0;
   #rttUpdatedAt = 0;
   #hasRtt = false;
@@ -61,7 +63,7 @@ export class InstanceState {
   }
 
   isDown(now: number): boolean {
-    return this.downUntil > now || this.ejectedUntil > now;
+    return this.downUntil > now || this.ejectedUntil > now || this.unhealthy;
   }
 
   markFailure(now: number, cooldownMs: number): void {

@@ -15,6 +15,8 @@ export class ServicePool {
   /** The policies the service's state object applies, in its units. */
   readonly statePolicy: ServiceStatePolicy;
   readonly #balancer: Balancer;
+  /** Choices made in panic mode (every candidate down or unhealthy) in this isolate, for /health/services. */
+  panicChoices = 0;
 
   constructor(service: ServiceConfig) {
     this.service = service;
@@ -46,6 +48,7 @@ export class ServicePool {
     const untried = tried.size === 0 ? this.instances : this.instances.filter((instance) => !tried.has(instance));
     if (untried.length === 0) return undefined;
     const up = untried.filter((instance) => !instance.isDown(now));
+    if (up.length === 0) this.panicChoices += 1;
     return this.#balancer.pick(up.length > 0 ? up : untried, now, tried.size > 0);
   }
 

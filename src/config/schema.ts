@@ -2,9 +2,19 @@
 import { ObservabilitySettingsSchema } from '../observability/settings.ts';
 import { z } from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
+import { ChannelSchema } from '../alerting/channel-config.ts';
+import { AlertRuleSchema } from '../alerting/rules.ts';
 
 /** Paths the gateway answers itself (admin API, alerts, API description); no service route may claim them. */
-export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/dashboard', '/metrics', '/health/metrics'] as const;
+export const RESERVED_PREFIXES = ['/gateway', '/alerts', '/openapi.json', '/docs', '/dashboard', '/health', '/services', '/metrics'] as const;
+/**
+ * Of those, the ones answered on every host name even when `gateway.adminHost` is set (the public health checks
+ * the API description and the dashboard, whose static assets are served before the Worker runs); the others then
+ * answer only on the admin host, so other hosts may route them.
+ */
+export const PUBLIC_RESERVED_PREFIXES = ['/health', '/openapi.json', '/docs', '/dashboard'] as const;
+/** Exact public paths under `/health`; every other `/health/...` path is admin-only (health detail). */
+export const PUBLIC_HEALTH_PATHS = ['/health', '/health/live', '/health/ready'] as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome, hence safe to retry. */
@@ -127,6 +137,13 @@ export const HealthCheckSchema = z
     timeoutMs: z.number().int().min(100).max(60_000).default(2_000).describe('A probe not answered within this time fails.'),
     healthyThreshold: z.number().int().min(1).max(20).default(2).describe('Consecutive passing probes before an unhealthy instance is healthy again.'),
     unhealthyThreshold: z.number().int().min(1).max(20).default(3).describe('Consecutive failing probes before an instance is unhealthy.'),
+    expectedBody: z.string().min(1).max(256).optional().describe('When set, a probe passes only if the answer is a 2xx whose body contains this text.'),
+    figures: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'expected a lower-case figure name such as "queue_depth"'))
+      .max(16)
+      .default([])
+      .describe('Numeric fields of a JSON health answer stored with the probe, besides cpu, memory and disk (percentages); alert rules read them as origin.<name>.'),
+    enabled: z.boolean().default(true).describe('Probe the instances; when false, instances are never marked unhealthy by probes.'),
   })
   .strict();
 
@@ -517,6 +534,26 @@ export const GatewaySettingsSchema = z
       .strict()
       .default({ pollIntervalMs: 5_000, allowedOriginHosts: [], allowPrivateOriginAddresses: false })
       .describe('The live service registry behind the admin API.'),
+    adminHost: Hostname.optional().describe('When set, the admin API, the health detail endpoints and /services answer only on this host name (without port); other hosts may route those paths to services. The public /health, /health/live and /health/ready answer on every host.'),
+    healthHistory: z
+      .object({
+        maxEntries: z.number().int().min(10).max(100_000).default(1_000).describe('Probe results and transitions kept per service; older ones are deleted.'),
+        maxAgeSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400).describe('Probe results and transitions older than this are deleted.'),
+      })
+      .strict()
+      .default({ maxEntries: 1_000, maxAgeSeconds: 86_400 })
+      .describe('How much health-check history each service keeps.'),
+    alerting: z
+      .object({
+        evaluationIntervalSeconds: z.number().int().min(10).max(3_600).default(30).describe('How often alert rules are evaluated.'),
+        defaultRules: z.boolean().default(true).describe('Evaluate the built-in rules (error rate > 5 %, p95 > 2 s, origin CPU > 80 %, memory > 90 %, an unhealthy instance, an open breaker) besides the ones listed. They notify no channel unless redeclared with channels.'),
+        rules: z.array(AlertRuleSchema).max(200).default([]).describe('Alert rules; one with the name of a built-in rule replaces it.'),
+        channels: z.array(ChannelSchema).max(50).default([]).describe('Notification channels the rules name.'),
+        retryBaseDelaySeconds: z.number().int().min(0).max(300).default(5).describe('First wait before a failed delivery is tried again; doubled each time.'),
+      })
+      .strict()
+      .default({ evaluationIntervalSeconds: 30, defaultRules: true, rules: [], channels: [], retryBaseDelaySeconds: 5 })
+      .describe('Alert rules and notification channels (more can be added through the admin API).'),
     statePlane: z
       .object({
         syncIntervalMs: z.number().int().min(100).max(60_000).default(1_000).describe('How often an isolate reports outcomes and in-flight counts to each service object and refreshes its copy of breaker, ejection and load state.'),
@@ -556,6 +593,7 @@ export const GatewayConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     checkAuthReferences(config, ctx);
+    checkAlertingNames(config.gateway.alerting, ctx);
     const serviceNames = new Set<string>();
     const routeOwners = new Map<string, string>();
     const seenRoutes: { id: string; route: RouteConfig }[] = [];
@@ -575,9 +613,15 @@ export const GatewayConfigSchema = z
 
       service.routes.forEach((route, r) => {
         const path = ['services', s, 'routes', r];
-        const reserved = RESERVED_PREFIXES.find((prefix) => route.pathPrefix === prefix || route.pathPrefix.startsWith(`${prefix}/`));
+        const reserved = reservedPrefixOf(route.pathPrefix, config.gateway.adminHost !== undefined);
         if (reserved) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'pathPrefix'], message: `"${reserved}" is reserved for the gateway's own endpoints` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'pathPrefix'],
+            message: config.gateway.adminHost
+              ? `"${reserved}" is reserved for the gateway's own endpoints on every host`
+              : `"${reserved}" is reserved for the gateway's own endpoints`,
+          });
         }
         const owner = routeOwners.get(route.id);
         if (owner) ctx.addIssue({ code: 'custom', path: [...path, 'id'], message: `duplicate route id "${route.id}" (also in service "${owner}")` });
@@ -592,6 +636,34 @@ export const GatewayConfigSchema = z
       });
     });
   });
+
+/**
+ * The gateway endpoint a route prefix would collide with: the route would capture it, or it would capture the
+ * route. With an admin host, only the endpoints public on every host count (and the root `/`, which every path
+ * continues, is left to the catch-all logic of the router).
+ */
+export function reservedPrefixOf(pathPrefix: string, hasAdminHost: boolean): string | undefined {
+  if (pathPrefix === '/') return undefined;
+  if (hasAdminHost) {
+    return PUBLIC_RESERVED_PREFIXES.find((prefix) =>
+      prefix === '/health'
+        ? PUBLIC_HEALTH_PATHS.some((endpoint) => endpoint === pathPrefix || endpoint.startsWith(`${pathPrefix}/`))
+        : pathPrefix === prefix || pathPrefix.startsWith(`${prefix}/`) || prefix.startsWith(`${pathPrefix}/`),
+    );
+  }
+  return RESERVED_PREFIXES.find((prefix) => pathPrefix === prefix || pathPrefix.startsWith(`${prefix}/`) || prefix.startsWith(`${pathPrefix}/`));
+}
+
+/** Rule and channel names are unique, and a rule's `service` exists only as a name (services may be registered later). */
+function checkAlertingNames(alerting: z.output<typeof GatewaySettingsSchema>['alerting'], ctx: z.RefinementCtx): void {
+  for (const [list, key] of [[alerting.rules, 'rules'], [alerting.channels, 'channels']] as const) {
+    const seen = new Set<string>();
+    list.forEach((entry, i) => {
+      if (seen.has(entry.name)) ctx.addIssue({ code: 'custom', path: ['gateway', 'alerting', key, i, 'name'], message: `duplicate name "${entry.name}"` });
+      seen.add(entry.name);
+    });
+  }
+}
 
 /** Issuer and introspection names are unique, and every name a policy uses exists. */
 function checkAuthReferences(

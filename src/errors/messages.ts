@@ -18,6 +18,7 @@ export const PROBLEM_STATUS = {
   'service-not-found': 404,
   'resource-not-found': 404,
   'resource-exists': 409,
+  'alert-state-conflict': 409,
   'precondition-failed': 412,
   'unsupported-media-type': 415,
   'rate-limited': 429,
@@ -64,6 +65,7 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
     'resource-not-found': { title: 'Not found', detail: 'There is no {resource}.' },
     'resource-exists': { title: 'Already exists', detail: 'There is already a {resource}.' },
+    'alert-state-conflict': { title: 'Not possible in this state', detail: 'Alert {id} is {status}: it cannot be {action}.' },
     'precondition-failed': {
       title: 'Precondition failed',
       detail: 'The configuration changed since version {expected} (it is now at {current}). Read it again and retry.',
@@ -182,6 +184,7 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
     'resource-not-found': { title: 'नहीं मिला', detail: 'ऐसा कोई {resource} नहीं है।' },
     'resource-exists': { title: 'पहले से मौजूद', detail: 'यह {resource} पहले से मौजूद है।' },
+    'alert-state-conflict': { title: 'इस स्थिति में संभव नहीं', detail: 'अलर्ट {id} की स्थिति {status} है: इसे {action} नहीं किया जा सकता।' },
     'precondition-failed': {
       title: 'पूर्व शर्त विफल',
       detail: 'कॉन्फ़िगरेशन संस्करण {expected} के बाद बदल गया है (अब {current} है)। इसे फिर से पढ़ें और पुनः प्रयास करें।',
@@ -300,6 +303,7 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     },
     'resource-not-found': { title: 'No encontrado', detail: 'No existe {resource}.' },
     'resource-exists': { title: 'Ya existe', detail: 'Ya existe {resource}.' },
+    'alert-state-conflict': { title: 'No es posible en este estado', detail: 'La alerta {id} está en estado {status}: no se puede {action}.' },
     'precondition-failed': {
       title: 'Precondición fallida',
       detail: 'La configuración cambió desde la versión {expected} (ahora está en la {current}). Vuelva a leerla y reintente.',

@@ -6,6 +6,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Identity } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { pathHasPrefix } from '../routing/normalize-path.ts';
+import { requestUrlParts } from '../routing/request-url.ts';
+import { ADMIN_PREFIXES, PUBLIC_ADMIN_EXCEPTIONS, servesAdminOn } from './admin-host.ts';
 import { credentialsRequired, insufficientAccess, invalidCredentials, malformedCredentials } from './auth/challenge.ts';
 import { AccessNotAllowed, ACCESS_ASSERTION_HEADER } from './auth/cloudflare-access.ts';
 import { readCredentials } from './auth/credentials.ts';
@@ -24,16 +26,17 @@ export interface RequireAdminOptions {
 }
 
 /**
- * Guards every path under `prefixes` (by default the admin API `/gateway/*` — dashboard and traces included — and
- * `/alerts/*`, except the liveness check `/gateway/health`): the request needs `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time) or a valid JWT
- * from an admin issuer carrying the admin role, or (with `gateway.auth.admin.access`) a `Cf-Access-Jwt-Assertion`
+ * Guards every path under `prefixes` (by default the admin API `/gateway/*` — dashboard and traces included —,
+ * `/alerts/*`, `/health/*` and `/services`, except the public `/gateway/health`, `/health`, `/health/live` and
+ * `/health/ready`): the request needs `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time) or a valid
+ * JWT from an admin issuer carrying the admin role, or (with `gateway.auth.admin.access`) a `Cf-Access-Jwt-Assertion`
  * from the team's Access for an allowed email or service token. 401 with a challenge otherwise, 403 for a valid token
  * without the role. Other paths pass untouched.
  *
  * @example app.use(requireAdmin()) // before the admin endpoints
  */
 export function requireAdmin(
-  options: RequireAdminOptions = { prefixes: ['/gateway', '/alerts'], open: ['/gateway/health'] },
+  options: RequireAdminOptions = { prefixes: ADMIN_PREFIXES, open: PUBLIC_ADMIN_EXCEPTIONS },
 ): MiddlewareHandler<AppEnv> {
   const prefixes = [...options.prefixes];
   const open = new Set(options.open ?? []);
@@ -41,6 +44,8 @@ export function requireAdmin(
     const path = c.get('path');
     if (!prefixes.some((prefix) => pathHasPrefix(path, prefix)) || open.has(path)) return next();
     const gateway = c.get('gateway');
+    // Off the admin host these paths are not the gateway's: they go to the service routes, under their own policies.
+    if (!servesAdminOn(gateway.config.gateway.adminHost, requestUrlParts(c.req.url).hostname)) return next();
     const { auth } = gateway;
     const credentials = readCredentials(c.req.raw.headers);
     if (credentials.kind === 'malformed') throw malformedCredentials('jwt', auth.realm);

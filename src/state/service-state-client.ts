@@ -198,6 +198,7 @@ export class ServiceStateClient {
     this.snapshotReceivedAt = now;
     for (const instance of pool.instances) {
       instance.ejectedUntil = snapshot.ejected[instance.id] ?? 0;
+      instance.unhealthy = snapshot.unhealthy?.includes(instance.id) ?? false;
       // The object's total includes what this isolate reported; its current count is added back live.
       instance.othersInFlight = Math.max(0, (snapshot.inFlight[instance.id] ?? 0) - (this.#reportedInFlight[instance.id] ?? 0));
       const rtt = snapshot.rttMs[instance.id];

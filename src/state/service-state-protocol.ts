@@ -60,6 +60,8 @@ export interface ServiceSnapshot {
   rttMs: Record<string, number>;
   /** Highest traffic batch of the reporting isolate the object has counted; the isolate drops batches up to it. */
   trafficAckedSeq?: number;
+  /** Instances failing their active health checks: out of rotation until they pass again (src/health/). */
+  unhealthy?: string[];
 }
 
 // A type alias, not an interface: rows read from SQLite must be plain records.

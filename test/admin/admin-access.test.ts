@@ -29,12 +29,12 @@ async function configVersion(): Promise<number> {
 }
 
 describe('admin API access', () => {
-  it('documents security on every admin operation, and leaves only /gateway/health open', async () => {
+  it('documents security on every admin operation, and leaves only the liveness and public health checks open', async () => {
     const doc = (await (await send('/openapi.json')).json()) as { paths: Record<string, Record<string, { security?: unknown[] }>> };
     const open = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods).filter(([, op]) => (op.security?.length ?? 0) === 0).map(([method]) => `${method} ${path}`),
     );
-    expect(open).toEqual(['get /gateway/health']);
+    expect(open.sort()).toEqual(['get /gateway/health', 'get /health', 'get /health/live', 'get /health/ready']);
   });
 
   it('answers 401 with a Bearer challenge to every admin operation without credentials, changing nothing', async () => {

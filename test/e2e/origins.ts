@@ -6,17 +6,33 @@ export interface TestOrigin {
   url: string;
   port: number;
   server: Server;
-  /** Requests received so far. */
+  /** Requests received so far, the gateway's health probes not included. */
   requests: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  /** The gateway's health probes received so far (user agent edge-gateway-health-check). */
+  probes: { method: string; url: string; headers: IncomingMessage['headers'] }[];
   close(): Promise<void>;
 }
 
-/** An origin whose behaviour is `handler`; records every request it receives. */
-export async function startOrigin(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestOrigin> {
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** How an origin answers the gateway's health probes unless told otherwise: healthy, at once. */
+const healthy: Handler = (req, res) => {
+  req.resume();
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"status":"ok"}');
+};
+
+/**
+ * An origin whose behaviour is `handler`; records every request it receives. The gateway's health probes are
+ * answered by `onProbe` (healthy by default), so a test about something else never sees them.
+ */
+export async function startOrigin(handler: Handler, options: { onProbe?: Handler } = {}): Promise<TestOrigin> {
   const requests: TestOrigin['requests'] = [];
+  const probes: TestOrigin['probes'] = [];
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    handler(req, res);
+    const isProbe = req.headers['user-agent'] === 'edge-gateway-health-check';
+    (isProbe ? probes : requests).push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    (isProbe ? (options.onProbe ?? healthy) : handler)(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -25,6 +41,7 @@ export async function startOrigin(handler: (req: IncomingMessage, res: ServerRes
     port,
     server,
     requests,
+    probes,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
