@@ -42,10 +42,12 @@ export interface Variables {
   /** Who is calling, once authenticated; absent for anonymous requests. */
   identity?: Identity;
   /**
-   * Set for a streamed request body (no Content-Length): aborted, with a 413 problem as its reason, when the body
-   * passes the body limit, so the upstream request is cut off rather than sent truncated.
+   * Set when the request has a body: aborted, with a problem as its reason (413 too large, 408 stalled, 400 cut
+   * short), when the client is at fault, so the upstream request is cut off rather than sent truncated.
    */
   uploadSignal?: AbortSignal;
+  /** Set by the concurrency limit: releases its slot; forwarding calls it once the response body is delivered. */
+  releaseOnDelivery?: () => void;
   /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
   requestHeaders?: readonly (readonly [string, string])[];
 }

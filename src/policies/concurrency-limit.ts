@@ -26,8 +26,11 @@ export class ConcurrencyGate {
     return this.#waiting.length;
   }
 
-  /** Resolves with a release function once a slot is held; resolves undefined when refused. */
-  async acquire(policy: ConcurrencyPolicy): Promise<(() => void) | undefined> {
+  /**
+   * Resolves with a release function once a slot is held; resolves undefined when refused. A waiter whose client
+   * has gone (`abandoned` aborted) leaves the queue at its next look and resolves undefined.
+   */
+  async acquire(policy: ConcurrencyPolicy, abandoned?: AbortSignal): Promise<(() => void) | undefined> {
     if (this.inFlight < policy.maxInFlight && this.#waiting.length === 0) return this.#hold();
     if (this.#waiting.length >= policy.maxQueue || policy.queueTimeoutMs === 0) return undefined;
     const ticket = this.#nextTicket++;
@@ -36,6 +39,7 @@ export class ConcurrencyGate {
     try {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+        if (abandoned?.aborted) return undefined;
         if (this.#waiting[0] === ticket && this.inFlight < policy.maxInFlight) return this.#hold();
         if (Date.now() >= deadline) return undefined;
       }
@@ -65,12 +69,18 @@ export function concurrencyLimit(): MiddlewareHandler<AppEnv> {
     if (!policy) return next();
     let gate = gates.get(service.name);
     if (!gate) gates.set(service.name, (gate = new ConcurrencyGate()));
-    const release = await gate.acquire(policy);
+    const release = await gate.acquire(policy, c.req.raw.signal);
     if (!release) throw new GatewayError('concurrency-limit', { service: service.name }, { headers: { 'retry-after': '1' } });
+    // The slot is held until the response body has been delivered (or the client left): forwarding calls
+    // releaseOnDelivery then. If no response is forwarded (a refusal, an error), it is released here.
+    c.set('releaseOnDelivery', release);
     try {
       await next();
-    } finally {
+    } catch (error) {
       release();
+      throw error;
     }
+    // Hono records an error thrown further down (a refusal, a failed forward) in c.error: nothing was forwarded.
+    if (c.error) release();
   };
 }

@@ -43,7 +43,10 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
         trace,
         webSocket,
-        ...(c.get('uploadSignal') ? { signal: c.get('uploadSignal') } : {}),
+        ...(c.get('uploadSignal') ? { clientFault: c.get('uploadSignal') } : {}),
+        // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
+        clientGone: c.req.raw.signal,
+        ...(c.get('releaseOnDelivery') ? { onDelivered: c.get('releaseOnDelivery') } : {}),
       },
       waitUntil,
     );
