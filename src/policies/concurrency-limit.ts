@@ -62,6 +62,11 @@ export class ConcurrencyGate {
 
 const gates = new Map<string, ConcurrencyGate>();
 
+/** This isolate's gate for `service`, if a request to it has used one (for the admin API's load-balancing view). */
+export function concurrencyGateOf(service: string): ConcurrencyGate | undefined {
+  return gates.get(service);
+}
+
 export function concurrencyLimit(): MiddlewareHandler<AppEnv> {
   return async function concurrencyLimit(c, next) {
     const { service } = c.get('route');

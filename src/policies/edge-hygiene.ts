@@ -82,7 +82,7 @@ export function edgeHygiene(): MiddlewareHandler<AppEnv> {
       }
       const guarded = guardClientBody(request.body, declaredLength, { maxBytes: rules.maxBodyBytes, idleTimeoutMs: rules.bodyIdleTimeoutMs });
       c.req.raw = new Request(request, { body: guarded.body });
-      c.set('uploadSignal', guarded.fault);
+      c.set('clientBody', guarded);
     }
     await next();
   };

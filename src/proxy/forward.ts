@@ -4,7 +4,14 @@ import type { InstanceState } from '../balancing/instance-state.ts';
 import { GatewayError } from '../errors/problem.ts';
 import type { TraceContext } from '../observability/trace-context.ts';
 import { prepareResponseHeaders } from './headers.ts';
-import { countsAgainstInstance, exchange, releaseWhenDelivered, type AttemptOutcome, type OriginFailure } from './upstream-exchange.ts';
+import {
+  countsAgainstInstance,
+  exchange,
+  releaseWhenDelivered,
+  type AttemptOutcome,
+  type ClientBody,
+  type OriginFailure,
+} from './upstream-exchange.ts';
 
 export interface ForwardRequest {
   method: string;
@@ -19,10 +26,10 @@ export interface ForwardRequest {
   trace: TraceContext;
   webSocket: boolean;
   /**
-   * Aborted, with a GatewayError as its reason, when the client is at fault (body too large, stalled or cut short):
-   * the upstream request is aborted, the reason is the answer, and the instance is not blamed.
+   * The client's body as edge hygiene guards it: when the client is at fault (body too large, stalled or cut short)
+   * the upstream request is aborted, the problem is the answer, and the instance is not blamed.
    */
-  clientFault?: AbortSignal;
+  clientBody?: ClientBody;
   /** Aborted when the client went away: the upstream request is cancelled and nobody is blamed. */
   clientGone?: AbortSignal;
   /** Called once when the response body has been delivered (or the client left, or there is no response). */
@@ -57,7 +64,7 @@ export async function forward(
         body = await new Response(body).arrayBuffer();
       } catch (cause) {
         // The client's body broke while being buffered: its fault, before any instance was tried.
-        throw request.clientFault?.aborted ? request.clientFault.reason : new GatewayError('incomplete-body', {}, { cause });
+        throw request.clientBody?.fault.aborted ? request.clientBody.fault.reason : new GatewayError('incomplete-body', {}, { cause });
       }
       maxAttempts += retries.attempts;
     }
@@ -131,7 +138,7 @@ async function attemptOnce(
     headers: request.headers,
     body,
     timeoutMs,
-    ...(request.clientFault ? { clientFault: request.clientFault } : {}),
+    ...(request.clientBody ? { clientBody: request.clientBody } : {}),
     ...(request.clientGone ? { clientGone: request.clientGone } : {}),
   });
   if (outcome.kind === 'response') instance.observeRtt(Date.now() - started, Date.now(), ewmaDecayMs);

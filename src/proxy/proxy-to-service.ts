@@ -43,7 +43,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
         trace,
         webSocket,
-        ...(c.get('uploadSignal') ? { clientFault: c.get('uploadSignal') } : {}),
+        ...(c.get('clientBody') ? { clientBody: c.get('clientBody') } : {}),
         // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
         clientGone: c.req.raw.signal,
         ...(c.get('releaseOnDelivery') ? { onDelivered: c.get('releaseOnDelivery') } : {}),

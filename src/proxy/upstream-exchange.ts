@@ -33,8 +33,8 @@ export interface ExchangeInput {
   body: ReadableStream<Uint8Array> | ArrayBuffer | null;
   /** Wait for the response headers at most this long. */
   timeoutMs: number;
-  /** Aborted (with a GatewayError as its reason) when the client is at fault: see {@link guardClientBody}. */
-  clientFault?: AbortSignal;
+  /** The client's body, when it has one and is being sent: see {@link guardClientBody}. */
+  clientBody?: ClientBody;
   /** Aborted when the client has gone away: the upstream request is cancelled and nobody is blamed. */
   clientGone?: AbortSignal;
 }
@@ -44,7 +44,8 @@ export async function exchange(input: ExchangeInput): Promise<AttemptOutcome> {
   if (input.timeoutMs <= 0) return { kind: 'origin-failure', failure: 'timeout' };
   const timer = new AbortController();
   const signals = [timer.signal];
-  if (input.clientFault) signals.push(input.clientFault);
+  const clientFault = input.clientBody?.fault;
+  if (clientFault) signals.push(clientFault);
   if (input.clientGone) signals.push(input.clientGone);
   let upstream: Request;
   try {
@@ -65,12 +66,26 @@ export async function exchange(input: ExchangeInput): Promise<AttemptOutcome> {
   try {
     return { kind: 'response', response: await fetch(upstream) };
   } catch (cause) {
-    if (input.clientFault?.aborted) return { kind: 'client-fault', problem: input.clientFault.reason as GatewayError };
+    if (clientFault?.aborted) return { kind: 'client-fault', problem: clientFault.reason as GatewayError };
     if (input.clientGone?.aborted) return { kind: 'client-fault', problem: new GatewayError('incomplete-body', {}, { cause }) };
+    // Out of time while the client was still sending its body: the origin was waiting for the client.
+    if (timer.signal.aborted && input.clientBody?.pending) {
+      return { kind: 'client-fault', problem: new GatewayError('request-timeout', { timeoutMs: input.timeoutMs }, { cause }) };
+    }
     return { kind: 'origin-failure', failure: timer.signal.aborted ? 'timeout' : 'connect-failure' };
   } finally {
     clearTimeout(timeout);
   }
+}
+
+/** A client's body on its way upstream, watched. */
+export interface ClientBody {
+  /** The stream to send upstream. */
+  body: ReadableStream<Uint8Array>;
+  /** Aborted, with the problem (a GatewayError) as its reason, when the client is at fault. */
+  fault: AbortSignal;
+  /** True until the body has arrived whole (or failed). */
+  readonly pending: boolean;
 }
 
 export interface ClientBodyLimits {
@@ -93,11 +108,13 @@ export function guardClientBody(
   body: ReadableStream<Uint8Array>,
   declaredLength: number | undefined,
   limits: ClientBodyLimits,
-): { body: ReadableStream<Uint8Array>; fault: AbortSignal } {
+): ClientBody {
   const fault = new AbortController();
+  const state = { pending: true };
   const reader = body.getReader();
   let received = 0;
   const fail = (problem: GatewayError, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    state.pending = false;
     if (!fault.signal.aborted) fault.abort(problem);
     reader.cancel(problem).catch(() => {});
     controller.error(problem);
@@ -117,6 +134,7 @@ export function guardClientBody(
       if (next === 'idle') return fail(new GatewayError('request-timeout', { timeoutMs: limits.idleTimeoutMs }), controller);
       if (next.done) {
         if (declaredLength !== undefined && received < declaredLength) return fail(new GatewayError('incomplete-body'), controller);
+        state.pending = false;
         return controller.close();
       }
       received += next.value.byteLength;
@@ -127,9 +145,15 @@ export function guardClientBody(
       return reader.cancel(reason);
     },
   });
-  if (declaredLength === undefined) return { body: guarded, fault: fault.signal };
   // A FixedLengthStream tells the runtime the length, so the origin gets Content-Length rather than chunks.
-  return { body: guarded.pipeThrough(new FixedLengthStream(declaredLength)), fault: fault.signal };
+  const sent = declaredLength === undefined ? guarded : guarded.pipeThrough(new FixedLengthStream(declaredLength));
+  return {
+    body: sent,
+    fault: fault.signal,
+    get pending() {
+      return state.pending;
+    },
+  };
 }
 
 /**
