@@ -19,10 +19,16 @@ const QUEUE_POLL_MS = 2;
  */
 export class ConcurrencyGate {
   inFlight = 0;
-  readonly #waiting: number[] = [];
+  /**
+   * Waiting requests, oldest first, each with its deadline. A waiter whose client disconnected may never run again
+   * (workerd cancels the request), so it cannot be trusted to remove itself: an entry past its deadline is dead,
+   * and others skip and drop it. A vanished waiter blocks the queue for at most `queueTimeoutMs`.
+   */
+  readonly #waiting: { ticket: number; deadline: number }[] = [];
   #nextTicket = 0;
 
   get queued(): number {
+    this.#dropExpired(Date.now());
     return this.#waiting.length;
   }
 
@@ -31,21 +37,27 @@ export class ConcurrencyGate {
    * has gone (`abandoned` aborted) leaves the queue at its next look and resolves undefined.
    */
   async acquire(policy: ConcurrencyPolicy, abandoned?: AbortSignal): Promise<(() => void) | undefined> {
-    if (this.inFlight < policy.maxInFlight && this.#waiting.length === 0) return this.#hold();
+    if (this.inFlight < policy.maxInFlight && this.queued === 0) return this.#hold();
     if (this.#waiting.length >= policy.maxQueue || policy.queueTimeoutMs === 0) return undefined;
-    const ticket = this.#nextTicket++;
-    this.#waiting.push(ticket);
-    const deadline = Date.now() + policy.queueTimeoutMs;
+    const entry = { ticket: this.#nextTicket++, deadline: Date.now() + policy.queueTimeoutMs };
+    this.#waiting.push(entry);
     try {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
         if (abandoned?.aborted) return undefined;
-        if (this.#waiting[0] === ticket && this.inFlight < policy.maxInFlight) return this.#hold();
-        if (Date.now() >= deadline) return undefined;
+        const now = Date.now();
+        if (now >= entry.deadline) return undefined;
+        this.#dropExpired(now);
+        if (this.#waiting[0] === entry && this.inFlight < policy.maxInFlight) return this.#hold();
       }
     } finally {
-      this.#waiting.splice(this.#waiting.indexOf(ticket), 1);
+      const index = this.#waiting.indexOf(entry);
+      if (index !== -1) this.#waiting.splice(index, 1);
     }
+  }
+
+  #dropExpired(now: number): void {
+    for (let i = this.#waiting.length - 1; i >= 0; i--) if (this.#waiting[i]!.deadline <= now) this.#waiting.splice(i, 1);
   }
 
   #hold(): () => void {
