@@ -78,6 +78,7 @@ describe('writes without If-Match (issue #8, 6)', () => {
   it('applies a retried route creation once', async () => {
     const binding = losingFirstReply();
     const response = await send(config, '/gateway/routes', json('POST', { service: 'samples', pathPrefix: '/retried-route' }), { REGISTRY: binding.namespace });
+    expect(binding.writes()).toBe(2);
     expect(response.status).toBe(201);
     const routes = (await (await send(config, '/gateway/routes', asAdmin())).json()) as { routes: { pathPrefix: string }[] };
     expect(routes.routes.filter((r) => r.pathPrefix === '/retried-route').length).toBe(1);
