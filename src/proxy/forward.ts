@@ -66,6 +66,8 @@ export async function forward(
         // The client's body broke while being buffered: its fault, before any instance was tried.
         throw request.clientBody?.fault.aborted ? request.clientBody.fault.reason : new GatewayError('incomplete-body', {}, { cause });
       }
+      // A guarded body ends early when the client is at fault: never forward what was read of it.
+      if (request.clientBody?.fault.aborted) throw request.clientBody.fault.reason;
       maxAttempts += retries.attempts;
     }
   }

@@ -117,7 +117,9 @@ export function guardClientBody(
     state.pending = false;
     if (!fault.signal.aborted) fault.abort(problem);
     reader.cancel(problem).catch(() => {});
-    controller.error(problem);
+    // Ended, not errored: the aborted fault signal is what stops the upstream request and carries the problem
+    // (an errored stream would also surface as an unhandled rejection inside the runtime's upload pump).
+    controller.close();
   };
   const guarded = new ReadableStream<Uint8Array>({
     async pull(controller) {
