@@ -7,6 +7,7 @@ import { traceContextFrom } from '../observability/trace-context.ts';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { rawPathOf } from '../routing/request-url.ts';
 import { isSupportedMethod, isValidHost } from '../routing/request-target.ts';
+import { noteClientFault } from '../proxy/upstream-exchange.ts';
 import { waitUntilOf } from './wait-until.ts';
 
 /**
@@ -18,7 +19,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     const trace = traceContextFrom(c.req.raw.headers);
     c.set('trace', trace);
-    checkRequestTarget(c.req.raw);
+    checkRequestTarget(c.req.raw, trace.requestId);
     const runtime = configSource(c.env).current(c.env, waitUntilOf(c));
     const gateway = runtime instanceof Promise ? await runtime : runtime;
     c.set('gateway', gateway);
@@ -41,14 +42,14 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
  * The runtime builds the request URL from the `Host` header: a Host that is not `host[:port]` (RFC 9110 §7.2) could
  * move the path (`Host: example.com/gateway`) or break the URL, so it is refused before anything reads the URL.
  */
-function checkRequestTarget(request: Request): void {
+function checkRequestTarget(request: Request, requestId: string): void {
   if (!isSupportedMethod(request.method)) {
-    throw new GatewayError('not-implemented', { method: request.method.slice(0, 32) }, { headers: { allow: ALLOW } });
+    throw noteClientFault(new GatewayError('not-implemented', { method: request.method.slice(0, 32) }, { headers: { allow: ALLOW } }), requestId);
   }
   const host = request.headers.get('host');
   // Absent only for requests made inside the runtime (tests, service bindings): their URL is their own.
   if (host === null) return;
-  if (!isValidHost(host)) throw new GatewayError('invalid-host');
+  if (!isValidHost(host)) throw noteClientFault(new GatewayError('invalid-host'), requestId);
 }
 
 const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';

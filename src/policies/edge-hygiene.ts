@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { GatewaySettings } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { guardClientBody } from '../proxy/upstream-exchange.ts';
+import { guardClientBody, noteClientFault } from '../proxy/upstream-exchange.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 
 /** The gateway-level rules, compiled once per configuration version. */
@@ -74,7 +74,9 @@ export function edgeHygiene(): MiddlewareHandler<AppEnv> {
 
     if (request.body !== null) {
       // RFC 9110 §9.3.1: a body on GET has no defined meaning, and workerd refuses to send one.
-      if (request.method === 'GET' || request.method === 'HEAD') throw new GatewayError('body-not-allowed', { method: request.method });
+      if (request.method === 'GET' || request.method === 'HEAD') {
+        throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), c.get('trace').requestId);
+      }
       const declared = request.headers.get('content-length');
       const declaredLength = declared === null ? undefined : Number(declared);
       if (declaredLength !== undefined && declaredLength > rules.maxBodyBytes) {

@@ -7,6 +7,7 @@ import { prepareResponseHeaders } from './headers.ts';
 import {
   countsAgainstInstance,
   exchange,
+  noteClientFault,
   releaseWhenDelivered,
   type AttemptOutcome,
   type ClientBody,
@@ -64,10 +65,11 @@ export async function forward(
         body = await new Response(body).arrayBuffer();
       } catch (cause) {
         // The client's body broke while being buffered: its fault, before any instance was tried.
-        throw request.clientBody?.fault.aborted ? request.clientBody.fault.reason : new GatewayError('incomplete-body', {}, { cause });
+        const problem = request.clientBody?.fault.aborted ? (request.clientBody.fault.reason as GatewayError) : new GatewayError('incomplete-body', {}, { cause });
+        throw noteClientFault(problem, request.trace.requestId);
       }
       // A guarded body ends early when the client is at fault: never forward what was read of it.
-      if (request.clientBody?.fault.aborted) throw request.clientBody.fault.reason;
+      if (request.clientBody?.fault.aborted) throw noteClientFault(request.clientBody.fault.reason as GatewayError, request.trace.requestId);
       maxAttempts += retries.attempts;
     }
   }
@@ -85,7 +87,7 @@ export async function forward(
     const outcome = await attemptOnce(instance, request, body, timeoutMs, service.loadBalancing.ewmaDecayMs);
     // The request's own fault (a body cut short, too large or stalled, a request the runtime will not send):
     // answered as such, never held against the instance, never retried.
-    if (outcome.kind === 'client-fault') throw outcome.problem;
+    if (outcome.kind === 'client-fault') throw noteClientFault(outcome.problem, request.trace.requestId);
     const isLast =
       attempt >= maxAttempts || Date.now() >= deadline || tried.size >= pool.instances.length;
 

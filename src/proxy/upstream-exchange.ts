@@ -5,6 +5,19 @@
  */
 import { GatewayError } from '../errors/problem.ts';
 
+/** Requests refused as the client's fault in this isolate, by problem kind (malformed Host, body faults, ...). */
+export const clientFaultCounts: Record<string, number> = {};
+
+/**
+ * Counts and logs (one JSON line) a request refused as the client's fault: never a stack, never the raw value.
+ * Returns `problem` so callers can `throw noteClientFault(...)`.
+ */
+export function noteClientFault(problem: GatewayError, requestId: string): GatewayError {
+  clientFaultCounts[problem.kind] = (clientFaultCounts[problem.kind] ?? 0) + 1;
+  console.warn(JSON.stringify({ level: 'warn', event: 'client-fault', kind: problem.kind, status: problem.status, requestId }));
+  return problem;
+}
+
 /** Failures that are the origin's doing: they count against the instance, its ejection and its breaker. */
 export type OriginFailure = 'connect-failure' | 'timeout';
 
