@@ -7,6 +7,11 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
 import type { GatewayConfig } from '../src/config/schema.ts';
 import type { InstanceRecord, Overlay, RouteRecord, ServiceRecord } from '../src/control-plane/overlay.ts';
+import { ConfigError, parseGatewayConfig } from '../src/config/load.ts';
+import { applyOverlay, withChange } from '../src/control-plane/overlay.ts';
+import { planWrite, type RegistryIntent, type WriteAnswer } from '../src/control-plane/registry-plans.ts';
+import { GatewayError } from '../src/errors/problem.ts';
+import type { ProblemKind, ProblemParams } from '../src/errors/messages.ts';
 import { migrate } from '../src/state/sqlite-migrations.ts';
 
 const MIGRATIONS = [
@@ -20,7 +25,13 @@ const MIGRATIONS = [
    CREATE TABLE audit (
      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
      before TEXT, after TEXT, request_id TEXT);`,
+  // Writes already applied, by the idempotency key the caller fixed before its first attempt: a retry after a
+  // lost reply gets the first answer instead of applying the write twice.
+  `CREATE TABLE writes (key TEXT PRIMARY KEY, version INTEGER NOT NULL, answer TEXT NOT NULL, at INTEGER NOT NULL);`,
 ];
+
+/** Applied-write keys are kept this long: far longer than any retry of one admin request. */
+const WRITE_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** What one admin action changes; applied in one transaction with its audit entry. */
 export interface RegistryChange {
@@ -51,6 +62,35 @@ export interface ApplyResult {
   version: number;
 }
 
+/** One admin write, sent to the registry whole: it is planned, validated and applied there, in order. */
+export interface WriteRequest {
+  /** Fixed by the caller before its first attempt, so a retried write is recognised. */
+  key: string;
+  /** From If-Match: apply only at this version (else 412). Null: apply to whatever is current. */
+  expectedVersion: number | null;
+  intent: RegistryIntent;
+  /** The deployed configuration the caller runs on, which the registry's changes apply to. */
+  base: GatewayConfig;
+  actor: string;
+  requestId: string;
+}
+
+/** A problem, as data that crosses RPC (a GatewayError's class does not). */
+export interface WriteProblem {
+  kind: ProblemKind;
+  params: ProblemParams;
+  extensions: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+export type WriteResult =
+  | { ok: true; version: number; answer: WriteAnswer; overlay: Overlay; repeated: boolean }
+  | { ok: false; problem: WriteProblem };
+
+function problemOf(error: GatewayError): WriteProblem {
+  return { kind: error.kind, params: error.params, extensions: { ...error.extensions }, headers: Object.fromEntries(error.headers) };
+}
+
 export class ServiceRegistry extends DurableObject<Env> {
   #version = 0;
 
@@ -70,6 +110,45 @@ export class ServiceRegistry extends DurableObject<Env> {
 
   /** Every change held, with the version they make up. */
   async snapshot(): Promise<{ version: number; overlay: Overlay }> {
+    return this.#snapshot();
+  }
+
+  /**
+   * Plans, validates and applies one admin write against the registry as it is now. Synchronous from the read to
+   * the write (no await), so writes are applied one at a time, in arrival order: concurrent writes without If-Match
+   * all land, and 412 is answered only to an If-Match that names another version. A key seen before gets the
+   * answer it got then.
+   */
+  async write(request: WriteRequest): Promise<WriteResult> {
+    const sql = this.ctx.storage.sql;
+    const seen = sql.exec<{ version: number; answer: string }>('SELECT version, answer FROM writes WHERE key = ?', request.key).toArray()[0];
+    if (seen) return { ok: true, version: seen.version, answer: JSON.parse(seen.answer), overlay: this.#snapshot().overlay, repeated: true };
+    try {
+      if (request.expectedVersion !== null && request.expectedVersion !== this.#version) {
+        throw new GatewayError('precondition-failed', { expected: request.expectedVersion, current: this.#version }, { headers: { etag: `"${this.#version}"` } });
+      }
+      const { version, overlay } = this.#snapshot();
+      const { base } = request;
+      const config = parseGatewayConfig(applyOverlay(base, overlay).config, `registry version ${version}`);
+      const plan = planWrite(request.intent, { base, config, overlay });
+      if (plan.noop) return { ok: true, version, answer: plan.answer, overlay, repeated: false };
+      const next = withChange(overlay, plan.change);
+      try {
+        parseGatewayConfig(applyOverlay(base, next).config, 'the changed configuration');
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        throw new GatewayError('invalid-configuration', { count: error.issues.length }, { extensions: { errors: error.issues.map(issueOf) } });
+      }
+      const audit = { actor: request.actor, action: plan.action, target: plan.target, before: plan.before, after: plan.after, requestId: request.requestId };
+      const applied = this.#apply(plan.change, audit, { key: request.key, answer: plan.answer });
+      return { ok: true, version: applied, answer: plan.answer, overlay: next, repeated: false };
+    } catch (error) {
+      if (error instanceof GatewayError) return { ok: false, problem: problemOf(error) };
+      throw error;
+    }
+  }
+
+  #snapshot(): { version: number; overlay: Overlay } {
     const sql = this.ctx.storage.sql;
     const gateway = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'gateway'").toArray()[0];
     const services = sql
@@ -95,6 +174,11 @@ export class ServiceRegistry extends DurableObject<Env> {
    */
   async apply(expectedVersion: number, change: RegistryChange, audit: AuditInput): Promise<ApplyResult> {
     if (expectedVersion !== this.#version) return { applied: false, version: this.#version };
+    return { applied: true, version: this.#apply(change, audit) };
+  }
+
+  /** Stores `change` and its audit entry (and the write's key and answer) in one transaction; the new version. */
+  #apply(change: RegistryChange, audit: AuditInput, write?: { key: string; answer: WriteAnswer }): number {
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     const version = this.#version + 1;
@@ -152,9 +236,13 @@ export class ServiceRegistry extends DurableObject<Env> {
         audit.after === undefined ? null : JSON.stringify(audit.after),
         audit.requestId,
       );
+      if (write) {
+        sql.exec('DELETE FROM writes WHERE at < ?', now - WRITE_KEY_RETENTION_MS);
+        sql.exec('INSERT INTO writes (key, version, answer, at) VALUES (?, ?, ?, ?)', write.key, version, JSON.stringify(write.answer), now);
+      }
     });
     this.#version = version;
-    return { applied: true, version };
+    return version;
   }
 
   /** Audit entries, newest first; `before` pages back from an entry id. */
@@ -177,4 +265,10 @@ export class ServiceRegistry extends DurableObject<Env> {
       requestId: row.request_id,
     }));
   }
+}
+
+/** `services[2].instances[0].url: expected ...` → `{ path, message }`. */
+function issueOf(issue: string): { path: string; message: string } {
+  const separator = issue.indexOf(': ');
+  return separator === -1 ? { path: '', message: issue } : { path: issue.slice(0, separator), message: issue.slice(separator + 2) };
 }

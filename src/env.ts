@@ -8,6 +8,7 @@ import type { ServiceState } from '../durable-objects/service-state.ts';
 import type { GatewayRuntime } from './config/runtime.ts';
 import type { RequestObservation } from './observability/request-record.ts';
 import type { TraceContext } from './observability/trace-context.ts';
+import type { ClientBody } from './proxy/upstream-exchange.ts';
 import type { RouteMatch } from './routing/router.ts';
 
 export interface Env {
@@ -69,10 +70,13 @@ export interface Variables {
   /** Who is calling, once authenticated; absent for anonymous requests. */
   identity?: Identity;
   /**
-   * Set for a streamed request body (no Content-Length): aborted, with a 413 problem as its reason, when the body
-   * passes the body limit, so the upstream request is cut off rather than sent truncated.
+   * Set when the request has a body: the body as edge hygiene guards it, whose `fault` signal is aborted with a
+   * problem (413 too large, 408 stalled, 400 cut short) when the client is at fault, so the upstream request is cut
+   * off rather than sent truncated, and the instance is not blamed.
    */
-  uploadSignal?: AbortSignal;
+  clientBody?: ClientBody;
+  /** Set by the concurrency limit: releases its slot; forwarding calls it once the response body is delivered. */
+  releaseOnDelivery?: () => void;
   /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
   requestHeaders?: readonly (readonly [string, string])[];
   /** The read plane's per-request record: I/O spans, and what forwarding learnt of the upstream exchange (set by recordRequests). */

@@ -1,16 +1,16 @@
 /**
  * @module Admin endpoints of the control plane: services and their instances, routes, the configuration as code,
- * the audit log and the gateway's status. Every change goes through changeRegistry (validated, versioned, audited).
+ * the audit log and the gateway's status. Every change goes through writeRegistry (planned, validated, versioned and audited inside the registry object).
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import packageJson from '../../package.json';
-import type { ServiceConfig } from '../config/schema.ts';
 import { ConfigError, formatFieldPath, parseGatewayConfig } from '../config/load.ts';
 import type { AuditEntry } from '../../durable-objects/service-registry.ts';
 import { configSource, REGISTRY_NAME } from '../control-plane/config-source.ts';
 import { originUrlProblem } from '../control-plane/origin-guard.ts';
-import { diffConfigs, overlayFor, type Overlay } from '../control-plane/overlay.ts';
-import { changeRegistry, etagOf } from '../control-plane/registry-writes.ts';
+import { diffConfigs } from '../control-plane/overlay.ts';
+import { instanceView, routeView } from '../control-plane/registry-plans.ts';
+import { etagOf, writeRegistry } from '../control-plane/registry-writes.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { isolateUptimeSeconds } from '../observability/isolate-uptime.ts';
@@ -33,25 +33,6 @@ import {
 
 const admin = [{ adminBearer: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-
-function isRegistered(overlay: Overlay, service: string, instance: string): boolean {
-  return overlay.instances.some((record) => record.service === service && record.id === instance && !record.deleted);
-}
-
-function instanceView(service: ServiceConfig, instance: ServiceConfig['instances'][number], overlay: Overlay) {
-  return {
-    id: instance.id,
-    url: instance.url,
-    weight: instance.weight,
-    metadata: instance.metadata ?? {},
-    source: isRegistered(overlay, service.name, instance.id) ? ('registry' as const) : ('file' as const),
-  };
-}
-
-function routeView(service: ServiceConfig, route: ServiceConfig['routes'][number], overlay: Overlay) {
-  const registered = overlay.routes.some((record) => record.id === route.id && !record.deleted);
-  return { ...route, service: service.name, source: registered ? ('registry' as const) : ('file' as const) };
-}
 
 function invalidRequest(path: string, message: string): GatewayError {
   return new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path, message }] } });
@@ -116,37 +97,10 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const body = c.req.valid('json');
       guardOrigin(c, body.url);
-      let existed = false;
-      const { result } = await changeRegistry(c, ({ config }) => {
-        const service = config.services.find((s) => s.name === body.service);
-        if (!service) throw new GatewayError('service-not-found', { service: body.service });
-        let id = body.id;
-        if (id) {
-          const current = service.instances.find((instance) => instance.id === id);
-          if (current) {
-            const same = current.url === body.url && current.weight === body.weight && JSON.stringify(current.metadata ?? {}) === JSON.stringify(body.metadata);
-            if (!same) throw new GatewayError('resource-exists', { resource: `instance "${id}" in service "${body.service}"` });
-            existed = true;
-          }
-        } else {
-          const taken = new Set(service.instances.map((instance) => instance.id));
-          let n = service.instances.length + 1;
-          while (taken.has(`${service.name}-${n}`)) n += 1;
-          id = `${service.name}-${n}`;
-        }
-        const record = { service: body.service, id, url: body.url, weight: body.weight, metadata: body.metadata, deleted: false };
-        return {
-          noop: existed,
-          change: { instances: [record] },
-          action: 'instance.register',
-          target: `services/${body.service}/instances/${id}`,
-          after: record,
-          result: { id, url: body.url, weight: body.weight, metadata: body.metadata, source: 'registry' as const },
-        };
-      });
-      if (existed) return c.json(result, 200);
-      c.header('location', `/gateway/services/${body.service}/${result.id}`);
-      return c.json(result, 201);
+      const { status, body: instance } = await writeRegistry(c, { kind: 'register-instance', ...body });
+      if (status === 200) return c.json(instance as z.infer<typeof InstanceSchema>, 200);
+      c.header('location', `/gateway/services/${body.service}/${(instance as { id: string }).id}`);
+      return c.json(instance as z.infer<typeof InstanceSchema>, 201);
     },
   );
 
@@ -166,21 +120,8 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const { service: name, instanceId } = c.req.valid('param');
-      const { result } = await changeRegistry(c, ({ config, overlay }) => {
-        const service = config.services.find((s) => s.name === name);
-        if (!service) throw new GatewayError('service-not-found', { service: name });
-        const instance = service.instances.find((i) => i.id === instanceId);
-        if (!instance) throw new GatewayError('resource-not-found', { resource: `instance "${instanceId}" in service "${name}"` });
-        const view = instanceView(service, instance, overlay);
-        return {
-          change: { instances: [{ service: name, id: instanceId, url: instance.url, weight: instance.weight, metadata: instance.metadata ?? {}, deleted: true }] },
-          action: 'instance.deregister',
-          target: `services/${name}/instances/${instanceId}`,
-          before: view,
-          result: view,
-        };
-      });
-      return c.json(result, 200);
+      const { body } = await writeRegistry(c, { kind: 'deregister-instance', service: name, id: instanceId });
+      return c.json(body as z.infer<typeof InstanceSchema>, 200);
     },
   );
 
@@ -228,32 +169,8 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
   );
 
   const saveRoute = async (c: Parameters<Parameters<typeof api.openapi>[1]>[0], id: string | undefined, body: z.infer<typeof PutRouteSchema>, mode: 'create' | 'put') => {
-    let created = true;
-    const { result } = await changeRegistry(c as never, ({ config }) => {
-      const service = config.services.find((s) => s.name === body.service);
-      if (!service) throw new GatewayError('service-not-found', { service: body.service });
-      const all = config.services.flatMap((s) => s.routes.map((route) => ({ service: s.name, route })));
-      let routeId = id;
-      const existing = routeId ? all.find((entry) => entry.route.id === routeId) : undefined;
-      if (existing && mode === 'create') throw new GatewayError('resource-exists', { resource: `route "${routeId}"` });
-      created = !existing;
-      if (!routeId) {
-        let n = service.routes.length + 1;
-        while (all.some((entry) => entry.route.id === `${service.name}-${n}`)) n += 1;
-        routeId = `${service.name}-${n}`;
-      }
-      const { service: _service, ...route } = body;
-      const record = { id: routeId, service: body.service, route, deleted: false };
-      return {
-        change: { routes: [record] },
-        action: created ? 'route.create' : 'route.replace',
-        target: `routes/${routeId}`,
-        before: existing ? { service: existing.service, ...existing.route } : undefined,
-        after: { service: body.service, id: routeId, ...route },
-        result: { ...route, id: routeId, service: body.service, source: 'registry' as const },
-      };
-    });
-    return { result, created };
+    const { status, body: route } = await writeRegistry(c as never, { kind: 'save-route', mode, ...(id ? { id } : {}), body: body as never });
+    return { result: route as z.infer<typeof RouteSchema>, created: status === 201 };
   };
 
   api.openapi(
@@ -309,17 +226,8 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { result } = await changeRegistry(c, ({ config, overlay }) => {
-        for (const service of config.services) {
-          const route = service.routes.find((r) => r.id === id);
-          if (!route) continue;
-          const { id: _id, ...rest } = route;
-          const view = routeView(service, route, overlay);
-          return { change: { routes: [{ id, service: service.name, route: rest, deleted: true }] }, action: 'route.delete', target: `routes/${id}`, before: view, result: view };
-        }
-        throw new GatewayError('resource-not-found', { resource: `route "${id}"` });
-      });
-      return c.json(result, 200);
+      const { body } = await writeRegistry(c, { kind: 'delete-route', id });
+      return c.json(body as z.infer<typeof RouteSchema>, 200);
     },
   );
 
@@ -384,18 +292,8 @@ export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
         c.header('etag', etagOf(source.version));
         return c.json({ dryRun: true, version: source.version, changes: diffConfigs(current, desired) }, 200);
       }
-      const { result, version } = await changeRegistry(c, ({ config }) => {
-        const changes = diffConfigs(config, desired);
-        return {
-          change: { replaceAll: overlayFor(configSource(c.env).base, desired) },
-          action: 'config.apply',
-          target: 'config',
-          before: changes.map(({ op, path, before }) => ({ op, path, before })),
-          after: changes.map(({ op, path, after }) => ({ op, path, after })),
-          result: changes,
-        };
-      });
-      return c.json({ dryRun: false, version, changes: result }, 200);
+      const { body, version } = await writeRegistry(c, { kind: 'apply-config', desired });
+      return c.json({ dryRun: false, version, changes: body as z.infer<typeof ConfigChangeSchema>[] }, 200);
     },
   );
 

@@ -12,6 +12,9 @@ import type { ServiceStatus } from '../state/service-state-protocol.ts';
 import { statePlaneReport } from '../state/state-plane-metrics.ts';
 import { actorOf } from '../control-plane/registry-writes.ts';
 import { problems, ServiceParam } from './schemas.ts';
+import { concurrencyGateOf, type ConcurrencyGate } from '../policies/concurrency-limit.ts';
+
+const concurrencyView = (gate: ConcurrencyGate | undefined) => (gate ? { inFlight: gate.inFlight, queued: gate.queued } : null);
 
 function poolOf(c: Context<AppEnv>, service: string): ServicePool {
   const pool = c.get('gateway').pools.get(service);
@@ -137,6 +140,8 @@ export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
             service: pool.service.name,
             strategy: pool.service.loadBalancing.strategy,
             reportingIsolates: shared.reportingIsolates,
+            // This isolate's concurrency gate: slots held and requests waiting (absent until first used).
+            concurrency: concurrencyView(concurrencyGateOf(pool.service.name)),
             instances: pool.instances.map((instance) => {
               const global = shared.instances.find((entry) => entry.id === instance.id);
               return {

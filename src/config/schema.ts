@@ -33,7 +33,21 @@ const Name = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", starting with a letter');
 
+/** Longest route prefix, rewrite prefix or probe path. */
+export const MAX_PATH_LENGTH = 1_024;
+// RFC 3986 §3.3: path = segments of pchar (unreserved, pct-encoded, sub-delims, ":" and "@") separated by "/".
+const PATH_CHARACTERS = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+
 const NormalisedPath = z.string().superRefine((path, ctx) => {
+  if (path.length > MAX_PATH_LENGTH) {
+    ctx.addIssue({ code: 'custom', message: `expected at most ${MAX_PATH_LENGTH} characters` });
+    return;
+  }
+  if (!PATH_CHARACTERS.test(path)) {
+    // NUL, CR/LF, spaces, non-ASCII (emoji): no request path can ever match them in this form.
+    ctx.addIssue({ code: 'custom', message: 'expected RFC 3986 path characters only (percent-encode anything else)' });
+    return;
+  }
   let normal: string;
   try {
     normal = normalizePath(path);
@@ -41,6 +55,7 @@ const NormalisedPath = z.string().superRefine((path, ctx) => {
     ctx.addIssue({ code: 'custom', message: `expected a path: ${(error as InvalidPathError).message}` });
     return;
   }
+  // Only "/" itself is the catch-all: "", "//", "/." and friends, which normalise to it, are refused here.
   if (normal !== path || (path.length > 1 && path.endsWith('/'))) {
     ctx.addIssue({
       code: 'custom',
@@ -56,7 +71,14 @@ const Hostname = z
     'expected a lower-case host name, optionally starting with "*."',
   );
 
+/** Longest origin URL. */
+export const MAX_ORIGIN_URL_LENGTH = 2_048;
+
 const OriginUrl = z.string().superRefine((value, ctx) => {
+  if (value.length > MAX_ORIGIN_URL_LENGTH) {
+    ctx.addIssue({ code: 'custom', message: `expected at most ${MAX_ORIGIN_URL_LENGTH} characters` });
+    return;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -64,11 +86,23 @@ const OriginUrl = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'expected an absolute http(s) URL' });
     return;
   }
+  // The URL parser would quietly strip or encode these: what is stored must be what is used.
+  if (/[\s\x00-\x1f\x7f\\]/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'expected no whitespace, control characters or backslashes' });
+    return;
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     ctx.addIssue({ code: 'custom', message: `expected http or https, got "${url.protocol.slice(0, -1)}"` });
+    return;
   }
+  if (!/^https?:\/\/[^/?#]/i.test(value) || url.hostname === '') ctx.addIssue({ code: 'custom', message: 'expected a host after "//"' });
   if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'credentials are not allowed in the URL' });
-  if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'query and fragment are not allowed in the URL' });
+  if (url.search || url.hash || /[?#]/.test(value)) ctx.addIssue({ code: 'custom', message: 'query and fragment are not allowed in the URL' });
+  // No dot or empty segments in the base path (RFC 3986 §5.2.4): the stored URL is already in its final form.
+  const path = value.replace(/^https?:\/\/[^/]*/i, '');
+  if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(path) || path.includes('//')) {
+    ctx.addIssue({ code: 'custom', message: 'expected a normalised base path (no "." or ".." segments, no "//")' });
+  }
 });
 
 export const RouteSchema = z
@@ -472,6 +506,7 @@ export const LimitsSchema = z
   .object({
     maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(100 * 1024 * 1024).describe('Largest request body: by `Content-Length`, or counted as it streams when there is none. Larger: 413.'),
     maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(32 * 1024).describe('Largest sum of request header names and values. Larger: 431.'),
+    bodyIdleTimeoutMs: z.number().int().min(100).max(300_000).default(30_000).describe('Longest wait for the next part of a request body; a body that stops arriving for longer gets 408 and its upstream request is aborted.'),
   })
   .strict();
 

@@ -5,6 +5,7 @@
  * The declarative file stays the reviewed, deployed base; the registry holds only what operators changed through
  * the admin API. A new deploy changes the base and the same changes still apply on top of it.
  */
+import type { RegistryChange } from '../../durable-objects/service-registry.ts';
 import type { GatewayConfig, ServiceConfig } from '../config/schema.ts';
 
 /** A service's settings: everything but its name, routes and instances. */
@@ -174,4 +175,21 @@ function diffById<T extends { id?: string }>(changes: ConfigChange[], path: stri
     if (!old) changes.push({ op: 'add', path: `${path}[${id}]`, after: item });
     else if (!same(old, item)) changes.push({ op: 'change', path: `${path}[${id}]`, before: old, after: item });
   }
+}
+
+/** Upserts `change` into `overlay` the way the registry stores it: by service name, service+instance id, route id. */
+export function withChange(overlay: Overlay, change: RegistryChange): Overlay {
+  if (change.replaceAll) return change.replaceAll;
+  const upsert = <T>(list: T[], updates: T[] | undefined, key: (item: T) => string): T[] => {
+    if (!updates?.length) return list;
+    const byKey = new Map(list.map((item) => [key(item), item]));
+    for (const update of updates) byKey.set(key(update), update);
+    return [...byKey.values()];
+  };
+  return {
+    gateway: change.gateway ?? overlay.gateway,
+    services: upsert(overlay.services, change.services, (s) => s.name),
+    instances: upsert(overlay.instances, change.instances, (i) => `${i.service}\u0000${i.id}`),
+    routes: upsert(overlay.routes, change.routes, (r) => r.id),
+  };
 }

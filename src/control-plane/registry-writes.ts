@@ -1,16 +1,15 @@
 /**
- * @module How an admin change reaches the registry: validated against the configuration it would produce, applied
- * only if nobody changed the registry meanwhile (ETag / If-Match), audited, and in force in this isolate at once.
+ * @module How an admin change reaches the registry: sent whole to the registry object, which plans, validates,
+ * audits and applies it in one serialised step (an If-Match is checked there too), retried safely under one
+ * idempotency key, and in force in this isolate at once.
  */
 import type { Context } from 'hono';
-import type { RegistryChange } from '../../durable-objects/service-registry.ts';
-import { ConfigError, parseGatewayConfig } from '../config/load.ts';
-import type { GatewayConfig } from '../config/schema.ts';
+import type { WriteResult } from '../../durable-objects/service-registry.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import { configSource, REGISTRY_NAME } from './config-source.ts';
-import { applyOverlay, type Overlay } from './overlay.ts';
+import type { RegistryIntent } from './registry-plans.ts';
 
 /** The registry's version as an entity tag: `"7"`. */
 export function etagOf(version: number): string {
@@ -19,105 +18,54 @@ export function etagOf(version: number): string {
 
 /**
  * The version an `If-Match` header asks for; undefined when there is none or it is `*`.
- * @throws GatewayError invalid-request for a malformed tag.
+ * RFC 9110 §13.1.1: If-Match uses the strong comparison, so a weak tag (`W/"7"`) can never match: 412.
+ * @throws GatewayError invalid-request for a malformed tag or a version out of range, precondition-failed for a weak tag.
  */
-export function ifMatchVersion(header: string | undefined): number | undefined {
+export function ifMatchVersion(header: string | undefined, currentVersion: () => number): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"(\d+)"\s*$/.exec(header);
-  if (!match) {
-    throw new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: 'If-Match', message: 'expected an entity tag such as "7"' }] } });
+  const match = /^\s*(W\/)?"(\d+)"\s*$/.exec(header);
+  if (!match) throw invalidIfMatch('expected an entity tag such as "7"');
+  const version = Number(match[2]);
+  if (!Number.isSafeInteger(version)) throw invalidIfMatch('the version is out of range');
+  if (match[1]) {
+    const current = currentVersion();
+    throw new GatewayError('precondition-failed', { expected: `W/"${match[2]}"`, current }, { headers: { etag: etagOf(current) } });
   }
-  return Number(match[1]);
+  return version;
 }
 
-/** Upserts `change` into `overlay` the way the registry stores it: by service name, service+instance id, route id. */
-export function withChange(overlay: Overlay, change: RegistryChange): Overlay {
-  if (change.replaceAll) return change.replaceAll;
-  const upsert = <T>(list: T[], updates: T[] | undefined, key: (item: T) => string): T[] => {
-    if (!updates?.length) return list;
-    const byKey = new Map(list.map((item) => [key(item), item]));
-    for (const update of updates) byKey.set(key(update), update);
-    return [...byKey.values()];
-  };
-  return {
-    gateway: change.gateway ?? overlay.gateway,
-    services: upsert(overlay.services, change.services, (s) => s.name),
-    instances: upsert(overlay.instances, change.instances, (i) => `${i.service}\u0000${i.id}`),
-    routes: upsert(overlay.routes, change.routes, (r) => r.id),
-  };
-}
-
-export interface ChangePlan<T> {
-  /** Nothing to change (an idempotent repeat): nothing is written or audited. */
-  noop?: boolean;
-  change: RegistryChange;
-  action: string;
-  target: string;
-  before?: unknown;
-  after?: unknown;
-  /** What the endpoint answers with once the change is in. */
-  result: T;
+function invalidIfMatch(message: string): GatewayError {
+  return new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path: 'If-Match', message }] } });
 }
 
 /**
- * Reads the registry, lets `plan` decide the change from the configuration as it stands, validates the configuration
- * the change would produce, and applies it if the registry is still at the version read. With an `If-Match` the
- * client's version must be the current one (else 412); without, a race with another writer is retried.
+ * Sends `intent` to the registry and returns the endpoint's answer and the new version. Without If-Match the write
+ * applies to the registry as it is when it arrives (concurrent writes all land, in order); with one, only at that
+ * version (else 412). The idempotency key is fixed before the first attempt: if a reply is lost and the call is
+ * retried, the registry answers the first result instead of applying the write again.
  */
-export async function changeRegistry<T>(
-  c: Context<AppEnv>,
-  plan: (current: { config: GatewayConfig; overlay: Overlay; version: number }) => ChangePlan<T>,
-): Promise<{ result: T; version: number }> {
-  const expected = ifMatchVersion(c.req.header('if-match'));
+export async function writeRegistry(c: Context<AppEnv>, intent: RegistryIntent): Promise<{ status: 200 | 201; body: unknown; version: number }> {
   const source = configSource(c.env);
+  const expected = ifMatchVersion(c.req.header('if-match'), () => source.version);
   const timeoutMs = c.get('gateway').config.gateway.statePlane.callTimeoutMs;
-  const registry = () => c.env.REGISTRY.getByName(REGISTRY_NAME);
-  for (let attempt = 1; ; attempt++) {
-    const { version, overlay } = await callDurableObject(registry, (stub) => stub.snapshot(), { kind: 'admin', timeoutMs });
-    if (expected !== undefined && expected !== version) {
-      throw new GatewayError('precondition-failed', { expected, current: version }, { headers: { etag: etagOf(version) } });
-    }
-    const current = parseGatewayConfig(applyOverlay(source.base, overlay).config, `registry version ${version}`);
-    const step = plan({ config: current, overlay, version });
-    if (step.noop) {
-      c.header('etag', etagOf(version));
-      return { result: step.result, version };
-    }
-    const next = withChange(overlay, step.change);
-    try {
-      parseGatewayConfig(applyOverlay(source.base, next).config, 'the changed configuration');
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      throw new GatewayError('invalid-configuration', { count: error.issues.length }, { extensions: { errors: error.issues.map(issueOf) } });
-    }
-    const audit = {
-      actor: actorOf(c),
-      action: step.action,
-      target: step.target,
-      before: step.before,
-      after: step.after,
-      requestId: c.get('trace').requestId,
-    };
-    const outcome = await callDurableObject(registry, (stub) => stub.apply(version, step.change, audit), { kind: 'admin', timeoutMs });
-    if (outcome.applied) {
-      source.adopt(outcome.version, next);
-      c.header('etag', etagOf(outcome.version));
-      return { result: step.result, version: outcome.version };
-    }
-    if (expected !== undefined || attempt >= 3) {
-      throw new GatewayError('precondition-failed', { expected: version, current: outcome.version }, { headers: { etag: etagOf(outcome.version) } });
-    }
+  const request = { key: crypto.randomUUID(), expectedVersion: expected ?? null, intent, base: source.base, actor: actorOf(c), requestId: c.get('trace').requestId };
+  const outcome = await callDurableObject(
+    () => c.env.REGISTRY.getByName(REGISTRY_NAME),
+    // The answer's body is arbitrary JSON, which the RPC types cannot follow.
+    (stub) => stub.write(request) as unknown as Promise<WriteResult>,
+    { kind: 'admin', timeoutMs },
+  );
+  if (!outcome.ok) {
+    const { kind, params, extensions, headers } = outcome.problem;
+    throw new GatewayError(kind, params, { extensions, headers });
   }
+  source.adopt(outcome.version, outcome.overlay);
+  c.header('etag', etagOf(outcome.version));
+  return { ...outcome.answer, version: outcome.version };
 }
 
 /** Who made an admin change, for the audit log. */
 export function actorOf(c: Context<AppEnv>): string {
   const identity = c.get('identity');
   return identity ? `${identity.method}:${identity.subject}` : 'admin';
-}
-
-/** `services[2].instances[0].url: expected ...` → `{ path, message }`. */
-function issueOf(issue: string): { path: string; message: string } {
-  const separator = issue.indexOf(': ');
-  return separator === -1 ? { path: '', message: issue } : { path: issue.slice(0, separator), message: issue.slice(separator + 2) };
 }

@@ -9,6 +9,12 @@ export const PROBLEM_STATUS = {
   'invalid-request': 400,
   'invalid-configuration': 400,
   'invalid-header': 400,
+  'invalid-host': 400,
+  'body-not-allowed': 400,
+  'incomplete-body': 400,
+  'request-not-forwardable': 400,
+  'request-timeout': 408,
+  'not-implemented': 501,
   'malformed-credentials': 400,
   unauthorized: 401,
   forbidden: 403,
@@ -90,6 +96,30 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'breaker-unavailable': {
       title: 'Circuit breaker unavailable',
       detail: 'The circuit breaker of the service "{service}" could not be read, and this service admits no requests without it.',
+    },
+    'invalid-host': {
+      title: 'Invalid Host header',
+      detail: 'The request must carry exactly one Host header of the form host[:port].',
+    },
+    'body-not-allowed': {
+      title: 'Body not allowed',
+      detail: 'A {method} request cannot carry a body.',
+    },
+    'incomplete-body': {
+      title: 'Incomplete request body',
+      detail: 'The request body ended before all of it arrived.',
+    },
+    'request-not-forwardable': {
+      title: 'Request cannot be forwarded',
+      detail: 'The request cannot be sent on to the service as it is.',
+    },
+    'request-timeout': {
+      title: 'Request timeout',
+      detail: 'The request body stopped arriving: nothing for {timeoutMs} ms.',
+    },
+    'not-implemented': {
+      title: 'Not implemented',
+      detail: 'The gateway does not support the method {method}.',
     },
     'invalid-header': {
       title: 'Invalid request header',
@@ -210,6 +240,30 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
       title: 'सर्किट ब्रेकर उपलब्ध नहीं',
       detail: 'सेवा "{service}" के सर्किट ब्रेकर की स्थिति नहीं मिल सकी, और यह सेवा उसके बिना अनुरोध स्वीकार नहीं करती।',
     },
+    'invalid-host': {
+      title: 'अमान्य Host हेडर',
+      detail: 'अनुरोध में host[:port] रूप का ठीक एक Host हेडर होना चाहिए।',
+    },
+    'body-not-allowed': {
+      title: 'बॉडी की अनुमति नहीं',
+      detail: '{method} अनुरोध में बॉडी नहीं हो सकती।',
+    },
+    'incomplete-body': {
+      title: 'अधूरी अनुरोध बॉडी',
+      detail: 'अनुरोध बॉडी पूरी पहुँचने से पहले ही समाप्त हो गई।',
+    },
+    'request-not-forwardable': {
+      title: 'अनुरोध आगे नहीं भेजा जा सकता',
+      detail: 'यह अनुरोध जैसा है वैसा सेवा तक नहीं भेजा जा सकता।',
+    },
+    'request-timeout': {
+      title: 'अनुरोध का समय समाप्त',
+      detail: 'अनुरोध बॉडी आनी बंद हो गई: {timeoutMs} ms तक कुछ नहीं आया।',
+    },
+    'not-implemented': {
+      title: 'समर्थित नहीं',
+      detail: 'गेटवे {method} विधि का समर्थन नहीं करता।',
+    },
     'invalid-header': {
       title: 'अमान्य अनुरोध हेडर',
       detail: 'किसी अनुरोध हेडर में नियंत्रण वर्ण है।',
@@ -328,6 +382,30 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'breaker-unavailable': {
       title: 'Disyuntor no disponible',
       detail: 'No se pudo leer el disyuntor del servicio «{service}», y este servicio no admite solicitudes sin él.',
+    },
+    'invalid-host': {
+      title: 'Cabecera Host no válida',
+      detail: 'La solicitud debe llevar exactamente una cabecera Host de la forma host[:puerto].',
+    },
+    'body-not-allowed': {
+      title: 'Cuerpo no permitido',
+      detail: 'Una solicitud {method} no puede llevar cuerpo.',
+    },
+    'incomplete-body': {
+      title: 'Cuerpo de la solicitud incompleto',
+      detail: 'El cuerpo de la solicitud terminó antes de llegar entero.',
+    },
+    'request-not-forwardable': {
+      title: 'La solicitud no se puede reenviar',
+      detail: 'La solicitud no se puede enviar al servicio tal como está.',
+    },
+    'request-timeout': {
+      title: 'Tiempo de solicitud agotado',
+      detail: 'El cuerpo de la solicitud dejó de llegar: nada durante {timeoutMs} ms.',
+    },
+    'not-implemented': {
+      title: 'No implementado',
+      detail: 'La pasarela no admite el método {method}.',
     },
     'invalid-header': {
       title: 'Cabecera de solicitud no válida',

@@ -7,17 +7,21 @@ import { noteIsolateStart } from '../observability/isolate-uptime.ts';
 import { traceContextFrom } from '../observability/trace-context.ts';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { rawPathOf } from '../routing/request-url.ts';
+import { isSupportedMethod, isValidHost } from '../routing/request-target.ts';
+import { noteClientFault } from '../proxy/upstream-exchange.ts';
 import { waitUntilOf } from './wait-until.ts';
 
 /**
  * Sets `trace` (request id and trace context, echoed on every response), `path` (normalised) and `gateway`
- * (the compiled configuration). A path with no canonical form is refused here, before anything acts on it.
+ * (the compiled configuration). A malformed `Host` (400), an unsupported method (501) and a path with no canonical
+ * form (400) are refused here, before anything acts on them.
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     noteIsolateStart(Date.now());
     const trace = traceContextFrom(c.req.raw.headers);
     c.set('trace', trace);
+    checkRequestTarget(c.req.raw, trace.requestId);
     const runtime = configSource(c.env).current(c.env, waitUntilOf(c));
     const gateway = runtime instanceof Promise ? await runtime : runtime;
     c.set('gateway', gateway);
@@ -35,3 +39,19 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     await next();
   };
 }
+
+/**
+ * The runtime builds the request URL from the `Host` header: a Host that is not `host[:port]` (RFC 9110 §7.2) could
+ * move the path (`Host: example.com/gateway`) or break the URL, so it is refused before anything reads the URL.
+ */
+function checkRequestTarget(request: Request, requestId: string): void {
+  if (!isSupportedMethod(request.method)) {
+    throw noteClientFault(new GatewayError('not-implemented', { method: request.method.slice(0, 32) }, { headers: { allow: ALLOW } }), requestId);
+  }
+  const host = request.headers.get('host');
+  // Absent only for requests made inside the runtime (tests, service bindings): their URL is their own.
+  if (host === null) return;
+  if (!isValidHost(host)) throw noteClientFault(new GatewayError('invalid-host'), requestId);
+}
+
+const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';

@@ -19,29 +19,45 @@ const QUEUE_POLL_MS = 2;
  */
 export class ConcurrencyGate {
   inFlight = 0;
-  readonly #waiting: number[] = [];
+  /**
+   * Waiting requests, oldest first, each with its deadline. A waiter whose client disconnected may never run again
+   * (workerd cancels the request), so it cannot be trusted to remove itself: an entry past its deadline is dead,
+   * and others skip and drop it. A vanished waiter blocks the queue for at most `queueTimeoutMs`.
+   */
+  readonly #waiting: { ticket: number; deadline: number }[] = [];
   #nextTicket = 0;
 
   get queued(): number {
+    this.#dropExpired(Date.now());
     return this.#waiting.length;
   }
 
-  /** Resolves with a release function once a slot is held; resolves undefined when refused. */
-  async acquire(policy: ConcurrencyPolicy): Promise<(() => void) | undefined> {
-    if (this.inFlight < policy.maxInFlight && this.#waiting.length === 0) return this.#hold();
+  /**
+   * Resolves with a release function once a slot is held; resolves undefined when refused. A waiter whose client
+   * has gone (`abandoned` aborted) leaves the queue at its next look and resolves undefined.
+   */
+  async acquire(policy: ConcurrencyPolicy, abandoned?: AbortSignal): Promise<(() => void) | undefined> {
+    if (this.inFlight < policy.maxInFlight && this.queued === 0) return this.#hold();
     if (this.#waiting.length >= policy.maxQueue || policy.queueTimeoutMs === 0) return undefined;
-    const ticket = this.#nextTicket++;
-    this.#waiting.push(ticket);
-    const deadline = Date.now() + policy.queueTimeoutMs;
+    const entry = { ticket: this.#nextTicket++, deadline: Date.now() + policy.queueTimeoutMs };
+    this.#waiting.push(entry);
     try {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
-        if (this.#waiting[0] === ticket && this.inFlight < policy.maxInFlight) return this.#hold();
-        if (Date.now() >= deadline) return undefined;
+        if (abandoned?.aborted) return undefined;
+        const now = Date.now();
+        if (now >= entry.deadline) return undefined;
+        this.#dropExpired(now);
+        if (this.#waiting[0] === entry && this.inFlight < policy.maxInFlight) return this.#hold();
       }
     } finally {
-      this.#waiting.splice(this.#waiting.indexOf(ticket), 1);
+      const index = this.#waiting.indexOf(entry);
+      if (index !== -1) this.#waiting.splice(index, 1);
     }
+  }
+
+  #dropExpired(now: number): void {
+    for (let i = this.#waiting.length - 1; i >= 0; i--) if (this.#waiting[i]!.deadline <= now) this.#waiting.splice(i, 1);
   }
 
   #hold(): () => void {
@@ -58,6 +74,11 @@ export class ConcurrencyGate {
 
 const gates = new Map<string, ConcurrencyGate>();
 
+/** This isolate's gate for `service`, if a request to it has used one (for the admin API's load-balancing view). */
+export function concurrencyGateOf(service: string): ConcurrencyGate | undefined {
+  return gates.get(service);
+}
+
 export function concurrencyLimit(): MiddlewareHandler<AppEnv> {
   return async function concurrencyLimit(c, next) {
     const { service } = c.get('route');
@@ -65,12 +86,18 @@ export function concurrencyLimit(): MiddlewareHandler<AppEnv> {
     if (!policy) return next();
     let gate = gates.get(service.name);
     if (!gate) gates.set(service.name, (gate = new ConcurrencyGate()));
-    const release = await gate.acquire(policy);
+    const release = await gate.acquire(policy, c.req.raw.signal);
     if (!release) throw new GatewayError('concurrency-limit', { service: service.name }, { headers: { 'retry-after': '1' } });
+    // The slot is held until the response body has been delivered (or the client left): forwarding calls
+    // releaseOnDelivery then. If no response is forwarded (a refusal, an error), it is released here.
+    c.set('releaseOnDelivery', release);
     try {
       await next();
-    } finally {
+    } catch (error) {
       release();
+      throw error;
     }
+    // Hono records an error thrown further down (a refusal, a failed forward) in c.error: nothing was forwarded.
+    if (c.error) release();
   };
 }

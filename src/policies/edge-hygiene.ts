@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { GatewaySettings } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { guardClientBody, noteClientFault } from '../proxy/upstream-exchange.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 
 /** The gateway-level rules, compiled once per configuration version. */
@@ -16,6 +17,7 @@ export class EdgeRules {
   readonly anyHost: boolean;
   readonly maxBodyBytes: number;
   readonly maxHeaderBytes: number;
+  readonly bodyIdleTimeoutMs: number;
 
   constructor(settings: GatewaySettings) {
     this.anyHost = settings.allowedHosts.length === 0;
@@ -23,6 +25,7 @@ export class EdgeRules {
     this.#hostSuffixes = settings.allowedHosts.filter((host) => host.startsWith('*.')).map((host) => host.slice(1));
     this.maxBodyBytes = settings.limits.maxBodyBytes;
     this.maxHeaderBytes = settings.limits.maxHeaderBytes;
+    this.bodyIdleTimeoutMs = settings.limits.bodyIdleTimeoutMs;
   }
 
   /** `hostname`: lower case, without port. */
@@ -41,8 +44,11 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  * - a host not in `gateway.allowedHosts` (421),
  * - an encoded CR or LF in the path (400 `invalid-path`; `%00` is already refused by normalisation),
  * - request headers larger than `limits.maxHeaderBytes` in total (431) or with a control character (400),
- * - a body larger than `limits.maxBodyBytes` (413): by `Content-Length` at once, or, without one, counted as it
- *   streams (the stream is wrapped only then, and never buffered), the upstream request aborted when it passes.
+ * - a body on GET or HEAD (400 `body-not-allowed`): the runtime will not send one upstream, and a request that
+ *   cannot be sent must never count as the origin's failure;
+ * - a body larger than `limits.maxBodyBytes` (413): by `Content-Length` at once, before any byte of it is read, or
+ *   counted as it streams; a body that stalls for `limits.bodyIdleTimeoutMs` (408) or ends short (400). The stream
+ *   is guarded (never buffered) and the upstream request aborted when the client is at fault, see guardClientBody.
  */
 export function edgeHygiene(): MiddlewareHandler<AppEnv> {
   return async function edgeHygiene(c, next) {
@@ -67,40 +73,19 @@ export function edgeHygiene(): MiddlewareHandler<AppEnv> {
     c.set('requestHeaders', headers);
 
     if (request.body !== null) {
-      const declared = request.headers.get('content-length');
-      if (declared !== null) {
-        // The runtime holds the body to its declared length, so checking the declaration is enough.
-        if (Number(declared) > rules.maxBodyBytes) throw new GatewayError('payload-too-large', { limit: rules.maxBodyBytes });
-      } else {
-        const upload = new AbortController();
-        c.req.raw = new Request(request, { body: limitedBody(request.body, rules.maxBodyBytes, upload) });
-        c.set('uploadSignal', upload.signal);
+      // RFC 9110 §9.3.1: a body on GET has no defined meaning, and workerd refuses to send one.
+      if (request.method === 'GET' || request.method === 'HEAD') {
+        throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), c.get('trace').requestId);
       }
+      const declared = request.headers.get('content-length');
+      const declaredLength = declared === null ? undefined : Number(declared);
+      if (declaredLength !== undefined && declaredLength > rules.maxBodyBytes) {
+        throw new GatewayError('payload-too-large', { limit: rules.maxBodyBytes });
+      }
+      const guarded = guardClientBody(request.body, declaredLength, { maxBytes: rules.maxBodyBytes, idleTimeoutMs: rules.bodyIdleTimeoutMs });
+      c.req.raw = new Request(request, { body: guarded.body });
+      c.set('clientBody', guarded);
     }
     await next();
   };
-}
-
-/**
- * The body, passed through until more than `limit` bytes have gone by; then `upload` is aborted with a 413 problem
- * and the stream stops. Aborting the upstream fetch is what makes the origin see a broken request: when a request
- * body stream merely errors, workerd ends the chunked upload cleanly, and the origin would take the truncated
- * body for the whole one.
- */
-function limitedBody(body: ReadableStream<Uint8Array>, limit: number, upload: AbortController): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let received = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) return controller.close();
-      received += value.byteLength;
-      if (received <= limit) return controller.enqueue(value);
-      upload.abort(new GatewayError('payload-too-large', { limit }));
-      await reader.cancel().catch(() => {});
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
 }

@@ -5,6 +5,15 @@ import { GatewayError } from '../errors/problem.ts';
 import { recordAttempt, type RequestObservation } from '../observability/request-spans.ts';
 import type { TraceContext } from '../observability/trace-context.ts';
 import { prepareResponseHeaders } from './headers.ts';
+import {
+  countsAgainstInstance,
+  exchange,
+  noteClientFault,
+  releaseWhenDelivered,
+  type AttemptOutcome,
+  type ClientBody,
+  type OriginFailure,
+} from './upstream-exchange.ts';
 
 export interface ForwardRequest {
   method: string;
@@ -18,20 +27,17 @@ export interface ForwardRequest {
   contentLength: number | undefined;
   trace: TraceContext;
   webSocket: boolean;
-  /** Aborts the upstream request from the gateway's side; its reason (a GatewayError) becomes the answer. */
-  signal?: AbortSignal;
+  /**
+   * The client's body as edge hygiene guards it: when the client is at fault (body too large, stalled or cut short)
+   * the upstream request is aborted, the problem is the answer, and the instance is not blamed.
+   */
+  clientBody?: ClientBody;
+  /** Aborted when the client went away: the upstream request is cancelled and nobody is blamed. */
+  clientGone?: AbortSignal;
+  /** Called once when the response body has been delivered (or the client left, or there is no response). */
+  onDelivered?: () => void;
   /** Filled in for the read plane's recording point: instance, attempts and time spent waiting on origins. */
   observation?: RequestObservation | undefined;
-}
-
-type Failure = 'connect-failure' | 'timeout';
-
-/** Why an attempt ended without a usable response. */
-class AttemptFailed {
-  readonly failure: Failure;
-  constructor(failure: Failure) {
-    this.failure = failure;
-  }
 }
 
 /**
@@ -58,14 +64,22 @@ export async function forward(
   if (!request.webSocket && retries.attempts > 0 && (retries.methods as readonly string[]).includes(request.method)) {
     if (body === null) maxAttempts += retries.attempts;
     else if (request.contentLength !== undefined && request.contentLength <= retries.maxBufferedBodyBytes) {
-      body = await new Response(body).arrayBuffer();
+      try {
+        body = await new Response(body).arrayBuffer();
+      } catch (cause) {
+        // The client's body broke while being buffered: its fault, before any instance was tried.
+        const problem = request.clientBody?.fault.aborted ? (request.clientBody.fault.reason as GatewayError) : new GatewayError('incomplete-body', {}, { cause });
+        throw noteClientFault(problem, request.trace.requestId);
+      }
+      // A guarded body ends early when the client is at fault: never forward what was read of it.
+      if (request.clientBody?.fault.aborted) throw noteClientFault(request.clientBody.fault.reason as GatewayError, request.trace.requestId);
       maxAttempts += retries.attempts;
     }
   }
 
   pool.retryBudget.recordRequest(started);
   const tried = new Set<InstanceState>();
-  let lastFailure: Failure | undefined;
+  let lastFailure: OriginFailure | undefined;
   for (let attempt = 1; ; attempt++) {
     const now = Date.now();
     const instance = pool.choose(tried, now);
@@ -74,25 +88,32 @@ export async function forward(
 
     const timeoutMs = Math.min(perTryMs, deadline - now);
     const outcome = await attemptOnce(instance, request, body, timeoutMs, service.loadBalancing.ewmaDecayMs);
-    if (request.observation) recordAttempt(request.observation, instance.id, attempt, now, outcome instanceof AttemptFailed ? outcome.failure : outcome.status);
+    if (request.observation) {
+      const result = outcome.kind === 'response' ? outcome.response.status : outcome.kind === 'origin-failure' ? outcome.failure : 'client-fault';
+      recordAttempt(request.observation, instance.id, attempt, now, result);
+    }
+    // The request's own fault (a body cut short, too large or stalled, a request the runtime will not send):
+    // answered as such, never held against the instance, never retried.
+    if (outcome.kind === 'client-fault') throw noteClientFault(outcome.problem, request.trace.requestId);
     const isLast =
       attempt >= maxAttempts || Date.now() >= deadline || tried.size >= pool.instances.length;
 
-    pool.recordOutcome(instance, outcome instanceof AttemptFailed || outcome.status >= 500, Date.now() - now);
-    if (outcome instanceof AttemptFailed) {
+    pool.recordOutcome(instance, countsAgainstInstance(outcome) === true, Date.now() - now);
+    if (outcome.kind === 'origin-failure') {
       instance.markFailure(Date.now(), service.loadBalancing.failureCooldownMs);
       lastFailure = outcome.failure;
       if (!isLast && retries.on.includes(outcome.failure) && pool.retryBudget.tryAcquire(Date.now())) continue;
       break;
     }
 
+    const { response } = outcome;
     instance.markSuccess();
-    if (!isLast && shouldRetryStatus(outcome.status, retries.on) && pool.retryBudget.tryAcquire(Date.now())) {
+    if (!isLast && shouldRetryStatus(response.status, retries.on) && pool.retryBudget.tryAcquire(Date.now())) {
       instance.inFlight -= 1;
-      await outcome.body?.cancel();
+      await response.body?.cancel();
       continue;
     }
-    return clientResponse(outcome, instance, request.trace, waitUntil);
+    return clientResponse(response, instance, request, waitUntil);
   }
 
   if (lastFailure === 'timeout') {
@@ -108,7 +129,7 @@ function shouldRetryStatus(status: number, on: readonly string[]): boolean {
 }
 
 /**
- * One attempt against one instance. On success the instance's in-flight count stays raised: the response body
+ * One attempt against one instance. On a response the instance's in-flight count stays raised: the response body
  * is still on its way, and {@link clientResponse} lowers the count when it has been delivered.
  */
 async function attemptOnce(
@@ -117,33 +138,23 @@ async function attemptOnce(
   body: ReadableStream<Uint8Array> | ArrayBuffer | null,
   timeoutMs: number,
   ewmaDecayMs: number,
-): Promise<Response | AttemptFailed> {
-  if (timeoutMs <= 0) return new AttemptFailed('timeout');
-  // The timer covers the wait for response headers only: a long download or stream is not cut off.
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+): Promise<AttemptOutcome> {
   const started = Date.now();
   instance.inFlight += 1;
-  try {
+  const outcome = await exchange({
     // The URL is the instance's base plus a normalised path that starts with exactly one "/": no request path
     // can make it point at another host (unlike `new URL(path, base)` with `//evil.example`).
-    const response = await fetch(`${instance.base}${request.path}${request.search}`, {
-      method: request.method,
-      headers: request.headers,
-      body,
-      redirect: 'manual',
-      signal: request.signal ? AbortSignal.any([controller.signal, request.signal]) : controller.signal,
-    });
-    instance.observeRtt(Date.now() - started, Date.now(), ewmaDecayMs);
-    return response;
-  } catch {
-    instance.inFlight -= 1;
-    // Cut off by the gateway (the body limit): not the instance's fault, and the reason is the answer.
-    if (request.signal?.aborted) throw request.signal.reason;
-    return new AttemptFailed(controller.signal.aborted ? 'timeout' : 'connect-failure');
-  } finally {
-    clearTimeout(timer);
-  }
+    url: `${instance.base}${request.path}${request.search}`,
+    method: request.method,
+    headers: request.headers,
+    body,
+    timeoutMs,
+    ...(request.clientBody ? { clientBody: request.clientBody } : {}),
+    ...(request.clientGone ? { clientGone: request.clientGone } : {}),
+  });
+  if (outcome.kind === 'response') instance.observeRtt(Date.now() - started, Date.now(), ewmaDecayMs);
+  else instance.inFlight -= 1;
+  return outcome;
 }
 
 /** Bodies up to this size count as delivered with their headers. */
@@ -151,20 +162,25 @@ const SHORT_BODY_BYTES = 64 * 1024;
 
 /**
  * The origin's response with hop-by-hop headers removed. A long or unsized body (a download, a stream) is piped
- * natively (no JavaScript per chunk) into the client's, and the instance's in-flight count drops when the last
- * byte has gone or the client left: least connections must see long transfers.
+ * natively (no JavaScript per chunk) into the client's, and the instance's in-flight count and whatever the
+ * request holds (`onDelivered`: its concurrency slot) are released when the last byte has gone or the client left:
+ * least connections and the concurrency limit must see long transfers.
  */
 function clientResponse(
   upstream: Response,
   instance: InstanceState,
-  trace: TraceContext,
+  request: ForwardRequest,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Response {
+  const release = () => {
+    instance.inFlight -= 1;
+    request.onDelivered?.();
+  };
   if (upstream.status === 101 || upstream.webSocket) {
     // The socket is handed to the runtime, which relays it; the gateway no longer sees it.
-    instance.inFlight -= 1;
+    release();
     const headers = new Headers(upstream.headers);
-    prepareResponseHeaders(headers, trace);
+    prepareResponseHeaders(headers, request.trace);
     return new Response(null, { status: 101, headers, webSocket: upstream.webSocket });
   }
   const length = Number(upstream.headers.get('content-length') ?? NaN);
@@ -172,18 +188,14 @@ function clientResponse(
   if (!body || length <= SHORT_BODY_BYTES) {
     // A short body is delivered in about the time its headers took: count the request as done now, and spare
     // the pipe below, which costs more than the rest of the request path together.
-    instance.inFlight -= 1;
+    release();
   } else {
     // The runtime hands over the body decoded; only an unencoded body still has the declared length.
     const encoded = (upstream.headers.get('content-encoding') ?? 'identity') !== 'identity';
-    const relay =
-      Number.isSafeInteger(length) && !encoded ? new FixedLengthStream(length) : new IdentityTransformStream();
-    const done = () => (instance.inFlight -= 1);
-    waitUntil(body.pipeTo(relay.writable).then(done, done));
-    body = relay.readable;
+    body = releaseWhenDelivered(body, length, encoded, release, waitUntil);
   }
   // Built from the upstream response itself: status, text and a mutable copy of its headers in one native call.
   const response = new Response(body, upstream);
-  prepareResponseHeaders(response.headers, trace);
+  prepareResponseHeaders(response.headers, request.trace);
   return response;
 }

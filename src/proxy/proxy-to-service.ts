@@ -32,7 +32,7 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
     const waitUntil = waitUntilOf(c);
     // Outcomes reach the service's object in the background, at most once per sync interval.
     syncServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
-    return forward(
+    const forwarding = forward(
       pool,
       {
         method: c.req.method,
@@ -44,10 +44,20 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         trace,
         webSocket,
         observation: c.get('observation'),
-        ...(c.get('uploadSignal') ? { signal: c.get('uploadSignal') } : {}),
+        ...(c.get('clientBody') ? { clientBody: c.get('clientBody') } : {}),
+        // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
+        clientGone: c.req.raw.signal,
+        ...(c.get('releaseOnDelivery') ? { onDelivered: c.get('releaseOnDelivery') } : {}),
       },
       waitUntil,
     );
+    // When the client disconnects, workerd cancels this handler and nothing after an await runs: continuations
+    // of a promise registered with waitUntil still do. The attempt (bounded by its timeouts) then still lowers the
+    // instance's in-flight count, and a failed forward releases the concurrency slot. A response body's delivery
+    // releases both on its own (see releaseWhenDelivered).
+    const release = c.get('releaseOnDelivery');
+    waitUntil(forwarding.catch(() => release?.()));
+    return forwarding;
   };
 }
 

@@ -19,7 +19,7 @@ describe('defaults', () => {
     const config = parseGatewayConfig({ services: [service()] });
     expect(config.services[0]!.policies.auth).toBeUndefined();
     expect(config.gateway.auth).toMatchObject({ realm: 'edge-gateway', issuers: [], maxTokenBytes: 8192, tokenCache: { maxEntries: 10_000, maxTtlSeconds: 300 }, apiKeys: { cacheTtlSeconds: 30 }, admin: { role: 'admin' } });
-    expect(config.gateway.limits).toEqual({ maxBodyBytes: 100 * 1024 * 1024, maxHeaderBytes: 32 * 1024 });
+    expect(config.gateway.limits).toEqual({ maxBodyBytes: 100 * 1024 * 1024, maxHeaderBytes: 32 * 1024, bodyIdleTimeoutMs: 30_000 });
     expect(config.gateway.allowedHosts).toEqual([]);
   });
 

@@ -23,6 +23,23 @@ describe('ConcurrencyGate', () => {
     expect(gate.inFlight).toBe(0);
   });
 
+  // A waiter that workerd cancelled outright (it never looks again) is dropped at its deadline: that case needs a
+  // real disconnect and is tested in test/e2e/hardening-workerd.test.ts.
+  it('lets a waiter whose client left leave the queue without taking a slot', async () => {
+    const gate = new ConcurrencyGate();
+    const tight = { maxInFlight: 1, maxQueue: 5, queueTimeoutMs: 50 };
+    const release = await gate.acquire(tight);
+    const abandoned = new AbortController();
+    abandoned.abort();
+    const gone = gate.acquire(tight, abandoned.signal);
+    expect(gate.queued).toBe(1);
+    expect(await gone).toBeUndefined();
+    expect(gate.queued).toBe(0);
+    release!();
+    expect(gate.inFlight).toBe(0);
+    expect(await gate.acquire(tight)).toBeTypeOf('function');
+  });
+
   it('serves the queue in arrival order', async () => {
     const gate = new ConcurrencyGate();
     const release = await gate.acquire({ ...policy, maxInFlight: 1, maxQueue: 5 });

@@ -118,3 +118,28 @@ describe('body limit', () => {
     expect((await single('/echo/x', { base })).status).toBe(200);
   });
 });
+
+describe('client faults are the client\'s (issue #8)', () => {
+  const strictConfig: GatewayConfigInput = {
+    gateway: { limits: { maxBodyBytes: 1024, maxHeaderBytes: 2048, bodyIdleTimeoutMs: 200 } },
+    services: [{ name: 'lone', routes: [{ pathPrefix: '/echo' }], instances: [{ url: echo! }], loadBalancing: { failureCooldownMs: 60_000 } }],
+  };
+
+  // GET and HEAD with a body cannot even be built inside workerd: test/e2e/hardening-workerd.test.ts sends them.
+
+  it('answers a body that stalls 408 request-timeout after bodyIdleTimeoutMs, and the instance stays in rotation', async () => {
+    const lone = gatewayFor(strictConfig);
+    // Sends one chunk, then nothing, and never ends.
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10).fill(120));
+      },
+    });
+    const started = Date.now();
+    const response = await lone('/echo/x', { method: 'POST', body: stalled });
+    expect(response.status).toBe(408);
+    expect(await problemType(response)).toBe('request-timeout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect((await lone('/echo/x')).status).toBe(200);
+  });
+});

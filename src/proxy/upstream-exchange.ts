@@ -1,0 +1,193 @@
+/**
+ * @module The one wrapper around the upstream exchange: who is blamed when an attempt fails (the origin or the
+ * client), how long a client's body may stall, and releasing what a request holds when it completes or the client
+ * leaves. forward.ts drives attempts through it; nothing else decides these things.
+ */
+import { GatewayError } from '../errors/problem.ts';
+
+/** Requests refused as the client's fault in this isolate, by problem kind (malformed Host, body faults, ...). */
+export const clientFaultCounts: Record<string, number> = {};
+
+/**
+ * Counts and logs (one JSON line) a request refused as the client's fault: never a stack, never the raw value.
+ * Returns `problem` so callers can `throw noteClientFault(...)`.
+ */
+export function noteClientFault(problem: GatewayError, requestId: string): GatewayError {
+  clientFaultCounts[problem.kind] = (clientFaultCounts[problem.kind] ?? 0) + 1;
+  console.warn(JSON.stringify({ level: 'warn', event: 'client-fault', kind: problem.kind, status: problem.status, requestId }));
+  return problem;
+}
+
+/** Failures that are the origin's doing: they count against the instance, its ejection and its breaker. */
+export type OriginFailure = 'connect-failure' | 'timeout';
+
+/**
+ * How one attempt against an instance ended.
+ * - `response`: the origin answered (a 5xx still counts against it, see {@link countsAgainstInstance});
+ * - `origin-failure`: refused or reset connection, or no answer in time: the instance's fault;
+ * - `client-fault`: the request itself could not be sent (a URL or method the runtime refuses, a body the client
+ *   cut short, stalled or made too large): answered with `problem`, and never held against the instance.
+ */
+export type AttemptOutcome =
+  | { kind: 'response'; response: Response }
+  | { kind: 'origin-failure'; failure: OriginFailure }
+  | { kind: 'client-fault'; problem: GatewayError };
+
+/** Whether an outcome counts as a failure of the instance (ejection, breaker, least-connections latency). */
+export function countsAgainstInstance(outcome: AttemptOutcome): boolean | undefined {
+  if (outcome.kind === 'client-fault') return undefined;
+  return outcome.kind === 'origin-failure' || outcome.response.status >= 500;
+}
+
+export interface ExchangeInput {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | ArrayBuffer | null;
+  /** Wait for the response headers at most this long. */
+  timeoutMs: number;
+  /** The client's body, when it has one and is being sent: see {@link guardClientBody}. */
+  clientBody?: ClientBody;
+  /** Aborted when the client has gone away: the upstream request is cancelled and nobody is blamed. */
+  clientGone?: AbortSignal;
+}
+
+/** Sends one upstream request and classifies how it ended. Never throws. */
+export async function exchange(input: ExchangeInput): Promise<AttemptOutcome> {
+  if (input.timeoutMs <= 0) return { kind: 'origin-failure', failure: 'timeout' };
+  const timer = new AbortController();
+  const signals = [timer.signal];
+  const clientFault = input.clientBody?.fault;
+  if (clientFault) signals.push(clientFault);
+  if (input.clientGone) signals.push(input.clientGone);
+  let upstream: Request;
+  try {
+    // Building the request first separates what the runtime refuses to send (the request's fault) from what
+    // happens on the wire (the origin's).
+    upstream = new Request(input.url, {
+      method: input.method,
+      headers: input.headers,
+      body: input.body,
+      redirect: 'manual',
+      signal: signals.length === 1 ? timer.signal : AbortSignal.any(signals),
+    });
+  } catch (cause) {
+    return { kind: 'client-fault', problem: new GatewayError('request-not-forwardable', {}, { cause }) };
+  }
+  // The timer covers the wait for response headers only: a long download or stream is not cut off.
+  const timeout = setTimeout(() => timer.abort(), input.timeoutMs);
+  try {
+    return { kind: 'response', response: await fetch(upstream) };
+  } catch (cause) {
+    if (clientFault?.aborted) return { kind: 'client-fault', problem: clientFault.reason as GatewayError };
+    if (input.clientGone?.aborted) return { kind: 'client-fault', problem: new GatewayError('incomplete-body', {}, { cause }) };
+    // Out of time while the client was still sending its body: the origin was waiting for the client.
+    if (timer.signal.aborted && input.clientBody?.pending) {
+      return { kind: 'client-fault', problem: new GatewayError('request-timeout', { timeoutMs: input.timeoutMs }, { cause }) };
+    }
+    return { kind: 'origin-failure', failure: timer.signal.aborted ? 'timeout' : 'connect-failure' };
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+/** A client's body on its way upstream, watched. */
+export interface ClientBody {
+  /** The stream to send upstream. */
+  body: ReadableStream<Uint8Array>;
+  /** Aborted, with the problem (a GatewayError) as its reason, when the client is at fault. */
+  fault: AbortSignal;
+  /** True until the body has arrived whole (or failed). */
+  readonly pending: boolean;
+}
+
+export interface ClientBodyLimits {
+  /** Largest body; one byte more and the upload is cut off with 413. */
+  maxBytes: number;
+  /** Longest wait for the next chunk of the body; longer and the upload is cut off with 408. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * The client's body, passed through unchanged while it behaves. When it passes `maxBytes` (413), stalls for
+ * `idleTimeoutMs` (408), or ends short or breaks (400), the returned `fault` signal is aborted with that problem as
+ * its reason and the stream errors: the upstream request is aborted (a body stream that merely ends would let
+ * workerd finish a chunked upload cleanly, and the origin would take the truncated body for the whole one), and the
+ * exchange is classed as the client's fault.
+ *
+ * With a declared length the body is sent on with that length (not chunked), as the client sent it.
+ */
+export function guardClientBody(
+  body: ReadableStream<Uint8Array>,
+  declaredLength: number | undefined,
+  limits: ClientBodyLimits,
+): ClientBody {
+  const fault = new AbortController();
+  const state = { pending: true };
+  const reader = body.getReader();
+  let received = 0;
+  const fail = (problem: GatewayError, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    state.pending = false;
+    if (!fault.signal.aborted) fault.abort(problem);
+    reader.cancel(problem).catch(() => {});
+    // Ended, not errored: the aborted fault signal is what stops the upstream request and carries the problem
+    // (an errored stream would also surface as an unhandled rejection inside the runtime's upload pump).
+    controller.close();
+  };
+  const guarded = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), limits.idleTimeoutMs)));
+      let next: ReadableStreamReadResult<Uint8Array> | 'idle';
+      try {
+        next = await Promise.race([reader.read(), idle]);
+      } catch (cause) {
+        return fail(new GatewayError('incomplete-body', {}, { cause }), controller);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (next === 'idle') return fail(new GatewayError('request-timeout', { timeoutMs: limits.idleTimeoutMs }), controller);
+      if (next.done) {
+        if (declaredLength !== undefined && received < declaredLength) return fail(new GatewayError('incomplete-body'), controller);
+        state.pending = false;
+        return controller.close();
+      }
+      received += next.value.byteLength;
+      if (received > limits.maxBytes) return fail(new GatewayError('payload-too-large', { limit: limits.maxBytes }), controller);
+      controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  // A FixedLengthStream tells the runtime the length, so the origin gets Content-Length rather than chunks.
+  const sent = declaredLength === undefined ? guarded : guarded.pipeThrough(new FixedLengthStream(declaredLength));
+  return {
+    body: sent,
+    fault: fault.signal,
+    get pending() {
+      return state.pending;
+    },
+  };
+}
+
+/**
+ * Calls `release` exactly once: when `body` has been delivered to the client, when the client went away, or at
+ * once when there is no body. Returns the body to send instead (the same bytes, natively piped: no JavaScript per
+ * chunk), or the original when nothing is held.
+ */
+export function releaseWhenDelivered(
+  body: ReadableStream<Uint8Array> | null,
+  length: number,
+  encoded: boolean,
+  release: () => void,
+  waitUntil: (promise: Promise<unknown>) => void,
+): ReadableStream<Uint8Array> | null {
+  if (!body) {
+    release();
+    return null;
+  }
+  const relay = Number.isSafeInteger(length) && !encoded ? new FixedLengthStream(length) : new IdentityTransformStream();
+  waitUntil(body.pipeTo(relay.writable).then(release, release));
+  return relay.readable;
+}
