@@ -24,11 +24,15 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Starts `wrangler dev` on a free port with `config` as GATEWAY_CONFIG; resolves once it is ready. */
-export async function startGateway(config: GatewayConfigInput, vars: Record<string, string> = {}): Promise<RunningGateway> {
+/**
+ * Starts `wrangler dev` on a free port with `config` as GATEWAY_CONFIG; resolves once it is ready. With `persistTo`,
+ * Durable Object storage lives there and survives `stop()`, so a second gateway started on it is a restart (every
+ * object and isolate reset, storage kept).
+ */
+export async function startGateway(config: GatewayConfigInput, vars: Record<string, string> = {}, options: { persistTo?: string } = {}): Promise<RunningGateway> {
   vendorAssets();
   const port = await freePort();
-  const persist = mkdtempSync(join(tmpdir(), 'gateway-e2e-'));
+  const persist = options.persistTo ?? mkdtempSync(join(tmpdir(), 'gateway-e2e-'));
   const varArgs = Object.entries({ ADMIN_TOKEN: E2E_ADMIN_TOKEN, GATEWAY_CONFIG: JSON.stringify(config), ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child = spawn(
     process.execPath,
@@ -53,7 +57,7 @@ export async function startGateway(config: GatewayConfigInput, vars: Record<stri
     async stop() {
       child.kill('SIGTERM');
       await exited;
-      rmSync(persist, { recursive: true, force: true });
+      if (!options.persistTo) rmSync(persist, { recursive: true, force: true });
     },
   };
 }

@@ -24,9 +24,10 @@ const healthy: Handler = (req, res) => {
 
 /**
  * An origin whose behaviour is `handler`; records every request it receives. The gateway's health probes are
- * answered by `onProbe` (healthy by default), so a test about something else never sees them.
+ * answered by `onProbe` (healthy by default), so a test about something else never sees them. `port` brings an origin
+ * back where a closed one listened (fault tests).
  */
-export async function startOrigin(handler: Handler, options: { onProbe?: Handler } = {}): Promise<TestOrigin> {
+export async function startOrigin(handler: Handler, options: { onProbe?: Handler; port?: number } = {}): Promise<TestOrigin> {
   const requests: TestOrigin['requests'] = [];
   const probes: TestOrigin['probes'] = [];
   const server = createServer((req, res) => {
@@ -34,7 +35,7 @@ export async function startOrigin(handler: Handler, options: { onProbe?: Handler
     (isProbe ? probes : requests).push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     (isProbe ? (options.onProbe ?? healthy) : handler)(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
