@@ -22,6 +22,11 @@ const OPTIONS = {
   out: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
   limit: { type: 'string' },
+  status: { type: 'string' },
+  severity: { type: 'string' },
+  service: { type: 'string' },
+  instance: { type: 'string' },
+  range: { type: 'string' },
   timeout: { type: 'string', default: '10000' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -80,12 +85,43 @@ function usage(noun: string, verb: string, command: Command): never {
   throw new CliError(`usage: npm run gateway -- ${noun} ${verb} ${command.args ?? ''}`.trimEnd(), EXIT.usage);
 }
 
+/** A JSON file named on the command line (a rule, a channel); unreadable or not JSON is bad usage. */
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, EXIT.usage);
+  }
+}
+
+/** `?key=value` from the named options that were given. */
+function queryOf(options: Options, keys: readonly ('status' | 'severity' | 'service' | 'instance' | 'limit' | 'range')[]): string {
+  const query = new URLSearchParams();
+  for (const key of keys) if (options[key]) query.set(key, options[key]!);
+  return query.size ? `?${query}` : '';
+}
+
+const time = (epochMs: number | null | undefined) => (epochMs ? new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
+const percent = (ratio: number | null) => (ratio === null ? null : `${(ratio * 100).toFixed(1)}%`);
+
 type Instance = { id: string; url: string; weight: number; source: string; metadata: Record<string, string> };
 type Route = { id: string; service: string; pathPrefix: string; methods?: string[]; hosts?: string[]; source: string };
 
+type InstanceHealth = { id: string; url: string; status: string; lastCheckAt: number | null; latencyMs: number | null; consecutiveFailures: number; figures: Record<string, number> };
+type ProbeResult = { instance: string; ok: boolean; status: number | null; latencyMs: number; error: string | null };
+type HistoryEntry = { at: number; service: string; instance: string; kind: 'probe' | 'transition'; ok: boolean | null; status: number | null; latencyMs: number | null; error: string | null; from: string | null; to: string | null; reason: string | null };
+type Alert = { id: string; rule: string; service: string; severity: string; status: string; value: number; threshold: number; message: string; firedAt: number; acknowledgedAt?: number; acknowledgedBy?: string; resolvedAt?: number; resolvedBy?: string };
+type Delivery = { at: number; channel: string; kind: string; attempt: number; ok: boolean; status: number | null; detail: string };
+type Rule = { name: string; metric: string; comparator: string; threshold: number; windowSeconds: number; severity: string; channels: string[]; service?: string; enabled: boolean; source: string };
+type Channel = { name: string; type: string; url?: string; apiUrl?: string; minSeverity?: string; source: string };
+type MinutePoint = { at: number; requests: number; errors: number; p95Ms: number | null };
+type ServiceMetrics = { service: string; breaker: string; instances: { id: string }[]; totals: { requests: number; errors: number; rateLimited: number }; series: MinutePoint[] };
+
+/** A figure from an origin's health answer, shortened: `cpu=42 memory=61`. */
+const figuresText = (figures: Record<string, number>) => Object.entries(figures).map(([key, value]) => `${key}=${value}`).join(' ') || null;
+
 /**
- * Every command, by noun then verb. A bare noun runs its `list` (or its only verb). Health and alerts commands from
- * the other planes are added here the same way, with renderTable/renderFields for their human form.
+ * Every command, by noun then verb. A bare noun runs its `list` (or its only verb).
  */
 export const COMMANDS: Record<string, Record<string, Command>> = {
   services: {
@@ -237,6 +273,223 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
               ['skipped registry changes', s.registry.skippedChanges.length ? s.registry.skippedChanges.join('; ') : 'none'],
               ['state plane', reach(s.statePlane)],
             ]),
+        };
+      },
+    },
+  },
+  health: {
+    services: {
+      summary: 'every instance’s health from the active checks (status, latency, failures, figures)',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', '/health/services')) as { services: { name: string; status: string; instances: InstanceHealth[] }[] };
+        const rows = answer.services.flatMap((s) =>
+          s.instances.map((i) => [s.name, s.status, i.id, i.status, i.latencyMs === null ? null : `${i.latencyMs} ms`, i.consecutiveFailures, time(i.lastCheckAt), figuresText(i.figures), i.url]),
+        );
+        return { raw: answer, human: () => renderTable(['service', 'service status', 'instance', 'status', 'latency', 'failures', 'last check', 'figures', 'url'], rows, '(no services)') };
+      },
+    },
+    check: {
+      args: '[service]',
+      summary: 'probe now (every service, or the one named) and show the results',
+      async run([service], options) {
+        const answer = (await call(options, 'POST', '/health/check', service ? { service } : {})) as { services: { name: string; status: string; results: ProbeResult[] }[] };
+        const rows = answer.services.flatMap((s) =>
+          s.results.map((r) => [s.name, s.status, r.instance, r.ok ? 'pass' : 'FAIL', r.status, `${r.latencyMs} ms`, r.error]),
+        );
+        return { raw: answer, human: () => renderTable(['service', 'service status', 'instance', 'result', 'http', 'latency', 'error'], rows, '(no instances probed)') };
+      },
+    },
+    history: {
+      args: '[--service S] [--instance I] [--limit N]',
+      summary: 'probe results and health transitions, newest first',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', `/health/history${queryOf(options, ['service', 'instance', 'limit'])}`)) as { entries: HistoryEntry[] };
+        const rows = answer.entries.map((e) =>
+          e.kind === 'probe'
+            ? [time(e.at), e.service, e.instance, e.ok ? 'pass' : 'FAIL', e.status, e.latencyMs === null ? null : `${e.latencyMs} ms`, e.error]
+            : [time(e.at), e.service, e.instance, `${e.from} → ${e.to}`, null, null, e.reason],
+        );
+        return { raw: answer, human: () => renderTable(['at', 'service', 'instance', 'event', 'http', 'latency', 'detail'], rows, '(no history)') };
+      },
+    },
+  },
+  alerts: {
+    list: {
+      args: '[--status active|acknowledged|resolved] [--severity S] [--service S] [--limit N]',
+      summary: 'alerts, newest first',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', `/alerts/alerts${queryOf(options, ['status', 'severity', 'service', 'limit'])}`)) as { alerts: Alert[] };
+        const rows = answer.alerts.map((a) => [a.id, time(a.firedAt), a.severity, a.status, a.rule, a.service, a.message]);
+        return { raw: answer, human: () => renderTable(['id', 'fired', 'severity', 'status', 'rule', 'service', 'message'], rows, '(no alerts)') };
+      },
+    },
+    show: {
+      args: '<id>',
+      summary: 'one alert with every delivery attempt',
+      async run([id], options) {
+        if (!id) usage('alerts', 'show', this);
+        const a = (await call(options, 'GET', `/alerts/alerts/${encodeURIComponent(id)}`)) as Alert & { deliveries: Delivery[] };
+        return {
+          raw: a,
+          human: () =>
+            [
+              renderFields([
+                ['id', a.id],
+                ['rule', a.rule],
+                ['service', a.service],
+                ['severity', a.severity],
+                ['status', a.status],
+                ['value / threshold', `${a.value} / ${a.threshold}`],
+                ['message', a.message],
+                ['fired', time(a.firedAt)],
+                ['acknowledged', a.acknowledgedAt ? `${time(a.acknowledgedAt)} by ${a.acknowledgedBy}` : null],
+                ['resolved', a.resolvedAt ? `${time(a.resolvedAt)} by ${a.resolvedBy}` : null],
+              ]),
+              '',
+              renderTable(['at', 'channel', 'kind', 'attempt', 'ok', 'http', 'detail'], a.deliveries.map((d) => [time(d.at), d.channel, d.kind, d.attempt, d.ok ? 'yes' : 'NO', d.status, d.detail]), '(no deliveries yet)'),
+            ].join('\n'),
+        };
+      },
+    },
+    ack: {
+      args: '<id>',
+      summary: 'acknowledge an active alert',
+      async run([id], options) {
+        if (!id) usage('alerts', 'ack', this);
+        const alert = (await call(options, 'POST', `/alerts/alerts/${encodeURIComponent(id)}/acknowledge`)) as Alert;
+        return { raw: alert, human: () => `${alert.id} is ${alert.status}` };
+      },
+    },
+    resolve: {
+      args: '<id>',
+      summary: 'resolve an alert by hand',
+      async run([id], options) {
+        if (!id) usage('alerts', 'resolve', this);
+        const alert = (await call(options, 'POST', `/alerts/alerts/${encodeURIComponent(id)}/resolve`)) as Alert;
+        return { raw: alert, human: () => `${alert.id} is ${alert.status}` };
+      },
+    },
+    rules: {
+      summary: 'the alert rules in force (built-in, configured, added through the API)',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', '/alerts/alert-rules')) as { rules: Rule[] };
+        const rows = answer.rules.map((r) => [r.name, `${r.metric} ${r.comparator} ${r.threshold}`, `${r.windowSeconds} s`, r.severity, r.service ?? 'every service', r.channels.join(',') || null, r.enabled ? 'yes' : 'no', r.source]);
+        return { raw: answer, human: () => renderTable(['name', 'condition', 'window', 'severity', 'service', 'channels', 'enabled', 'source'], rows, '(no rules)') };
+      },
+    },
+    'rule-put': {
+      args: '<rule.json>',
+      summary: 'create or replace the rule in the file (its body as POST /alerts/alert-rules takes it)',
+      async run([file], options) {
+        if (!file) usage('alerts', 'rule-put', this);
+        const rule = readJsonFile(file) as { name?: unknown };
+        if (typeof rule?.name !== 'string' || rule.name === '') throw new CliError(`${file}: the rule needs a "name"`, EXIT.usage);
+        const answer = await call(options, 'PUT', `/alerts/alert-rules/${encodeURIComponent(rule.name)}`, rule);
+        return { raw: answer, human: () => `saved rule ${rule.name as string}` };
+      },
+    },
+    'rule-remove': {
+      args: '<name>',
+      summary: 'delete a rule added through the API',
+      async run([name], options) {
+        if (!name) usage('alerts', 'rule-remove', this);
+        await call(options, 'DELETE', `/alerts/alert-rules/${encodeURIComponent(name)}`);
+        return { raw: { deleted: name }, human: () => `deleted rule ${name}` };
+      },
+    },
+    channels: {
+      summary: 'notification channels (secrets are never shown)',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', '/alerts/notification-channels')) as { channels: Channel[] };
+        const rows = answer.channels.map((ch) => [ch.name, ch.type, ch.url ?? ch.apiUrl, ch.minSeverity ?? 'any', ch.source]);
+        return { raw: answer, human: () => renderTable(['name', 'type', 'url', 'min severity', 'source'], rows, '(no channels)') };
+      },
+    },
+    'channel-put': {
+      args: '<channel.json>',
+      summary: 'add or replace the channel in the file',
+      async run([file], options) {
+        if (!file) usage('alerts', 'channel-put', this);
+        const channel = (await call(options, 'POST', '/alerts/notification-channels', readJsonFile(file))) as Channel;
+        return { raw: channel, human: () => `saved channel ${channel.name}` };
+      },
+    },
+    'channel-remove': {
+      args: '<name>',
+      summary: 'delete a channel added through the API',
+      async run([name], options) {
+        if (!name) usage('alerts', 'channel-remove', this);
+        await call(options, 'DELETE', `/alerts/notification-channels/${encodeURIComponent(name)}`);
+        return { raw: { deleted: name }, human: () => `deleted channel ${name}` };
+      },
+    },
+    stats: {
+      summary: 'alert counts, mean time to acknowledge and resolve, deliveries',
+      async run(_args, options) {
+        type Stats = {
+          total: number;
+          bySeverity: Record<string, number>;
+          byStatus: Record<string, number>;
+          byRule: Record<string, number>;
+          suppressed: number;
+          meanTimeToAcknowledgeMs: number | null;
+          meanTimeToResolveMs: number | null;
+          deliveries: { ok: number; failed: number; deadLettered: number };
+        };
+        const s = (await call(options, 'GET', '/alerts/statistics')) as Stats;
+        const counts = (byKey: Record<string, number>) => Object.entries(byKey).map(([key, n]) => `${key} ${n}`).join(', ') || null;
+        const seconds = (ms: number | null) => (ms === null ? null : `${(ms / 1000).toFixed(1)} s`);
+        return {
+          raw: s,
+          human: () =>
+            renderFields([
+              ['alerts', s.total],
+              ['by severity', counts(s.bySeverity)],
+              ['by status', counts(s.byStatus)],
+              ['by rule', counts(s.byRule)],
+              ['suppressed (cooldown)', s.suppressed],
+              ['mean time to acknowledge', seconds(s.meanTimeToAcknowledgeMs)],
+              ['mean time to resolve', seconds(s.meanTimeToResolveMs)],
+              ['deliveries ok / failed / dead-lettered', `${s.deliveries.ok} / ${s.deliveries.failed} / ${s.deliveries.deadLettered}`],
+            ]),
+        };
+      },
+    },
+    test: {
+      args: '<channel>[,<channel>...] [--severity info]',
+      summary: 'send a test alert through the named channels (through the queue)',
+      async run([channels], options) {
+        if (!channels) usage('alerts', 'test', this);
+        const answer = (await call(options, 'POST', '/alerts/test-alert', { severity: options.severity ?? 'info', channels: channels.split(',') })) as { alert: { id: string }; enqueued: string[] };
+        return { raw: answer, human: () => `test alert ${answer.alert.id} queued for ${answer.enqueued.join(', ')} (see: alerts show ${answer.alert.id})` };
+      },
+    },
+  },
+  metrics: {
+    show: {
+      args: '[--range 60m|2h|1d]',
+      summary: 'per service over the range: requests, req/s, error rate, p95, breaker (from /metrics/json)',
+      async run(_args, options) {
+        const answer = (await call(options, 'GET', `/metrics/json${queryOf(options, ['range'])}`)) as { rangeMinutes: number; source: string; services: ServiceMetrics[] };
+        const rows = answer.services.map((s) => {
+          const { requests, errors, rateLimited } = s.totals;
+          // p95 over the range is not the mean of per-minute p95s; the worst minute is what an operator looks for.
+          const p95s = s.series.map((point) => point.p95Ms).filter((value): value is number => value !== null);
+          return [
+            s.service,
+            requests,
+            (requests / (answer.rangeMinutes * 60)).toFixed(2),
+            requests === 0 ? null : percent(errors / requests),
+            rateLimited,
+            p95s.length ? `${Math.round(Math.max(...p95s))} ms` : null,
+            s.breaker,
+            s.instances.length,
+          ];
+        });
+        return {
+          raw: answer,
+          human: () =>
+            `${renderTable(['service', 'requests', 'req/s', 'error rate', 'rate limited', 'worst p95', 'breaker', 'instances'], rows, '(no services)')}\n\nlast ${answer.rangeMinutes} min, source ${answer.source}`,
         };
       },
     },

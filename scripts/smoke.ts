@@ -2,7 +2,7 @@
  * @module `npm run smoke -- --url https://gateway-staging.example.com`: checks a running gateway the way CI does after
  * a deploy. Usable locally against any URL.
  *
- * Checks (each can be skipped, so the script works against a gateway that does not have every endpoint yet):
+ * Checks (each can be skipped, e.g. `--skip metrics` where no scrape token is configured):
  *   ready    GET <ready-path> (default /health/ready) answers 200          skip with --skip ready
  *   proxy    GET <proxy-path> (default /samples/smoke) answers <expect>     skip with --skip proxy
  *            (default 200) with an X-Request-Id, i.e. it went through the gateway to an origin

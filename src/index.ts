@@ -11,14 +11,28 @@ import { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import { ServiceState } from '../durable-objects/service-state.ts';
 import { armHealthChecks } from './health/scheduler.ts';
-import { reportDurableObjectErrors } from './observability/sentry.ts';
+import { reportDurableObjectErrors, reportError } from './observability/sentry.ts';
 
 export { AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState };
 
-// Sentry (when SENTRY_DSN is set): exceptions thrown inside the objects. Requests report through the app's onError.
+// Sentry (when SENTRY_DSN is set): exceptions thrown inside the objects. Requests report through the app's onError,
+// the cron and queue handlers below through reportFailures.
 reportDurableObjectErrors(AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState);
 
 const app = createApp();
+
+/**
+ * Runs a scheduled or queue invocation, reporting an exception that escapes it to Sentry, then rethrowing it: the
+ * runtime still sees the failure (the invocation is marked failed; a queue batch is retried).
+ */
+async function reportFailures(env: Env, ctx: ExecutionContext, where: 'scheduled' | 'queue', route: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    reportError(env, (promise) => ctx.waitUntil(promise), error, { where, route });
+    throw error;
+  }
+}
 
 export default {
   fetch: app.fetch,
@@ -26,14 +40,18 @@ export default {
    * Every minute ([triggers] in wrangler.toml): makes sure each service's health-check alarm and the alert
    * evaluation alarm are set, so a lost alarm is repaired within a minute.
    */
-  async scheduled(_controller, env, ctx) {
-    const current = configSource(env).current(env, (promise) => ctx.waitUntil(promise));
-    const runtime = current instanceof Promise ? await current : current;
-    await Promise.all([armHealthChecks(env, runtime), armAlertEvaluation(env, runtime)]);
+  async scheduled(controller, env, ctx) {
+    await reportFailures(env, ctx, 'scheduled', controller.cron, async () => {
+      const current = configSource(env).current(env, (promise) => ctx.waitUntil(promise));
+      const runtime = current instanceof Promise ? await current : current;
+      await Promise.all([armHealthChecks(env, runtime), armAlertEvaluation(env, runtime)]);
+    });
   },
   /** Alert notifications and, after their last attempt, their dead letters (src/alerting/queue-consumer.ts). */
-  async queue(batch, env) {
-    if (isDeadLetterQueue(batch.queue, env)) await keepDeadLetters(batch as MessageBatch<Notification>, env);
-    else await consumeNotifications(batch as MessageBatch<Notification>, env);
+  async queue(batch, env, ctx) {
+    await reportFailures(env, ctx, 'queue', batch.queue, async () => {
+      if (isDeadLetterQueue(batch.queue, env)) await keepDeadLetters(batch as MessageBatch<Notification>, env);
+      else await consumeNotifications(batch as MessageBatch<Notification>, env);
+    });
   },
 } satisfies ExportedHandler<Env, Notification>;

@@ -115,7 +115,7 @@ async function refresh() {
     }
     showDashboard();
     const alerts = active.ok ? [...active.data.alerts, ...(acknowledged.ok ? acknowledged.data.alerts : [])] : null;
-    renderFleet(metrics, health, active);
+    renderFleet(metrics, health, active, acknowledged.ok ? acknowledged.data.alerts.length : null);
     renderAlerts(active, alerts);
     renderServices(metrics, health, alerts);
     renderStatus(results);
@@ -160,9 +160,9 @@ function tile(name, label, value, detail) {
   return h('div', { class: 'tile', 'data-figure': name }, h('div', { class: 'tile-label' }, label), h('div', { class: 'tile-value' }, value), detail ? h('div', { class: 'tile-detail' }, detail) : null);
 }
 
-function renderFleet(metrics, health, active) {
+function renderFleet(metrics, health, active, acknowledgedCount) {
   const summary = fleetSummary(metrics.ok ? metrics.data : null, health.ok ? health.data : null, active.ok ? active.data.alerts : null);
-  renderPanel('fleet', { summary, metrics: metrics.status, health: health.status, active: active.status, range: state.range }, () => {
+  renderPanel('fleet', { summary, acknowledgedCount, metrics: metrics.status, health: health.status, active: active.status, range: state.range }, () => {
     const tiles = [];
     const { traffic } = summary;
     const rangeLabel = RANGES[state.range].label;
@@ -185,8 +185,10 @@ function renderFleet(metrics, health, active) {
     if (!summary.alerts) tiles.push(tile('alerts', 'Active alerts', 'unavailable', describeFailure(active)));
     else {
       const total = SEVERITIES.reduce((sum, s) => sum + summary.alerts[s], 0);
-      const text = SEVERITIES.filter((s) => summary.alerts[s] > 0).map((s) => `${summary.alerts[s]} ${s}`).join(', ');
-      tiles.push(tile('alerts', 'Active alerts', total === 0 ? 'none' : String(total), text || undefined));
+      const bySeverity = SEVERITIES.filter((s) => summary.alerts[s] > 0).map((s) => `${summary.alerts[s]} ${s}`);
+      // Acknowledged alerts are still open (listed below): "none" alone would read as all clear.
+      if (acknowledgedCount) bySeverity.push(`${formatCount(acknowledgedCount)} acknowledged`);
+      tiles.push(tile('alerts', 'Active alerts', total === 0 ? 'none' : String(total), bySeverity.join(', ') || undefined));
     }
     return tiles;
   });
@@ -203,21 +205,22 @@ async function alertAction(alert, action) {
 function renderAlerts(active, alerts) {
   renderPanel('alerts', { alerts, status: active.status }, () => {
     if (!alerts) return [unavailable('Alerts', active)];
-    if (alerts.length === 0) return [h('p', { class: 'empty' }, 'No active alerts.')];
+    if (alerts.length === 0) return [h('p', { class: 'empty' }, 'No active or acknowledged alerts.')];
     const now = Date.now();
     const rows = sortAlerts(alerts).map((alert) =>
       h(
         'tr',
         { 'data-alert': alert.id, 'data-status': alert.status },
-        h('td', {}, badge('severity', alert.severity, SEVERITY_ICONS[alert.severity] ?? '?')),
-        h('td', {}, alert.service),
-        h('td', {}, h('strong', {}, alert.rule), h('br'), alert.message),
-        h('td', { class: 'num' }, `${alert.value} (threshold ${alert.threshold})`),
-        h('td', {}, h('time', { datetime: new Date(alert.firedAt).toISOString(), title: new Date(alert.firedAt).toISOString() }, formatAge(alert.firedAt, now))),
-        h('td', { class: 'alert-status' }, alert.status === 'acknowledged' ? `acknowledged${alert.acknowledgedBy ? ` by ${alert.acknowledgedBy}` : ''}` : 'active'),
+        // data-label: the column's name, shown beside each cell where narrow screens stack the row (dashboard.css).
+        h('td', { 'data-label': 'Severity' }, badge('severity', alert.severity, SEVERITY_ICONS[alert.severity] ?? '?')),
+        h('td', { 'data-label': 'Service' }, alert.service),
+        h('td', { 'data-label': 'Rule' }, h('strong', {}, alert.rule), h('br'), alert.message),
+        h('td', { class: 'num', 'data-label': 'Value' }, `${alert.value} (threshold ${alert.threshold})`),
+        h('td', { 'data-label': 'Fired' }, h('time', { datetime: new Date(alert.firedAt).toISOString(), title: new Date(alert.firedAt).toISOString() }, formatAge(alert.firedAt, now))),
+        h('td', { class: 'alert-status', 'data-label': 'Status' }, alert.status === 'acknowledged' ? `acknowledged${alert.acknowledgedBy ? ` by ${alert.acknowledgedBy}` : ''}` : 'active'),
         h(
           'td',
-          { class: 'actions' },
+          { class: 'actions', 'data-label': 'Actions' },
           alert.status === 'active'
             ? h('button', { type: 'button', 'aria-label': `Acknowledge ${alert.rule} on ${alert.service}`, onclick: (event) => ((event.currentTarget.disabled = true), alertAction(alert, 'acknowledge')) }, 'Acknowledge')
             : null,
@@ -226,7 +229,7 @@ function renderAlerts(active, alerts) {
       ),
     );
     const head = h('tr', {}, ...['Severity', 'Service', 'Rule', 'Value', 'Fired', 'Status', 'Actions'].map((label) => h('th', { scope: 'col' }, label)));
-    return [h('div', { class: 'table-scroll' }, h('table', { class: 'alerts' }, h('thead', {}, head), h('tbody', {}, ...rows)))];
+    return [h('div', { class: 'table-scroll' }, h('table', { class: 'alerts stack-narrow' }, h('thead', {}, head), h('tbody', {}, ...rows)))];
   });
 }
 
@@ -374,14 +377,14 @@ function updateCard(card, row, metrics, health, now) {
       'tr',
       { 'data-instance': instance.id, 'data-status': instance.status },
       h('th', { scope: 'row' }, instance.id, h('div', { class: 'url' }, instance.url)),
-      h('td', {}, badge('state', instance.status, STATE_ICONS[instance.status] ?? '?'), live?.ejected ? ' (ejected)' : ''),
-      h('td', {}, instance.lastCheckAt === null ? 'never' : h('time', { datetime: new Date(instance.lastCheckAt).toISOString() }, formatAge(instance.lastCheckAt, now))),
-      h('td', { class: 'num' }, formatMs(instance.latencyMs)),
-      h('td', { class: 'num' }, String(instance.consecutiveFailures)),
-      h('td', { class: 'num' }, live ? String(live.inFlight) : '–'),
+      h('td', { 'data-label': 'Status' }, badge('state', instance.status, STATE_ICONS[instance.status] ?? '?'), live?.ejected ? ' (ejected)' : ''),
+      h('td', { 'data-label': 'Last check' }, instance.lastCheckAt === null ? 'never' : h('time', { datetime: new Date(instance.lastCheckAt).toISOString() }, formatAge(instance.lastCheckAt, now))),
+      h('td', { class: 'num', 'data-label': 'Check latency' }, formatMs(instance.latencyMs)),
+      h('td', { class: 'num', 'data-label': 'Failures in a row' }, String(instance.consecutiveFailures)),
+      h('td', { class: 'num', 'data-label': 'In flight' }, live ? String(live.inFlight) : '–'),
     );
   });
-  instances.replaceChildren(h('div', { class: 'table-scroll' }, h('table', { class: 'instances-table' }, h('caption', {}, `Instances of ${row.name}`), h('thead', {}, head), h('tbody', {}, ...body))));
+  instances.replaceChildren(h('div', { class: 'table-scroll' }, h('table', { class: 'instances-table stack-narrow' }, h('caption', {}, `Instances of ${row.name}`), h('thead', {}, head), h('tbody', {}, ...body))));
 }
 
 // --- sign-in and start ----------------------------------------------------------------------------------------------

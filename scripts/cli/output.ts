@@ -15,7 +15,7 @@ export const EXIT = {
   unreachable: 3,
   /** 401 or 403: no admin token, or the wrong one. */
   unauthorised: 4,
-  /** 404: the service, instance or route named does not exist. */
+  /** 404: the service, instance, route, alert, rule or channel named does not exist. */
   notFound: 5,
 } as const;
 

@@ -206,7 +206,9 @@ export function registerHealthRoutes(api: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const gateway = c.get('gateway');
       const { config } = gateway;
-      const hasBody = (c.req.header('content-length') ?? '0') !== '0' || c.req.header('transfer-encoding') !== undefined;
+      // A JSON content type counts too: HTTP/2 requests need not carry Content-Length, and the named service must not
+      // be ignored (which would probe every service).
+      const hasBody = (c.req.header('content-length') ?? '0') !== '0' || c.req.header('transfer-encoding') !== undefined || /json/i.test(c.req.header('content-type') ?? '');
       const body = hasBody ? c.req.valid('json') : {};
       const wanted = body.service;
       if (wanted !== undefined && !gateway.pools.has(wanted)) throw new GatewayError('service-not-found', { service: wanted });

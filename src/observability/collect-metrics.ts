@@ -16,6 +16,8 @@ export interface ServiceFigures {
   hasBreaker: boolean;
   traffic: TrafficSeries;
   status: ServiceStatus;
+  /** Instances the health plane's active checks hold unhealthy (out of rotation until they pass again). */
+  failingChecks: string[];
 }
 
 export interface CollectedMetrics {
@@ -32,9 +34,10 @@ export async function collectMetrics(env: Env, gateway: GatewayRuntime, rangeMin
     [...gateway.pools.values()].map(async (pool): Promise<ServiceFigures | undefined> => {
       const stub = () => env.SERVICE_STATE.getByName(pool.service.name);
       try {
-        const [traffic, status] = await Promise.all([
+        const [traffic, status, health] = await Promise.all([
           callDurableObject(stub, (s) => s.trafficSeries(rangeMinutes), { kind: 'admin', timeoutMs }),
           callDurableObject(stub, (s) => s.status(pool.statePolicy, 0), { kind: 'admin', timeoutMs }),
+          callDurableObject(stub, (s) => s.healthStatus(), { kind: 'admin', timeoutMs }),
         ]);
         return {
           service: pool.service.name,
@@ -43,6 +46,7 @@ export async function collectMetrics(env: Env, gateway: GatewayRuntime, rangeMin
           // The object may not know its name yet (no traffic): the configuration does.
           traffic: { ...traffic, service: pool.service.name },
           status,
+          failingChecks: health.instances.filter((instance) => instance.status === 'unhealthy').map((instance) => instance.id),
         };
       } catch {
         unavailable.push(pool.service.name);
@@ -62,11 +66,11 @@ export function breakerStateOf(figures: ServiceFigures, now: number): 'closed' |
 }
 
 /**
- * What is known today of an instance's health: not ejected and the service's breaker not open. The health
- * plane's active probes will make this an answer of their own.
+ * Whether an instance can take traffic now: its active health checks do not hold it unhealthy, it is not ejected
+ * (passive outlier detection), and the service's breaker is not open.
  */
 export function instanceHealthy(figures: ServiceFigures, instance: string, now: number): boolean {
   const status = figures.status.instances.find((entry) => entry.id === instance);
   const ejected = (status?.ejectedUntil ?? 0) > now;
-  return !ejected && breakerStateOf(figures, now) !== 'open';
+  return !ejected && !figures.failingChecks.includes(instance) && breakerStateOf(figures, now) !== 'open';
 }

@@ -71,7 +71,7 @@ export function renderPrometheus(metrics: CollectedMetrics, version: string): st
   }
   out.family('gateway_rate_limited_total', 'counter', 'Requests refused with 429 by a rate limit.');
   for (const s of services) out.sample('gateway_rate_limited_total', { service: s.service }, s.traffic.totals.outcomes['rate-limited'] ?? 0);
-  out.family('service_health_status', 'gauge', 'Instance health as known now: 1 healthy, 0 ejected or behind an open breaker.');
+  out.family('service_health_status', 'gauge', 'Instance health as known now: 1 healthy, 0 failing its active health checks, ejected, or behind an open breaker.');
   for (const s of services) for (const instance of s.instances) out.sample('service_health_status', { service: s.service, instance }, instanceHealthy(s, instance, at) ? 1 : 0);
   out.family('gateway_circuit_breaker_state', 'gauge', 'Circuit breaker state per service: 0 closed, 1 half-open, 2 open. Services without a breaker are absent.');
   for (const s of services) {

@@ -1,6 +1,6 @@
 /**
  * @module Unexpected errors to Sentry through toucan-js: a 500 the gateway made itself, an exception in a Durable
- * Object or a scheduled run. The DSN is a secret (`SENTRY_DSN`); without it nothing is sent. Credentials never
+ * Object, a scheduled run or a queue batch. The DSN is a secret (`SENTRY_DSN`); without it nothing is sent. Credentials never
  * leave: only a short allow-list of request headers, no cookies, no query, no client address, and a last scrub
  * of anything that looks like a credential before sending.
  */
@@ -13,8 +13,9 @@ const ALLOWED_HEADERS = ['accept', 'accept-language', 'content-type', 'content-l
 const SECRET_NAME = /authorization|cookie|api[-_]?key|token|secret|password|session/i;
 
 export interface ErrorContext {
-  where: 'request' | 'durable-object' | 'scheduled';
+  where: 'request' | 'durable-object' | 'scheduled' | 'queue';
   requestId?: string;
+  /** What ran: the route, `Class.method` of an object, the cron expression, or the queue's name. */
   route?: string;
   service?: string;
   /** The incoming request, for method and URL (path only: the query is dropped). */

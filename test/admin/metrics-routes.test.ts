@@ -14,6 +14,8 @@ const config: GatewayConfigInput = {
   services: [
     { name: 'metered', routes: [{ pathPrefix: '/metered' }], instances: [{ id: 'echo', url: echo! }] },
     { name: 'broken', routes: [{ pathPrefix: '/broken' }], instances: [{ id: 'nowhere', url: closed }], timeouts: { requestMs: 1_000 } },
+    // Never sent traffic: only its active health check (one failure makes it unhealthy) says it is down.
+    { name: 'probed', routes: [{ pathPrefix: '/probed' }], instances: [{ id: 'dark', url: closed }], healthCheck: { unhealthyThreshold: 1, timeoutMs: 1_000 } },
   ],
 };
 const send = gatewayFor(config, { METRICS_TOKEN });
@@ -25,6 +27,18 @@ function sample(text: string, name: string, labels: string): number | undefined 
 }
 
 describe('metrics endpoints', () => {
+  it('shows an instance failing its active health checks as unhealthy (regression: only ejection and the breaker counted)', async () => {
+    const check = await send('/health/check', { method: 'POST', headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'probed' }) });
+    expect(check.status).toBe(200);
+    const { services } = (await check.json()) as { services: { name: string; results: { ok: boolean }[] }[] };
+    expect(services.map((service) => service.name)).toEqual(['probed']);
+    expect(services[0]!.results[0]!.ok).toBe(false);
+    const text = await (await send('/metrics', { headers: scraper })).text();
+    expect(sample(text, 'service_health_status', 'service="probed",instance="dark"')).toBe(0);
+    const json = (await (await send('/metrics/json', { headers: scraper })).json()) as MetricsJson;
+    expect(json.services.find((s) => s.service === 'probed')!.instances).toEqual([{ id: 'dark', ejected: false, inFlight: 0, healthy: false }]);
+  });
+
   it('answers 401 without credentials and 401 with a wrong token, on every metrics path', async () => {
     for (const path of ['/metrics', '/metrics/json', '/health/metrics', '/health/metrics/json']) {
       const anonymous = await send(path);

@@ -1,8 +1,7 @@
 /**
- * Traffic-based alert rules end to end (error_rate, latency_p95_ms) on real traffic. They read the read plane's
- * `ServiceState.windowSummary`, which is built on another branch: until that branch is merged the method does not
- * exist, every traffic rule is skipped (and counted), and this file is skipped. The lead enables it after the
- * merge by turning `describe.skip` into `describe`.
+ * Traffic-based alert rules end to end (error_rate, latency_p95_ms) on real traffic: the evaluator reads the read
+ * plane's `ServiceState.windowSummary` (global per-minute sums), fires, notifies a real webhook through the queue,
+ * and resolves once the traffic is good again; no summary was ever unavailable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_ADMIN_HEADERS, rawRequest, startGateway, type RunningGateway } from './harness.ts';
@@ -16,7 +15,7 @@ let delayMs = 0;
 let served = 0;
 const received: { kind: string; alert: { rule: string; value: number } }[] = [];
 
-describe.skip('alerts on real traffic (enable once the read plane is merged)', () => {
+describe('alerts on real traffic', () => {
   beforeAll(async () => {
     origin = await startOrigin((req, res) => {
       req.resume();

@@ -87,3 +87,59 @@ describe('Sentry reports from Durable Objects', () => {
     expect(payload.exception.values[0].type).toBe('TypeError');
   });
 });
+
+describe('Sentry reports from the cron and queue handlers', () => {
+  // An invalid deployed configuration makes both handlers throw before doing anything (ConfigError).
+  const brokenConfig = JSON.stringify({ services: [{ name: 'x', routes: [], instances: [] }] });
+
+  async function envelopesAfter(before: number): Promise<{ body: string }[]> {
+    let envelopes: { body: string }[] = [];
+    for (let i = 0; i < 50 && envelopes.length === 0; i++) {
+      envelopes = (await received()).slice(before);
+      if (envelopes.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return envelopes;
+  }
+
+  it('reports an exception in the scheduled handler, tagged with the cron, and the run still fails', async () => {
+    const { env } = await import('cloudflare:workers');
+    const { createExecutionContext, createScheduledController, waitOnExecutionContext } = await import('cloudflare:test');
+    const worker = (await import('../../src/index.ts')).default;
+    const before = (await received()).length;
+    const ctx = createExecutionContext();
+    const failing = { ...env, SENTRY_DSN: dsn, SENTRY_ENVIRONMENT: 'test', GATEWAY_CONFIG: brokenConfig };
+    await expect(worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), failing, ctx)).rejects.toThrow(/invalid gateway configuration/);
+    await waitOnExecutionContext(ctx);
+    const envelopes = await envelopesAfter(before);
+    expect(envelopes).toHaveLength(1);
+    const payload = JSON.parse(envelopes[0]!.body.split('\n')[2]!);
+    expect(payload).toMatchObject({ environment: 'test', tags: { where: 'scheduled', route: '* * * * *' }, exception: { values: [expect.objectContaining({ type: 'ConfigError' })] } });
+  });
+
+  it('reports an exception in the queue handler, tagged with the queue, and the batch still fails (to be retried)', async () => {
+    const { env } = await import('cloudflare:workers');
+    const { createExecutionContext, createMessageBatch, waitOnExecutionContext } = await import('cloudflare:test');
+    const worker = (await import('../../src/index.ts')).default;
+    const before = (await received()).length;
+    const ctx = createExecutionContext();
+    const batch = createMessageBatch('gateway-alerts-development', [{ id: 'm1', timestamp: new Date(), attempts: 1, body: {} }]);
+    const failing = { ...env, SENTRY_DSN: dsn, GATEWAY_CONFIG: brokenConfig };
+    await expect(worker.queue(batch as never, failing, ctx)).rejects.toThrow(/invalid gateway configuration/);
+    await waitOnExecutionContext(ctx);
+    const envelopes = await envelopesAfter(before);
+    expect(envelopes).toHaveLength(1);
+    const payload = JSON.parse(envelopes[0]!.body.split('\n')[2]!);
+    expect(payload.tags).toMatchObject({ where: 'queue', route: 'gateway-alerts-development' });
+  });
+
+  it('sends nothing from a failing cron run without a DSN', async () => {
+    const { env } = await import('cloudflare:workers');
+    const { createExecutionContext, createScheduledController, waitOnExecutionContext } = await import('cloudflare:test');
+    const worker = (await import('../../src/index.ts')).default;
+    const before = (await received()).length;
+    const ctx = createExecutionContext();
+    await expect(worker.scheduled(createScheduledController({ cron: '* * * * *' }), { ...env, SENTRY_DSN: undefined, GATEWAY_CONFIG: brokenConfig }, ctx)).rejects.toThrow();
+    await waitOnExecutionContext(ctx);
+    expect((await received()).length).toBe(before);
+  });
+});
