@@ -22,7 +22,8 @@ beforeAll(async () => {
     held.push(res);
     arrivals.emit('held');
   });
-  slow = await startOrigin((req, res) => setTimeout(() => answer('slow')(req, res), 40));
+  // 150 ms: far enough above the fast origin's latency that a busy machine's jitter cannot blur the two.
+  slow = await startOrigin((req, res) => setTimeout(() => answer('slow')(req, res), 150));
   const service = (name: string, strategy: BalancingStrategy, instances: { id: string; url: string; weight?: number }[]) => ({
     name,
     routes: [{ pathPrefix: `/${name}` }],
