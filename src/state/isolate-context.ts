@@ -1,0 +1,44 @@
+/**
+ * @module What one isolate keeps between requests for the state plane, gathered in one object instead of module
+ * variables: its id, its service-state clients, its counters and its clock. The Worker uses the one default
+ * context; the simulator (src/simulation/) makes one per simulated isolate, all on a virtual clock.
+ */
+import { ServiceStateClient } from './service-state-client.ts';
+import { statePlaneCounters, type StatePlaneCounters } from './state-plane-metrics.ts';
+
+export interface IsolateContextOptions {
+  /** Fixed id (the simulator names its isolates); by default a random UUID made on first use. */
+  isolateId?: string;
+  /** The clock, in epoch ms; `Date.now` in the Worker, the simulation's virtual clock otherwise. */
+  now?: () => number;
+  counters?: StatePlaneCounters;
+}
+
+export class IsolateContext {
+  readonly now: () => number;
+  readonly counters: StatePlaneCounters;
+  readonly #serviceStates = new Map<string, ServiceStateClient>();
+  #isolateId: string | undefined;
+
+  constructor(options: IsolateContextOptions = {}) {
+    this.#isolateId = options.isolateId;
+    this.now = options.now ?? Date.now;
+    this.counters = options.counters ?? structuredClone(statePlaneCounters);
+  }
+
+  /** Identifies this isolate to the service objects, so each can sum in-flight counts over isolates. */
+  get isolateId(): string {
+    // Made lazily: Workers refuse to generate random values in global scope, where the default context is built.
+    return (this.#isolateId ??= crypto.randomUUID());
+  }
+
+  /** The client for `service` in this isolate; it outlives configuration changes. */
+  serviceState(service: string): ServiceStateClient {
+    let client = this.#serviceStates.get(service);
+    if (!client) this.#serviceStates.set(service, (client = new ServiceStateClient(this)));
+    return client;
+  }
+}
+
+/** The Worker's own isolate: the one context its modules use unless given another. */
+export const defaultIsolateContext = new IsolateContext({ counters: statePlaneCounters });
