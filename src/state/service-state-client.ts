@@ -25,12 +25,12 @@ export const TRACES_PER_REPORT = 50;
 /** Longest a trailing flush waits; work after a response may go on for 30 s. */
 const FLUSH_MAX_WAIT_MS = 20_000;
 
-function emptyBatch(): OutcomeBatch {
+export function emptyBatch(): OutcomeBatch {
   return { calls: 0, failures: 0, trailingFailures: 0, hadSuccess: false };
 }
 
 /** `later` added onto `earlier`, keeping the trailing-failure run right across the two. */
-function mergeBatches<B extends OutcomeBatch>(earlier: B, later: B): B {
+export function mergeBatches<B extends OutcomeBatch>(earlier: B, later: B): B {
   return {
     ...later,
     calls: earlier.calls + later.calls,
