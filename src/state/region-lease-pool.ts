@@ -19,6 +19,12 @@ interface Block {
   out: number;
 }
 
+/** After a block request that brought less than half of what it asked, the next waits this long. */
+export const STARVED_RETRY_MS = 100;
+
+/** Largest share of the bucket's capacity one block may take. */
+export const BLOCK_CAPACITY_SHARE = 1 / 8;
+
 export interface RegionLeaseOptions {
   /** The largest block asked of the global bucket, as a multiple of the policy's `maxLease`. */
   blockFactor: number;
@@ -48,9 +54,9 @@ export class RegionLeasePool {
     return sum;
   }
 
-  /** Whether a block should be asked for before answering `want` (the region cannot serve it from what it holds). */
-  needsBlock(now: number, want: number): boolean {
-    return this.available(now) < Math.max(1, want) && now >= this.#globalRetryAt;
+  /** Whether the global bucket may be asked for a block at `now` (not while it said to wait, or starved us). */
+  canAsk(now: number): boolean {
+    return now >= this.#globalRetryAt;
   }
 
   /** Whether a block is worth asking for in the background: less than half a block's worth left. */
@@ -58,9 +64,13 @@ export class RegionLeasePool {
     return now >= this.#globalRetryAt && this.available(now) < this.blockWant(policy) / 2;
   }
 
-  /** The size of the next block: what the region's isolates ask for in half a lease lifetime, within bounds. */
+  /**
+   * The size of the next block: what the region's isolates ask for in half a lease lifetime, at most
+   * `blockFactor` × `maxLease` and at most BLOCK_CAPACITY_SHARE of the bucket's capacity, so that a few regions
+   * cannot hold the whole capacity on lease while others starve.
+   */
   blockWant(policy: BucketPolicy): number {
-    const cap = policy.maxLease * this.#options.blockFactor;
+    const cap = Math.max(policy.maxLease, Math.min(policy.maxLease * this.#options.blockFactor, Math.floor(policy.capacity * BLOCK_CAPACITY_SHARE)));
     return Math.max(policy.maxLease, Math.min(cap, Math.ceil((this.#rate * policy.leaseTtlMs) / 2)));
   }
 
@@ -86,16 +96,23 @@ export class RegionLeasePool {
     return returns;
   }
 
-  /** Takes the global bucket's answer to a block request. */
-  addBlock(now: number, answer: AcquireResult): void {
+  /**
+   * Takes the global bucket's answer to a request for `asked` tokens. When the bucket is nearly empty (demand
+   * above the limit) the region waits STARVED_RETRY_MS before asking again rather than ask for a few tokens per
+   * call: the tokens wait in the global bucket meanwhile, so nothing is lost, and the global object's load stays
+   * bounded by regions × 1 / STARVED_RETRY_MS.
+   */
+  addBlock(now: number, answer: AcquireResult, asked: number): void {
     this.#globalRemaining = answer.remaining;
     this.#globalResetMs = answer.resetMs;
+    const granted = answer.lease?.granted ?? 0;
     if (answer.lease) {
-      this.#blocks.push({ id: answer.lease.id, granted: answer.lease.granted, expiresAt: answer.lease.expiresAt, available: answer.lease.granted, out: 0 });
-      this.#globalRetryAt = 0;
-    } else {
-      this.#globalRetryAt = now + answer.retryAfterMs;
+      this.#blocks.push({ id: answer.lease.id, granted, expiresAt: answer.lease.expiresAt, available: granted, out: 0 });
     }
+    // Refused: ask again when the bucket said, but within STARVED_RETRY_MS × 4 whatever it said: blocks other
+    // regions are done with come back with their next request, before the bucket's own estimate.
+    if (!answer.lease) this.#globalRetryAt = now + Math.min(STARVED_RETRY_MS * 4, Math.max(answer.retryAfterMs, STARVED_RETRY_MS));
+    else this.#globalRetryAt = granted < asked / 2 ? now + STARVED_RETRY_MS : 0;
   }
 
   /**
@@ -132,7 +149,7 @@ export class RegionLeasePool {
     return {
       lease,
       remaining: Math.floor(held + this.#globalRemaining),
-      retryAfterMs: lease ? 0 : Math.max(1, this.#globalRetryAt - now, Math.ceil(1000 / policy.ratePerSecond)),
+      retryAfterMs: lease ? 0 : Math.max(1, this.#globalRetryAt - now),
       resetMs: this.#globalResetMs,
     };
   }
@@ -150,5 +167,47 @@ export class RegionLeasePool {
   #countDemand(now: number, want: number, tau: number): void {
     this.#rate = this.#rate * Math.exp(-Math.max(0, now - this.#rateAt) / tau) + Math.max(1, want) / tau;
     this.#rateAt = now;
+  }
+}
+
+/** Asks the global bucket for a block: `policy` is the region's (larger leases), `returned` the blocks it is done with. */
+export type LeaseBlock = (policy: BucketPolicy, want: number, returned: LeaseReturn[]) => Promise<AcquireResult>;
+
+/**
+ * The region object's rate-limit logic around its pool: answers an isolate from the blocks held, asks the global
+ * bucket for a block when they are empty (one request at a time, shared by the isolates waiting for it: inside a
+ * Durable Object all requests share one I/O context), and asks ahead in the background when running low.
+ */
+export class RegionLimiter {
+  readonly pool: RegionLeasePool;
+  #refilling: Promise<void> | undefined;
+
+  constructor(options: RegionLeaseOptions) {
+    this.pool = new RegionLeasePool(options);
+  }
+
+  /** An isolate's acquire. Throws what `leaseBlock` throws when the region had nothing and could not get a block. */
+  async acquire(now: () => number, policy: BucketPolicy, want: number, returned: readonly LeaseReturn[], leaseBlock: LeaseBlock): Promise<AcquireResult> {
+    const result = this.pool.acquire(now(), policy, want, returned);
+    if (result.lease) {
+      if (!this.#refilling && this.pool.canAsk(now()) && this.pool.wantsPrefetch(now(), policy)) this.#refill(now, policy, leaseBlock).catch(() => undefined);
+      return result;
+    }
+    if (!this.#refilling && !this.pool.canAsk(now())) return result;
+    await this.#refill(now, policy, leaseBlock);
+    return this.pool.acquire(now(), policy, want, []);
+  }
+
+  #refill(now: () => number, policy: BucketPolicy, leaseBlock: LeaseBlock): Promise<void> {
+    this.#refilling ??= (async () => {
+      try {
+        const want = this.pool.blockWant(policy);
+        const answer = await leaseBlock(this.pool.globalPolicy(policy), want, this.pool.takeReturns(now()));
+        this.pool.addBlock(now(), answer, want);
+      } finally {
+        this.#refilling = undefined;
+      }
+    })();
+    return this.#refilling;
   }
 }
