@@ -19,6 +19,9 @@ export interface MeasuredServiceTimes {
   acquireMs: number;
   /** Median ms per call of ServiceRegistry.version. */
   versionMs: number;
+  /** The same for the tier's ServiceRegion.sync and ServiceRegion.acquire. */
+  regionSyncMs: number;
+  regionAcquireMs: number;
   calls: number;
   requestsPerReport: number;
   reportBytes: number;
@@ -50,17 +53,20 @@ export async function measureServiceTimes(calls = 2_000, requestsPerReport = 50)
         SERVICE_STATE: { className: 'ServiceState', useSQLite: true },
         RATE_LIMITS: { className: 'RateLimitBucket', useSQLite: true },
         REGISTRY: { className: 'ServiceRegistry', useSQLite: true },
+        SERVICE_REGIONS: { className: 'ServiceRegion', useSQLite: true },
       },
     });
     try {
       const response = await mf.dispatchFetch(`http://measure/?n=${calls}&requests=${requestsPerReport}`);
       if (!response.ok) throw new Error(`measurement Worker answered ${response.status}: ${await response.text()}`);
-      const body = (await response.json()) as { sync: number[]; acquire: number[]; version: number[]; requestsPerReport: number; reportBytes: number };
+      const body = (await response.json()) as { sync: number[]; acquire: number[]; version: number[]; regionSync: number[]; regionAcquire: number[]; requestsPerReport: number; reportBytes: number };
       const warm = (values: number[]) => values.slice(1);
       return {
         syncMs: median(warm(body.sync)),
         acquireMs: median(warm(body.acquire)),
         versionMs: median(warm(body.version)),
+        regionSyncMs: median(warm(body.regionSync)),
+        regionAcquireMs: median(warm(body.regionAcquire)),
         calls,
         requestsPerReport: body.requestsPerReport,
         reportBytes: body.reportBytes,

@@ -4,18 +4,20 @@
  * The time covers the object's method, its SQLite writes and the local RPC hop; no network.
  */
 import { RateLimitBucket } from '../../durable-objects/rate-limit-bucket.ts';
+import { ServiceRegion } from '../../durable-objects/service-region.ts';
 import { ServiceRegistry } from '../../durable-objects/service-registry.ts';
 import { ServiceState } from '../../durable-objects/service-state.ts';
 import { addSample, emptySums, minuteOf } from '../../src/observability/traffic-sums.ts';
 import type { SyncReport } from '../../src/state/service-state-protocol.ts';
 import type { BucketPolicy, LeaseReturn } from '../../src/state/token-bucket.ts';
 
-export { RateLimitBucket, ServiceRegistry, ServiceState };
+export { RateLimitBucket, ServiceRegion, ServiceRegistry, ServiceState };
 
 interface MeasureEnv {
   SERVICE_STATE: DurableObjectNamespace<ServiceState>;
   RATE_LIMITS: DurableObjectNamespace<RateLimitBucket>;
   REGISTRY: DurableObjectNamespace<ServiceRegistry>;
+  SERVICE_REGIONS: DurableObjectNamespace<ServiceRegion>;
 }
 
 const INSTANCES = ['i0', 'i1', 'i2'];
@@ -75,6 +77,16 @@ export default {
       previous = answer.lease ? [{ leaseId: answer.lease.id, unused: 3 }] : [];
     });
     const version = await timeCalls(n, () => registry.version());
-    return Response.json({ n, requestsPerReport: requests, reportBytes: JSON.stringify(report(0, 1, requests, Date.now())).length, sync, acquire, version });
+    // The tier's object, as isolates call it: sync reports summed (a global sync per interval in the background),
+    // leases re-leased from blocks of the global bucket.
+    const region = env.SERVICE_REGIONS.getByName('measured@weur');
+    const settings = { callTimeoutMs: 1_000, syncIntervalMs: 1_000, blockFactor: 20 };
+    const regionSync = await timeCalls(n, (i) => region.sync(report(i % 100, Math.floor(i / 100) + 1, requests, Date.now()), settings));
+    let regionPrevious: LeaseReturn[] = [];
+    const regionAcquire = await timeCalls(n, async (i) => {
+      const answer = await region.acquire('measured', { ...policy, maxLease: 200 }, 100 + (i % 10), regionPrevious, settings);
+      regionPrevious = answer.lease ? [{ leaseId: answer.lease.id, unused: 3 }] : [];
+    });
+    return Response.json({ n, requestsPerReport: requests, reportBytes: JSON.stringify(report(0, 1, requests, Date.now())).length, sync, acquire, version, regionSync, regionAcquire });
   },
 };

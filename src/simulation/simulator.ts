@@ -15,6 +15,7 @@ import { IsolateContext } from '../state/isolate-context.ts';
 import { LeasedLimiter, type AcquireLease } from '../state/leased-limiter.ts';
 import { regionObjectName, type LocationHint } from '../state/location-hints.ts';
 import { RegionFailover } from '../state/region-failover.ts';
+import { IDLE_SYNC_MAX_FACTOR } from '../state/service-state-client.ts';
 import type { ServiceSnapshot, SyncReport } from '../state/service-state-protocol.ts';
 import type { AcquireResult, BucketPolicy } from '../state/token-bucket.ts';
 import { EventQueue } from './event-queue.ts';
@@ -110,6 +111,7 @@ class Simulation {
   doCalls = 0;
   requests = 0;
   fallbacks = 0;
+  readonly fallbackCauses = new Map<string, number>();
   readonly admittedBins: Int32Array;
   admittedAfterOpen = 0;
   /** Requests of service 0 recorded into the traffic sums (those that reached the origin). */
@@ -245,27 +247,29 @@ class Simulation {
     );
   }
 
-  /** The region sends its sum of reports to the global object and keeps the answer. */
+  /** The region sends its sum of reports to the global object and keeps the answer (one at a time, shared). */
   #regionGlobalSync(region: SimRegion, service: number, site: number): Promise<void> {
-    region.globalSyncing = true;
-    region.lastGlobalSyncAt = this.now;
-    const report = region.aggregate.takeReport(this.now)!;
-    return this.call(site, `state:svc-${service}`, this.scenario.serviceTimes.syncMs, () => this.serviceStates[service]!.sync(report, this.now))
-      .then(
-        (snapshot) => region.aggregate.applyGlobal(snapshot, this.now),
-        (error) => {
-          region.aggregate.restore(report);
-          throw error;
-        },
-      )
-      .finally(() => (region.globalSyncing = false));
+    region.globalSync ??= (async () => {
+      region.lastGlobalSyncAt = this.now;
+      const report = region.aggregate.takeReport(this.now)!;
+      try {
+        const snapshot = await this.call(site, `state:svc-${service}`, this.scenario.serviceTimes.syncMs, () => this.serviceStates[service]!.sync(report, this.now));
+        region.aggregate.applyGlobal(snapshot, this.now);
+      } catch (error) {
+        region.aggregate.restore(report);
+        throw error;
+      } finally {
+        region.globalSync = undefined;
+      }
+    })();
+    return region.globalSync;
   }
 
   /** An isolate's sync as the region object serves it (durable-objects/service-region.ts, `sync`). */
   #regionSync(region: SimRegion, service: number, site: number, report: SyncReport): ServiceSnapshot | Promise<ServiceSnapshot> {
     const acked = region.aggregate.take(report, this.now);
     if (!region.aggregate.snapshot) return this.#regionGlobalSync(region, service, site).then(() => region.aggregate.answer(acked)!);
-    if (!region.globalSyncing && this.now - region.lastGlobalSyncAt >= this.scenario.syncIntervalMs) {
+    if (!region.globalSync && this.now - region.lastGlobalSyncAt >= this.scenario.syncIntervalMs) {
       this.#regionGlobalSync(region, service, site).catch(() => undefined);
     }
     return region.aggregate.answer(acked)!;
@@ -307,7 +311,8 @@ class Simulation {
   /** Tries the region's object, else (it failed, or failed a moment ago) the global one directly. */
   #viaRegion<T>(isolate: SimIsolate, regional: () => Promise<T>, direct: () => Promise<T>): Promise<T> {
     if (this.mode === 'direct' || !isolate.failover.useRegion(this.now)) return direct();
-    return regional().catch(() => {
+    return regional().catch((error: Error) => {
+      this.fallbackCauses.set(error.message, (this.fallbackCauses.get(error.message) ?? 0) + 1);
       isolate.failover.failed(this.now);
       this.fallbacks += 1;
       return direct();
@@ -322,7 +327,7 @@ class Simulation {
         () => {
           const { region, name } = this.#region(service, isolate.hint);
           const site = this.network.regionSite.get(isolate.hint)!;
-          return this.call(isolate.location, name, this.scenario.serviceTimes.syncMs, () => this.#regionSync(region, service, site, report));
+          return this.call(isolate.location, name, this.scenario.serviceTimes.regionSyncMs, () => this.#regionSync(region, service, site, report));
         },
         () => direct(report),
       ).then((snapshot) => {
@@ -332,14 +337,14 @@ class Simulation {
   }
 
   #acquirer(isolate: SimIsolate): AcquireLease {
-    const { acquireMs } = this.scenario.serviceTimes;
+    const { acquireMs, regionAcquireMs } = this.scenario.serviceTimes;
     return (want, returned) =>
       this.#viaRegion(
         isolate,
         () => {
           const { region, name } = this.#region(0, isolate.hint);
           const site = this.network.regionSite.get(isolate.hint)!;
-          return this.call(isolate.location, name, acquireMs, () => this.#regionAcquire(region, site, want, returned));
+          return this.call(isolate.location, name, regionAcquireMs, () => this.#regionAcquire(region, site, want, returned));
         },
         () => this.call(isolate.location, 'bucket:svc-0', acquireMs, () => this.bucket.acquire(this.now, this.bucketPolicy, want, returned)),
       );
@@ -421,6 +426,7 @@ class Simulation {
     const { scenario } = this;
     const end = scenario.durationS * 1000;
     const rates = [scenario.busiestRps, scenario.failingRps];
+    const rampEnd = scenario.warmupS * 1000;
     const nextArrival = rates.map((rate) => exponential(this.random, 1000 / rate));
     this.queue.push(scenario.registryChangeAtS * 1000, () => (this.registry.version += 1));
     // Fresh isolates in locations taken uniformly (not by traffic): their first request, to the breaker-only service
@@ -444,9 +450,14 @@ class Simulation {
       } else {
         this.now = arrivalAt;
         nextArrival[service] = arrivalAt + exponential(this.random, 1000 / rates[service]!);
-        void this.request(this.#pickIsolate(), service, false);
+        // Traffic ramps up over the warm-up, so isolates start over seconds rather than all at the first instant.
+        if (arrivalAt >= rampEnd || this.random() * rampEnd < arrivalAt) void this.request(this.#pickIsolate(), service, false);
       }
       for (let turn = 0; turn < MICROTASK_TURNS; turn++) await undefined;
+    }
+    if (globalThis.process?.env?.SIM_DEBUG) {
+      const calls = [...this.objects.values()].map((o) => [o.name, o.callsPerSecond.reduce((a, b) => a + b, 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, 8);
+      console.log(this.fallbackCauses, { requests: this.requests, doCalls: this.doCalls }, calls, this.#aggregateServices().callsPerSecond, this.#aggregateServices().requestsPerSecond);
     }
     return this.#figures();
   }
@@ -466,7 +477,8 @@ class Simulation {
     }
     // The other services, in aggregate: each isolate (direct) or region (tier) with traffic in an interval syncs once.
     const aggregate = this.#aggregateServices();
-    for (const { name, rps } of aggregate.objects) consider(name, [rps], [(rps * scenario.serviceTimes.syncMs) / 1000]);
+    // Offered load, capped at a full second: above it the object cannot keep up (and refuses what queues too long).
+    for (const { name, rps, serviceMs } of aggregate.objects) consider(name, [rps], [Math.min(1, (rps * serviceMs) / 1000)]);
 
     const { rateLimit } = scenario;
     const windowBins = rateLimit.windowSeconds * 100;
@@ -477,8 +489,10 @@ class Simulation {
       if (i >= windowBins) inWindow -= this.admittedBins[i - windowBins]!;
       worst = Math.max(worst, inWindow);
     }
+    // Utilisation over the second half of the run: by then the bucket's initial burst is spent at this demand.
+    const steadyFrom = Math.max(from, Math.floor(to / 2));
     let steady = 0;
-    for (let i = from * 100; i < to * 100; i++) steady += this.admittedBins[i]!;
+    for (let i = steadyFrom * 100; i < to * 100; i++) steady += this.admittedBins[i]!;
     const allowedRate = rateLimit.limit / rateLimit.windowSeconds;
     const openedAt = this.serviceStates[1]!.openedAt;
     const normal = this.isolates.filter((isolate) => isolate.services.has(1));
@@ -495,7 +509,7 @@ class Simulation {
       busiest_object_rps_p99: round(busiest.rpsP99, 1),
       busiest_object_busy_p99: round(busiest.busyP99),
       max_window_admitted_over_allowed: round(worst / (rateLimit.limit + rateLimit.burst), 4),
-      utilisation: round(steady / (allowedRate * (to - from)), 4),
+      utilisation: round(steady / (allowedRate * (to - steadyFrom)), 4),
       admitted_after_breaker_open_s: openedAt === undefined ? Number.NaN : round(this.admittedAfterOpen / scenario.failingRps),
       breaker_open_seen_p99_s: round(quantile(seenOpen, 0.99) / 1000),
       registry_change_p99_s: round(quantile(seenChange, 0.99) / 1000),
@@ -510,12 +524,13 @@ class Simulation {
    * Services 2.. (rates falling as 1/rank from the busiest, Zipf): expected syncs per second on each object, from
    * the chance that an isolate (direct) or a region (tier) has traffic for the service in a sync interval.
    */
-  #aggregateServices(): { objects: { name: string; rps: number }[]; callsPerSecond: number; requestsPerSecond: number } {
+  #aggregateServices(): { objects: { name: string; rps: number; serviceMs: number }[]; callsPerSecond: number; requestsPerSecond: number } {
     const { scenario } = this;
     const interval = scenario.syncIntervalMs / 1000;
     const totalWeight = this.#cumulative[this.#cumulative.length - 1]!;
     const shares = this.isolates.map((_, i) => (this.#cumulative[i]! - (i > 0 ? this.#cumulative[i - 1]! : 0)) / totalWeight);
-    const objects: { name: string; rps: number }[] = [];
+    const objects: { name: string; rps: number; serviceMs: number }[] = [];
+    const { syncMs, regionSyncMs } = scenario.serviceTimes;
     let calls = 0;
     let requests = 0;
     for (let k = 2; k < scenario.services; k++) {
@@ -523,16 +538,19 @@ class Simulation {
       requests += rate;
       const perRegion = new Map<LocationHint, number>();
       let direct = 0;
+      // Adaptive sync (service-state-client.ts): with no failure to report, an isolate syncs every
+      // IDLE_SYNC_MAX_FACTOR intervals at most, if it had a request in that time.
+      const quiet = interval * IDLE_SYNC_MAX_FACTOR;
       this.isolates.forEach((isolate, i) => {
-        const active = (1 - Math.exp(-rate * shares[i]! * interval)) / interval;
+        const active = (1 - Math.exp(-rate * shares[i]! * quiet)) / quiet;
         direct += active;
         perRegion.set(isolate.hint, (perRegion.get(isolate.hint) ?? 0) + active);
       });
       if (this.mode === 'direct') {
-        objects.push({ name: `state:svc-${k}`, rps: direct });
+        objects.push({ name: `state:svc-${k}`, rps: direct, serviceMs: syncMs });
       } else {
-        for (const [hint, rps] of perRegion) objects.push({ name: regionObjectName(`svc-${k}`, hint), rps });
-        objects.push({ name: `state:svc-${k}`, rps: perRegion.size / interval });
+        for (const [hint, rps] of perRegion) objects.push({ name: regionObjectName(`svc-${k}`, hint), rps, serviceMs: regionSyncMs });
+        objects.push({ name: `state:svc-${k}`, rps: perRegion.size / interval, serviceMs: syncMs });
       }
       calls += direct + (this.mode === 'tier' ? perRegion.size / interval : 0);
     }

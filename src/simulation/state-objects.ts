@@ -58,7 +58,7 @@ export class SimRegion {
   readonly limiter: RegionLimiter;
   readonly aggregate: RegionSyncAggregate;
   lastGlobalSyncAt = Number.NEGATIVE_INFINITY;
-  globalSyncing = false;
+  globalSync: Promise<void> | undefined;
 
   constructor(name: string, blockFactor: number) {
     this.limiter = new RegionLimiter({ blockFactor });

@@ -22,6 +22,10 @@ interface Block {
 /** After a block request that brought less than half of what it asked, the next waits this long. */
 export const STARVED_RETRY_MS = 100;
 
+/** A region asks the global bucket for a block at most once per this interval. */
+export const MIN_ASK_INTERVAL_MS = 50;
+/** An isolate refused by its region comes back after this long at the soonest. */
+export const REFUSAL_RETRY_MS = 500;
 /** Largest share of the bucket's capacity one block may take. */
 export const BLOCK_CAPACITY_SHARE = 1 / 8;
 
@@ -39,6 +43,7 @@ export class RegionLeasePool {
   #nextId = 0;
   /** The global bucket's last word when it had nothing to give: no block is asked for before then. */
   #globalRetryAt = 0;
+  #lastAskAt = Number.NEGATIVE_INFINITY;
   #globalRemaining = 0;
   #globalResetMs = 0;
   readonly #options: RegionLeaseOptions;
@@ -54,9 +59,22 @@ export class RegionLeasePool {
     return sum;
   }
 
-  /** Whether the global bucket may be asked for a block at `now` (not while it said to wait, or starved us). */
+  /**
+   * Whether the global bucket may be asked for a block at `now`: not while it said to wait or starved us, and
+   * not within MIN_ASK_INTERVAL_MS of the last request (above the limit every region would otherwise ask for the
+   * few tokens each millisecond of refill brings, and the global object's load would grow with demand).
+   */
   canAsk(now: number): boolean {
-    return now >= this.#globalRetryAt;
+    return now >= this.#nextAskAt();
+  }
+
+  #nextAskAt(): number {
+    return Math.max(this.#globalRetryAt, this.#lastAskAt + MIN_ASK_INTERVAL_MS);
+  }
+
+  /** A block request is being sent at `now`. */
+  asking(now: number): void {
+    this.#lastAskAt = now;
   }
 
   /** Whether a block is worth asking for in the background: less than half a block's worth left. */
@@ -89,6 +107,9 @@ export class RegionLeasePool {
       const block = this.#blocks[i]!;
       const expired = now >= block.expiresAt;
       if (!expired && (block.available > 0 || block.out > 0)) continue;
+      // An expired block with isolate leases out waits (within half the global bucket's grace, while the bucket
+      // still has it on its books) for their unspent tokens to come back, so they go back to the bucket too.
+      if (expired && block.out > 0 && now < block.expiresAt + LEASE_GRACE_MS / 2) continue;
       returns.push({ leaseId: block.id, unused: expired ? block.available : 0 });
       this.#blocks.splice(i, 1);
       for (const [id, lease] of this.#leases) if (lease.block === block.id) this.#leases.delete(id);
@@ -128,8 +149,8 @@ export class RegionLeasePool {
       const block = this.#blocks.find((b) => b.id === lease.block);
       if (!block) continue;
       block.out -= 1;
-      // Unspent tokens go back only while their block lives: after that the global bucket owns them again.
-      if (now < block.expiresAt) block.available += Math.max(0, Math.min(unused, lease.granted));
+      // After the block expired they are not re-leased (only live blocks are), only handed back to the bucket.
+      block.available += Math.max(0, Math.min(unused, lease.granted));
     }
     this.#writeOff(now);
     const ask = Math.max(0, Math.min(Math.floor(want), policy.maxLease));
@@ -149,7 +170,9 @@ export class RegionLeasePool {
     return {
       lease,
       remaining: Math.floor(held + this.#globalRemaining),
-      retryAfterMs: lease ? 0 : Math.max(1, this.#globalRetryAt - now),
+      // Nothing here: tokens come with the next block, asked for at #nextAskAt at the earliest; and above the limit
+      // (the usual reason for a refusal) isolates that come back sooner only add calls: REFUSAL_RETRY_MS at least.
+      retryAfterMs: lease ? 0 : Math.max(REFUSAL_RETRY_MS, Math.ceil(this.#nextAskAt() - now)),
       resetMs: this.#globalResetMs,
     };
   }
@@ -202,6 +225,7 @@ export class RegionLimiter {
     this.#refilling ??= (async () => {
       try {
         const want = this.pool.blockWant(policy);
+        this.pool.asking(now());
         const answer = await leaseBlock(this.pool.globalPolicy(policy), want, this.pool.takeReturns(now()));
         this.pool.addBlock(now(), answer, want);
       } finally {

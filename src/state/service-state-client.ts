@@ -12,8 +12,13 @@ import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type 
 
 /** A sync is due once this many requests are pending, even before the interval is over. */
 export const SYNC_BATCH_REQUESTS = 500;
-/** An isolate with nothing new to report syncs at most this many intervals apart (adaptive sync). */
-export const IDLE_SYNC_MAX_FACTOR = 8;
+/**
+ * Adaptive sync: an isolate with nothing new for the shared decisions (no failure since its last report) syncs
+ * up to this many intervals apart; a failure makes a sync due one interval after the last. Below the five
+ * intervals after which a snapshot is too old for the breaker policy, so a quiet isolate never has to sync
+ * while a request waits.
+ */
+export const IDLE_SYNC_MAX_FACTOR = 4;
 /** After a failed sync, the next one is due this soon (the interval otherwise). */
 const RETRY_AFTER_FAILURE_MS = 250;
 /** Unacknowledged batches kept apart; beyond, the oldest are merged (see docs/analytics.md, "exactness"). */
@@ -83,6 +88,7 @@ export class ServiceStateClient {
   #flushing = false;
   /** Syncs in a row that had nothing new to report (adaptive sync). */
   #quietSyncs = 0;
+  #lastSyncAt = Number.NEGATIVE_INFINITY;
   #traces: TraceRecord[] = [];
   /** How many traces the service's object keeps (the configuration's `observability.traces.keptPerService`). */
   tracesKept: number | undefined;
@@ -159,10 +165,13 @@ export class ServiceStateClient {
    * Returns the sync's promise (for the caller's waitUntil) or undefined when nothing was due.
    */
   syncIfDue(now: number, pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
-    if (this.#syncing || (now < this.#nextSyncAt && this.#pendingRequests < SYNC_BATCH_REQUESTS)) return undefined;
-    // Adaptive sync: each sync in a row with nothing new to report doubles the wait before the next, up to
-    // IDLE_SYNC_MAX_FACTOR intervals; anything new brings it back to one interval.
-    this.#quietSyncs = this.#hasNews(pool) ? 0 : this.#quietSyncs + 1;
+    if (this.#syncing) return undefined;
+    const urgent = now >= this.#lastSyncAt + intervalMs && this.#hasNews();
+    if (now < this.#nextSyncAt && !urgent && this.#pendingRequests < SYNC_BATCH_REQUESTS) return undefined;
+    // Adaptive sync: each sync in a row with nothing new doubles the wait before the next, up to
+    // IDLE_SYNC_MAX_FACTOR intervals; news (a failure) makes the next one due after one interval again.
+    this.#quietSyncs = this.#hasNews() ? 0 : this.#quietSyncs + 1;
+    this.#lastSyncAt = now;
     this.#nextSyncAt = now + intervalMs * Math.min(IDLE_SYNC_MAX_FACTOR, 2 ** this.#quietSyncs);
     this.#syncing = this.syncNow(pool, send).finally(() => (this.#syncing = undefined));
     return this.#syncing;
@@ -189,10 +198,9 @@ export class ServiceStateClient {
     }
   }
 
-  /** Whether a report now would carry anything the object has not seen: outcomes, traffic or changed in-flight counts. */
-  #hasNews(pool: ServicePool): boolean {
-    if (this.#service.calls > 0 || this.hasPendingTraffic || this.#traces.length > 0) return true;
-    return pool.instances.some((instance) => instance.inFlight !== (this.#reportedInFlight[instance.id] ?? 0));
+  /** Whether the next report carries news for the shared decisions: a failure (breaker, ejection). */
+  #hasNews(): boolean {
+    return this.#service.failures > 0;
   }
 
   #restore(report: SyncReport): void {
