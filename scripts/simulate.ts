@@ -9,8 +9,7 @@
  *   npm run simulate -- --sync-ms 2 --acquire-ms 2 --version-ms 0.05 --region-sync-ms 0.1 --region-acquire-ms 0.15   (skip the measurement)
  */
 import { parseArgs } from 'node:util';
-import { simulate, type ModeResult } from '../src/simulation/simulator.ts';
-import { targetScenario, type Mode, type ServiceTimes } from '../src/simulation/scenario.ts';
+import { targetScenario, type Mode, type ModeResult, type Scenario, type ServiceTimes } from '../src/simulation/scenario.ts';
 import { measureServiceTimes } from './simulate/measure-objects.ts';
 
 const { values } = parseArgs({
@@ -70,6 +69,10 @@ console.log(
     `(limit ${scenario.rateLimit.limit}/${scenario.rateLimit.windowSeconds} s, burst ${scenario.rateLimit.burst}), ${scenario.failingRps} req/s on the failing one ` +
     `(fails from ${scenario.failAtS} s), registry change at ${scenario.registryChangeAtS} s, ${scenario.durationS} s simulated, seed ${scenario.seed}`,
 );
+// Loaded by a computed path so that `tsc -p tsconfig.node.json` does not type the Worker's modules with Node's
+// types (they are checked with the Worker's, by tsconfig.json).
+const simulatorPath = '../src/simulation/simulator.ts';
+const { simulate } = (await import(simulatorPath)) as { simulate: (scenario: Scenario, mode: Mode) => Promise<ModeResult> };
 const results: Partial<Record<Mode, ModeResult>> = {};
 for (const mode of modes) {
   const started = Date.now();

@@ -1,4 +1,4 @@
-/** @module What a simulation run models: the default is the issue's target scenario (docs/scale.md). */
+/** @module What a simulation run models (the default is the issue's target scenario) and what it reports (docs/scale.md). */
 
 export type Mode = 'direct' | 'tier';
 
@@ -96,3 +96,26 @@ export function smallScenario(overrides: Partial<Scenario> = {}): Scenario {
     ...overrides,
   };
 }
+
+/** The figures of one run, named as in the issue (docs/scale.md). */
+export interface ModeResult {
+  isolates: number;
+  locations: number;
+  services: number;
+  busiest_object: string;
+  busiest_object_rps_peak: number;
+  busiest_object_rps_p99: number;
+  busiest_object_busy_p99: number;
+  max_window_admitted_over_allowed: number;
+  utilisation: number;
+  admitted_after_breaker_open_s: number;
+  breaker_open_seen_p99_s: number;
+  registry_change_p99_s: number;
+  first_request_added_ms: number;
+  do_calls_per_request: number;
+  /** Requests counted by service 0's global object through the traffic sums ÷ requests it handled. */
+  traffic_counted_ratio: number;
+  /** Calls that fell back to the global object because a region object failed. */
+  region_fallbacks: number;
+}
+

@@ -21,31 +21,11 @@ import type { AcquireResult, BucketPolicy } from '../state/token-bucket.ts';
 import { EventQueue } from './event-queue.ts';
 import { Network } from './network.ts';
 import { exponential, quantile, seededRandom, type Random } from './random.ts';
-import type { Mode, Scenario } from './scenario.ts';
+import type { Mode, ModeResult, Scenario } from './scenario.ts';
+
+export type { ModeResult };
 import { SimObject } from './sim-object.ts';
 import { SimRegion, SimRegionConfig, SimRegistry, SimServiceState, TokenBucketLedger } from './state-objects.ts';
-
-/** The figures of one run, named as in the issue (docs/scale.md). */
-export interface ModeResult {
-  isolates: number;
-  locations: number;
-  services: number;
-  busiest_object: string;
-  busiest_object_rps_peak: number;
-  busiest_object_rps_p99: number;
-  busiest_object_busy_p99: number;
-  max_window_admitted_over_allowed: number;
-  utilisation: number;
-  admitted_after_breaker_open_s: number;
-  breaker_open_seen_p99_s: number;
-  registry_change_p99_s: number;
-  first_request_added_ms: number;
-  do_calls_per_request: number;
-  /** Requests counted by service 0's global object through the traffic sums ÷ requests it handled. */
-  traffic_counted_ratio: number;
-  /** Calls that fell back to the global object because a region object failed. */
-  region_fallbacks: number;
-}
 
 export interface SimulateOptions {
   /** Regions whose tier objects throw on every call (the failover test). */
