@@ -7,6 +7,8 @@ import { noteIsolateStart } from '../observability/isolate-uptime.ts';
 import { traceContextFrom } from '../observability/trace-context.ts';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { rawPathOf } from '../routing/request-url.ts';
+import type { IsolatePlace } from '../state/location-hints.ts';
+import { noteIsolatePlace } from '../state/tier.ts';
 import { waitUntilOf } from './wait-until.ts';
 
 /**
@@ -16,6 +18,8 @@ import { waitUntilOf } from './wait-until.ts';
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     noteIsolateStart(Date.now());
+    // The location tier needs the isolate's region: the first request's `cf` tells it (absent locally).
+    noteIsolatePlace(c.req.raw.cf as IsolatePlace | undefined);
     const trace = traceContextFrom(c.req.raw.headers);
     c.set('trace', trace);
     const runtime = configSource(c.env).current(c.env, waitUntilOf(c));

@@ -3,6 +3,8 @@
  * variables: its id, its service-state clients, its counters and its clock. The Worker uses the one default
  * context; the simulator (src/simulation/) makes one per simulated isolate, all on a virtual clock.
  */
+import type { LocationHint } from './location-hints.ts';
+import { RegionFailover } from './region-failover.ts';
 import { ServiceStateClient } from './service-state-client.ts';
 import { statePlaneCounters, type StatePlaneCounters } from './state-plane-metrics.ts';
 
@@ -18,7 +20,12 @@ export class IsolateContext {
   readonly now: () => number;
   readonly counters: StatePlaneCounters;
   readonly #serviceStates = new Map<string, ServiceStateClient>();
+  readonly #regionFailovers = new Map<string, RegionFailover>();
   #isolateId: string | undefined;
+  /** The region this isolate runs in (location tier), once a request told; undefined locally. */
+  locationHint: LocationHint | undefined;
+  /** Whether a request's `cf` has been looked at yet. */
+  placeKnown = false;
 
   constructor(options: IsolateContextOptions = {}) {
     this.#isolateId = options.isolateId;
@@ -30,6 +37,13 @@ export class IsolateContext {
   get isolateId(): string {
     // Made lazily: Workers refuse to generate random values in global scope, where the default context is built.
     return (this.#isolateId ??= crypto.randomUUID());
+  }
+
+  /** Whether to call region object `name` or go direct (after it failed), with `backoffMs` of direct calls. */
+  regionFailover(name: string, backoffMs: number): RegionFailover {
+    let failover = this.#regionFailovers.get(name);
+    if (!failover) this.#regionFailovers.set(name, (failover = new RegionFailover(backoffMs)));
+    return failover;
   }
 
   /** The client for `service` in this isolate; it outlives configuration changes. */
