@@ -83,6 +83,13 @@ export class ServiceRegion extends DurableObject<Env> {
     return aggregate.answer(acked)!;
   }
 
+  /** A bucket's tokens as the region holds them: free in live blocks, and out on isolate leases. For the admin API and tests. */
+  async inspect(bucketKey: string): Promise<{ available: number; onLease: number }> {
+    const limiter = this.#limiters.get(bucketKey);
+    const now = Date.now();
+    return limiter ? { available: limiter.pool.available(now), onLease: limiter.pool.onLease(now) } : { available: 0, onLease: 0 };
+  }
+
   #syncGlobal(aggregate: RegionSyncAggregate, settings: RegionCallSettings): Promise<void> {
     this.#globalSync ??= (async () => {
       this.#lastGlobalSyncAt = Date.now();

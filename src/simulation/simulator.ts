@@ -18,6 +18,7 @@ import { RegionFailover } from '../state/region-failover.ts';
 import { IDLE_SYNC_MAX_FACTOR } from '../state/service-state-client.ts';
 import type { ServiceSnapshot, SyncReport } from '../state/service-state-protocol.ts';
 import type { AcquireResult, BucketPolicy } from '../state/token-bucket.ts';
+import { REGISTRY_COPY_KEY } from '../control-plane/regional-config.ts';
 import { EventQueue } from './event-queue.ts';
 import { Network } from './network.ts';
 import { exponential, quantile, seededRandom, type Random } from './random.ts';
@@ -269,7 +270,7 @@ class Simulation {
   }
 
   #regionConfig(hint: LocationHint): Promise<{ version: number; checkedAt: number }> {
-    const name = `registry@${hint}`;
+    const name = regionObjectName(REGISTRY_COPY_KEY, hint);
     let copy = this.regionConfigs.get(hint);
     if (!copy) {
       this.regionConfigs.set(hint, (copy = new SimRegionConfig()));

@@ -59,6 +59,13 @@ export class RegionLeasePool {
     return sum;
   }
 
+  /** Tokens out on isolate leases still live at `now`. */
+  onLease(now: number): number {
+    let sum = 0;
+    for (const lease of this.#leases.values()) if (now < lease.expiresAt) sum += lease.granted;
+    return sum;
+  }
+
   /**
    * Whether the global bucket may be asked for a block at `now`: not while it said to wait or starved us, and
    * not within MIN_ASK_INTERVAL_MS of the last request (above the limit every region would otherwise ask for the
