@@ -77,9 +77,14 @@ export class ServiceRegion extends DurableObject<Env> {
    */
   async sync(report: SyncReport, settings: RegionCallSettings): Promise<ServiceSnapshot> {
     const aggregate = (this.#aggregate ??= new RegionSyncAggregate(`region:${this.ctx.id.name ?? ''}`));
+    // First snapshot: reported before this isolate's sums are taken, so a failure leaves them with the isolate
+    // (which then sends them to the global object itself) and nothing is counted twice.
+    if (!aggregate.snapshot) {
+      aggregate.notePolicy(report);
+      await this.#syncGlobal(aggregate, settings);
+    }
     const acked = aggregate.take(report, Date.now());
-    if (!aggregate.snapshot) await this.#syncGlobal(aggregate, settings);
-    else if (!this.#globalSync && Date.now() - this.#lastGlobalSyncAt >= settings.syncIntervalMs) this.#syncGlobal(aggregate, settings).catch(() => undefined);
+    if (!this.#globalSync && Date.now() - this.#lastGlobalSyncAt >= settings.syncIntervalMs) this.#syncGlobal(aggregate, settings).catch(() => undefined);
     return aggregate.answer(acked)!;
   }
 

@@ -111,7 +111,7 @@ class Simulation {
     const config = parseGatewayConfig(
       {
         services: [
-          { name: 'svc-0', routes: [{ pathPrefix: '/s0' }], instances, policies: { rateLimit: { ...rateLimit, by: 'service' }, circuitBreaker: {} } },
+          { name: 'svc-0', routes: [{ pathPrefix: '/s0' }], instances, policies: { rateLimit: { ...rateLimit, by: 'service', failOpen: false }, circuitBreaker: {} } },
           { name: 'svc-1', routes: [{ pathPrefix: '/s1' }], instances, policies: { circuitBreaker: {} } },
         ],
       },
@@ -248,8 +248,11 @@ class Simulation {
 
   /** An isolate's sync as the region object serves it (durable-objects/service-region.ts, `sync`). */
   #regionSync(region: SimRegion, service: number, site: number, report: SyncReport): ServiceSnapshot | Promise<ServiceSnapshot> {
+    if (!region.aggregate.snapshot) {
+      region.aggregate.notePolicy(report);
+      return this.#regionGlobalSync(region, service, site).then(() => region.aggregate.answer(region.aggregate.take(report, this.now))!);
+    }
     const acked = region.aggregate.take(report, this.now);
-    if (!region.aggregate.snapshot) return this.#regionGlobalSync(region, service, site).then(() => region.aggregate.answer(acked)!);
     if (!region.globalSync && this.now - region.lastGlobalSyncAt >= this.scenario.syncIntervalMs) {
       this.#regionGlobalSync(region, service, site).catch(() => undefined);
     }
@@ -293,6 +296,8 @@ class Simulation {
   #viaRegion<T>(isolate: SimIsolate, regional: () => Promise<T>, direct: () => Promise<T>): Promise<T> {
     if (this.mode === 'direct' || !isolate.failover.useRegion(this.now)) return direct();
     return regional().catch((error: Error) => {
+      // An overloaded object is not bypassed: the global one would take the load instead (tier.ts does the same).
+      if (error.message.endsWith('overloaded')) throw error;
       this.fallbackCauses.set(error.message, (this.fallbackCauses.get(error.message) ?? 0) + 1);
       isolate.failover.failed(this.now);
       this.fallbacks += 1;

@@ -25,7 +25,7 @@ export const STARVED_RETRY_MS = 100;
 /** A region asks the global bucket for a block at most once per this interval. */
 export const MIN_ASK_INTERVAL_MS = 50;
 /** An isolate refused by its region comes back after this long at the soonest. */
-export const REFUSAL_RETRY_MS = 500;
+export const REFUSAL_RETRY_MS = 2_000;
 /** Largest share of the bucket's capacity one block may take. */
 export const BLOCK_CAPACITY_SHARE = 1 / 8;
 

@@ -41,6 +41,16 @@ export class RegionSyncAggregate {
   }
 
   /**
+   * Notes the service's policy from a report without taking anything from it: the region can then report to the
+   * global object (for its first snapshot) before it takes an isolate's sums, so that if that first report fails
+   * the isolate's sums were not taken here, and the isolate can send them directly without their being counted twice.
+   */
+  notePolicy(report: SyncReport): void {
+    this.#policy = report.policy;
+    this.#serviceName = report.serviceName ?? this.#serviceName;
+  }
+
+  /**
    * Adds one isolate's report and returns the highest of its traffic batches now counted here (the isolate
    * drops batches up to it). A batch sent again after a lost answer is counted once.
    */

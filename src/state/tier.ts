@@ -27,8 +27,8 @@ export function regionTarget(settings: StatePlaneSettings, key: string, isolate:
 }
 
 /**
- * Calls the region's object `name` with `regional`, and on failure the global object with `direct` (and goes
- * direct for the backoff). The tier is an optimisation: a region object's failure costs one extra call, never
+ * Calls the region's object `name` with `regional`, and on failure (but overload) the global object with
+ * `direct` (and goes direct for the backoff). The tier is an optimisation: a region object's failure costs one extra call, never
  * a request.
  */
 export async function throughRegion<T>(
@@ -48,6 +48,9 @@ export async function throughRegion<T>(
       timeoutMs: settings.callTimeoutMs,
     });
   } catch (error) {
+    // An overloaded region object is not bypassed: its isolates would move its load onto the global object,
+    // which serves every region. The caller decides from the policy's failOpen, as for the global object.
+    if ((error as { overloaded?: boolean }).overloaded === true) throw error;
     isolate.regionFailover(name, settings.unreachableBackoffMs).failed(isolate.now());
     console.error(JSON.stringify({ level: 'warn', event: 'region-object-failed', object: name, error: String(error) }));
     return direct();
