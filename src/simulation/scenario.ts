@@ -66,7 +66,7 @@ export function targetScenario(serviceTimes: ServiceTimes): Scenario {
     freshFromS: 6,
     freshEveryS: 0.4,
     // 30,000 requests/s over a 10 s window, burst = limit (the schema's default): demand (50,000/s) exceeds it.
-    rateLimit: { limit: 300_000, windowSeconds: 10, burst: 300_000, maxLease: 500, leaseTtlMs: 4_000 },
+    rateLimit: { limit: 300_000, windowSeconds: 10, burst: 300_000, maxLease: 1_000, leaseTtlMs: 10_000 },
     syncIntervalMs: 1_000,
     pollIntervalMs: 5_000,
     callTimeoutMs: 1_000,
