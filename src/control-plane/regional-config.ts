@@ -26,7 +26,7 @@ export async function readRegistryNear(env: Env, settings: StatePlaneSettings, b
   if (!name) return undefined;
   try {
     return await callDurableObject(
-      () => env.SERVICE_REGIONS.getByName(name),
+      () => env.SERVICE_REGIONS.getByName(name, { locationHint: isolate.locationHint }),
       (stub) => stub.config(settings.tier.configMaxStaleMs, settings.tier.regionPollIntervalMs, settings.callTimeoutMs),
       { kind: 'config-poll', background, timeoutMs: settings.callTimeoutMs },
     );

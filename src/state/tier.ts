@@ -42,7 +42,8 @@ export async function throughRegion<T>(
 ): Promise<T> {
   if (!name) return direct();
   try {
-    return await callDurableObject(() => env.SERVICE_REGIONS.getByName(name), regional, {
+    // Created in the isolate's region (a hint only applies when the object is first created).
+    return await callDurableObject(() => env.SERVICE_REGIONS.getByName(name, { locationHint: isolate.locationHint }), regional, {
       kind: options.kind,
       background: options.background,
       timeoutMs: settings.callTimeoutMs,
