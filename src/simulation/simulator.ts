@@ -92,7 +92,6 @@ class Simulation {
   doCalls = 0;
   requests = 0;
   fallbacks = 0;
-  readonly fallbackCauses = new Map<string, number>();
   readonly admittedBins: Int32Array;
   admittedAfterOpen = 0;
   /** Requests of service 0 recorded into the traffic sums (those that reached the origin). */
@@ -298,7 +297,6 @@ class Simulation {
     return regional().catch((error: Error) => {
       // An overloaded object is not bypassed: the global one would take the load instead (tier.ts does the same).
       if (error.message.endsWith('overloaded')) throw error;
-      this.fallbackCauses.set(error.message, (this.fallbackCauses.get(error.message) ?? 0) + 1);
       isolate.failover.failed(this.now);
       this.fallbacks += 1;
       return direct();
@@ -440,10 +438,6 @@ class Simulation {
         if (arrivalAt >= rampEnd || this.random() * rampEnd < arrivalAt) void this.request(this.#pickIsolate(), service, false);
       }
       for (let turn = 0; turn < MICROTASK_TURNS; turn++) await undefined;
-    }
-    if (globalThis.process?.env?.SIM_DEBUG) {
-      const calls = [...this.objects.values()].map((o) => [o.name, o.callsPerSecond.reduce((a, b) => a + b, 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, 8);
-      console.log(this.fallbackCauses, { requests: this.requests, doCalls: this.doCalls }, calls, this.#aggregateServices().callsPerSecond, this.#aggregateServices().requestsPerSecond);
     }
     return this.#figures();
   }
