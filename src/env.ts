@@ -3,6 +3,7 @@ import type { AlertManager } from '../durable-objects/alert-manager.ts';
 import type { ApiKeyStore } from '../durable-objects/api-key-store.ts';
 import type { Notification } from './alerting/notification.ts';
 import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
+import type { ServiceRegion } from '../durable-objects/service-region.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
 import type { GatewayRuntime } from './config/runtime.ts';
@@ -18,6 +19,11 @@ export interface Env {
   RATE_LIMITS: DurableObjectNamespace<RateLimitBucket>;
   /** Per-service shared state: circuit breaker, ejections, in-flight counts, latency. One object per service. */
   SERVICE_STATE: DurableObjectNamespace<ServiceState>;
+  /**
+   * The location tier (docs/scale.md): one object per service per region, `<service>@<hint>`, plus the region's
+   * copy of the registry, `registry@<hint>`. Used when `gateway.statePlane.tier.enabled`.
+   */
+  SERVICE_REGIONS: DurableObjectNamespace<ServiceRegion>;
   /** The live service registry and its audit log: one object, control plane only. */
   REGISTRY: DurableObjectNamespace<ServiceRegistry>;
   /** Secret: HMAC key of the issuers of kind "secret" that name it (the default). Locally from `.dev.vars`. */

@@ -8,16 +8,17 @@ import type { Env } from './env.ts';
 import { AlertManager } from '../durable-objects/alert-manager.ts';
 import { ApiKeyStore } from '../durable-objects/api-key-store.ts';
 import { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
+import { ServiceRegion } from '../durable-objects/service-region.ts';
 import { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import { ServiceState } from '../durable-objects/service-state.ts';
 import { armHealthChecks } from './health/scheduler.ts';
 import { reportDurableObjectErrors, reportError } from './observability/sentry.ts';
 
-export { AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState };
+export { AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegion, ServiceRegistry, ServiceState };
 
 // Sentry (when SENTRY_DSN is set): exceptions thrown inside the objects. Requests report through the app's onError,
 // the cron and queue handlers below through reportFailures.
-reportDurableObjectErrors(AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegistry, ServiceState);
+reportDurableObjectErrors(AlertManager, ApiKeyStore, RateLimitBucket, ServiceRegion, ServiceRegistry, ServiceState);
 
 const app = createApp();
 

@@ -1,7 +1,8 @@
 /** @module One service's instances as this isolate sees it, and the choice among them. */
 import type { ServiceConfig } from '../config/schema.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
-import { serviceStateClient, type ServiceStateClient } from '../state/service-state-client.ts';
+import { defaultIsolateContext, type IsolateContext } from '../state/isolate-context.ts';
+import type { ServiceStateClient } from '../state/service-state-client.ts';
 import type { ServiceStatePolicy } from '../state/service-state-protocol.ts';
 import { InstanceState } from './instance-state.ts';
 import { createBalancer, type Balancer } from './strategies.ts';
@@ -18,12 +19,13 @@ export class ServicePool {
   /** Choices made in panic mode (every candidate down or unhealthy) in this isolate, for /health/services. */
   panicChoices = 0;
 
-  constructor(service: ServiceConfig) {
+  /** `isolate`: the isolate this pool lives in (the Worker's own by default; the simulator passes one per simulated isolate). */
+  constructor(service: ServiceConfig, isolate: IsolateContext = defaultIsolateContext) {
     this.service = service;
     this.instances = service.instances.map((instance) => new InstanceState(instance));
     this.#balancer = createBalancer(service.loadBalancing.strategy, service.loadBalancing);
     this.retryBudget = new RetryBudget(service.retries.budgetRatio, service.retries.budgetMinPerSecond);
-    this.state = serviceStateClient(service.name);
+    this.state = isolate.serviceState(service.name);
     const { circuitBreaker: breaker, outlierEjection: ejection } = service.policies;
     this.statePolicy = {
       breaker: breaker && { ...breaker, openMs: breaker.openSeconds * 1000 },
@@ -36,7 +38,7 @@ export class ServicePool {
       instances: this.instances.map((instance) => instance.id),
     };
     // A new configuration version starts from what the isolate already knows about the service.
-    if (this.state.snapshot) this.state.apply(this.state.snapshot, this, Date.now());
+    if (this.state.snapshot) this.state.apply(this.state.snapshot, this, isolate.now());
   }
 
   /**

@@ -546,6 +546,16 @@ export const ServiceSchema = z
     })),
   }));
 
+/** The location tier (docs/scale.md): off by default, so small deployments and tests talk to the global objects. */
+export const TierSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe("Isolates talk to their region's objects (`<service>@<hint>`, created with that locationHint), which talk to the global ones; direct calls when off, when the isolate's region is unknown, or while its region object fails."),
+    blockFactor: z.number().int().min(1).max(1_000).default(20).describe('A region leases blocks of up to this many times a rate limit\'s maxLease from the global bucket (and at most an eighth of its burst).'),
+    regionPollIntervalMs: z.number().int().min(100).max(300_000).default(2_000).describe("How old a region's copy of the registry may be before the region checks it again (in the background)."),
+    configMaxStaleMs: z.number().int().min(1_000).max(3_600_000).default(30_000).describe('Staleness bound: configuration older than this (since last confirmed against the registry) is refreshed before a request is served with it.'),
+  })
+  .strict();
+
 export const GatewaySettingsSchema = z
   .object({
     clientIpHeader: z
@@ -611,9 +621,10 @@ export const GatewaySettingsSchema = z
           .max(600_000)
           .optional()
           .describe("Age beyond which this isolate's copy of a service's breaker counts as unknown (the breaker then follows its failOpen). Default: five sync intervals."),
+        tier: TierSettingsSchema.default(TierSettingsSchema.parse({})).describe('The location tier: regional objects between isolates and the global ones (docs/scale.md).'),
       })
       .strict()
-      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, trailingFlush: true, unreachableBackoffMs: 1_000 })
+      .default({ syncIntervalMs: 1_000, callTimeoutMs: 1_000, trailingFlush: true, unreachableBackoffMs: 1_000, tier: TierSettingsSchema.parse({}) })
       .describe('How isolates talk to the Durable Objects that hold global state.'),
     observability: ObservabilitySettingsSchema.default(ObservabilitySettingsSchema.parse({})).describe('Metrics recording, access logs and traces (docs/analytics.md).'),
   })

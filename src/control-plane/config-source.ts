@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import type { Env } from '../env.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import { applyOverlay, EMPTY_OVERLAY, type Overlay } from './overlay.ts';
+import { mustRefreshBeforeServing, readRegistryNear } from './regional-config.ts';
 
 /** The registry is one object: the control plane's single source of truth, read rarely. */
 export const REGISTRY_NAME = 'registry';
@@ -45,6 +46,8 @@ export class ConfigSource {
     // would resume this request in that request's context, where its I/O fails.
     if (!this.#loaded) return this.#refresh(env, true).then(() => this.runtime);
     const now = Date.now();
+    // Location tier: past the staleness bound, refresh before serving (regional-config.ts).
+    if (mustRefreshBeforeServing(this.runtime.config.gateway.statePlane, this.checkedAt, now)) return this.#refresh(env, true).then(() => this.runtime);
     // The poll runs under the waitUntil of the request that started it; no other request awaits it.
     if (now >= this.#nextPollAt && !this.#polling) {
       this.#nextPollAt = now + this.runtime.config.gateway.controlPlane.pollIntervalMs;
@@ -76,6 +79,13 @@ export class ConfigSource {
     const timeoutMs = this.runtime.config.gateway.statePlane.callTimeoutMs;
     const registry = () => env.REGISTRY.getByName(REGISTRY_NAME);
     try {
+      // Location tier: the region's copy, near this isolate (regional-config.ts); else the registry itself.
+      const near = await readRegistryNear(env, this.runtime.config.gateway.statePlane, !first);
+      if (near) {
+        this.checkedAt = near.checkedAt;
+        if (near.version !== this.version) this.adopt(near.version, near.overlay);
+        return;
+      }
       if (!first) {
         const version = await callDurableObject(registry, (stub) => stub.version(), { kind: 'config-poll', background: true, timeoutMs });
         this.checkedAt = Date.now();

@@ -9,6 +9,8 @@ import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { rawPathOf } from '../routing/request-url.ts';
 import { isSupportedMethod, isValidHost } from '../routing/request-target.ts';
 import { noteClientFault } from '../proxy/upstream-exchange.ts';
+import type { IsolatePlace } from '../state/location-hints.ts';
+import { noteIsolatePlace } from '../state/tier.ts';
 import { waitUntilOf } from './wait-until.ts';
 
 /**
@@ -19,6 +21,8 @@ import { waitUntilOf } from './wait-until.ts';
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     noteIsolateStart(Date.now());
+    // The location tier needs the isolate's region: the first request's `cf` tells it (absent locally).
+    noteIsolatePlace(c.req.raw.cf as IsolatePlace | undefined);
     const trace = traceContextFrom(c.req.raw.headers);
     c.set('trace', trace);
     checkRequestTarget(c.req.raw, trace.requestId);

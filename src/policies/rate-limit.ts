@@ -10,7 +10,8 @@ import { GatewayError } from '../errors/problem.ts';
 import { callDurableObject, StateBackoff } from '../state/call-durable-object.ts';
 import { LeasedLimiter, type Admission } from '../state/leased-limiter.ts';
 import { statePlaneCounters } from '../state/state-plane-metrics.ts';
-import type { BucketPolicy } from '../state/token-bucket.ts';
+import { regionCallSettings, regionTarget, throughRegion } from '../state/tier.ts';
+import type { BucketPolicy, LeaseReturn } from '../state/token-bucket.ts';
 
 type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
 
@@ -93,12 +94,16 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const key = bucketKey(c, policy);
     let admission: Admission;
     try {
-      admission = await limiterFor(key, policy, settings.unreachableBackoffMs).admit(Date.now, (want, returned) =>
+      const direct = (want: number, returned: LeaseReturn[]) =>
         callDurableObject(
           () => c.env.RATE_LIMITS.getByName(key),
           (stub) => stub.acquire(bucket, want, returned),
           { kind: 'rate-limit-lease', timeoutMs: settings.callTimeoutMs },
-        ),
+        );
+      // The location tier (src/state/tier.ts): through the region's object of the service when enabled.
+      const region = regionTarget(settings, service.name);
+      admission = await limiterFor(key, policy, settings.unreachableBackoffMs).admit(Date.now, (want, returned) =>
+        throughRegion(c.env, region, settings, (stub) => stub.acquire(key, bucket, want, returned, regionCallSettings(settings)), () => direct(want, returned), { kind: 'rate-limit-lease' }),
       );
     } catch (error) {
       // Logged once per failed call, not once per request decided during the backoff that follows it.

@@ -7,10 +7,18 @@ import type { ServicePool } from '../balancing/service-pool.ts';
 import type { OutcomeBatch } from './circuit-breaker.ts';
 import { addMinuteSums, addSample, emptySums, minuteOf, type MinuteSums, type RequestSample } from '../observability/traffic-sums.ts';
 import type { TraceRecord } from '../observability/trace-sampling.ts';
+import { defaultIsolateContext, type IsolateContext } from './isolate-context.ts';
 import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type SyncReport, type TrafficBatch } from './service-state-protocol.ts';
 
 /** A sync is due once this many requests are pending, even before the interval is over. */
 export const SYNC_BATCH_REQUESTS = 500;
+/**
+ * Adaptive sync: an isolate with nothing new for the shared decisions (no failure since its last report) syncs
+ * up to this many intervals apart; a failure makes a sync due one interval after the last. Below the five
+ * intervals after which a snapshot is too old for the breaker policy, so a quiet isolate never has to sync
+ * while a request waits.
+ */
+export const IDLE_SYNC_MAX_FACTOR = 4;
 /**
  * After a failed sync the next one is due this soon, doubling with each further failure up to the cap: a report
  * that failed is retried quickly, and an object that stays unreachable is not called by every isolate 4 times a
@@ -27,15 +35,12 @@ export const TRACES_PER_REPORT = 50;
 /** Longest a trailing flush waits; work after a response may go on for 30 s. */
 const FLUSH_MAX_WAIT_MS = 20_000;
 
-/** Identifies this isolate to the service objects, so each can sum in-flight counts over isolates. */
-let isolateId: string | undefined;
-
-function emptyBatch(): OutcomeBatch {
+export function emptyBatch(): OutcomeBatch {
   return { calls: 0, failures: 0, trailingFailures: 0, hadSuccess: false };
 }
 
 /** `later` added onto `earlier`, keeping the trailing-failure run right across the two. */
-function mergeBatches<B extends OutcomeBatch>(earlier: B, later: B): B {
+export function mergeBatches<B extends OutcomeBatch>(earlier: B, later: B): B {
   return {
     ...later,
     calls: earlier.calls + later.calls,
@@ -62,7 +67,11 @@ export type BreakerView =
   | { state: 'half-open' }
   | { state: 'unknown' };
 
+/** What a client needs of its isolate: its id and its clock (see isolate-context.ts). */
+export type ClientIsolate = Pick<IsolateContext, 'isolateId' | 'now'>;
+
 export class ServiceStateClient {
+  readonly #isolate: ClientIsolate;
   snapshot: ServiceSnapshot | undefined;
   /** When this isolate last had a snapshot; the admin API shows it. */
   snapshotReceivedAt = 0;
@@ -84,11 +93,19 @@ export class ServiceStateClient {
   /** Batches sent but not acknowledged by the object: sent again with every report until they are. */
   #unacked: TrafficBatch[] = [];
   #flushing = false;
+  /** Syncs in a row that had nothing new to report (adaptive sync). */
+  #quietSyncs = 0;
+  #lastSyncAt = Number.NEGATIVE_INFINITY;
   #traces: TraceRecord[] = [];
   /** How many traces the service's object keeps (the configuration's `observability.traces.keptPerService`). */
   tracesKept: number | undefined;
   /** Traces dropped because a report was full. */
   tracesDropped = 0;
+
+  /** `isolate`: the Worker's own by default; the simulator passes one per simulated isolate. */
+  constructor(isolate: ClientIsolate = defaultIsolateContext) {
+    this.#isolate = isolate;
+  }
 
   /** Keeps a sampled trace for the next report. */
   recordTrace(trace: TraceRecord): void {
@@ -121,12 +138,12 @@ export class ServiceStateClient {
     return (async () => {
       try {
         for (let attempt = 0; attempt < FLUSH_ATTEMPTS; attempt++) {
-          const wait = Math.min(FLUSH_MAX_WAIT_MS, Math.max(10, this.#nextSyncAt - Date.now()));
+          const wait = Math.min(FLUSH_MAX_WAIT_MS, Math.max(10, this.#nextSyncAt - this.#isolate.now()));
           await new Promise((resolve) => setTimeout(resolve, wait));
           if (!this.hasPendingTraffic) break;
           // Another request's sync is under way: never wait on it (see syncNow); look again after it.
           if (this.#syncing) continue;
-          this.#nextSyncAt = Date.now() + intervalMs;
+          this.#nextSyncAt = this.#isolate.now() + intervalMs;
           this.#syncing = this.syncNow(pool, send).finally(() => (this.#syncing = undefined));
           await this.#syncing;
         }
@@ -155,8 +172,14 @@ export class ServiceStateClient {
    * Returns the sync's promise (for the caller's waitUntil) or undefined when nothing was due.
    */
   syncIfDue(now: number, pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
-    if (this.#syncing || (now < this.#nextSyncAt && this.#pendingRequests < SYNC_BATCH_REQUESTS)) return undefined;
-    this.#nextSyncAt = now + intervalMs;
+    if (this.#syncing) return undefined;
+    const urgent = now >= this.#lastSyncAt + intervalMs && this.#hasNews();
+    if (now < this.#nextSyncAt && !urgent && this.#pendingRequests < SYNC_BATCH_REQUESTS) return undefined;
+    // Adaptive sync: each sync in a row with nothing new doubles the wait before the next, up to
+    // IDLE_SYNC_MAX_FACTOR intervals; news (a failure) makes the next one due after one interval again.
+    this.#quietSyncs = this.#hasNews() ? 0 : this.#quietSyncs + 1;
+    this.#lastSyncAt = now;
+    this.#nextSyncAt = now + intervalMs * Math.min(IDLE_SYNC_MAX_FACTOR, 2 ** this.#quietSyncs);
     this.#syncing = this.syncNow(pool, send).finally(() => (this.#syncing = undefined));
     return this.#syncing;
   }
@@ -172,7 +195,7 @@ export class ServiceStateClient {
       const acked = snapshot.trafficAckedSeq;
       if (acked !== undefined) this.#unacked = this.#unacked.filter((batch) => batch.seq > acked);
       this.#failedSyncs = 0;
-      this.apply(snapshot, pool, Date.now());
+      this.apply(snapshot, pool, this.#isolate.now());
     } catch {
       // Nothing is dropped: the outcomes go back into the next report, the traffic batches stay unacknowledged and
       // are sent again (the object counts each batch number once), and the next sync is due soon.
@@ -180,8 +203,13 @@ export class ServiceStateClient {
       // Traces go back too, within the same bound.
       this.#traces = [...(report.traces ?? []), ...this.#traces].slice(0, TRACES_PER_REPORT);
       this.#failedSyncs += 1;
-      this.#nextSyncAt = Date.now() + Math.min(RETRY_AFTER_FAILURE_MAX_MS, RETRY_AFTER_FAILURE_MS * 2 ** (this.#failedSyncs - 1));
+      this.#nextSyncAt = this.#isolate.now() + Math.min(RETRY_AFTER_FAILURE_MAX_MS, RETRY_AFTER_FAILURE_MS * 2 ** (this.#failedSyncs - 1));
     }
+  }
+
+  /** Whether the next report carries news for the shared decisions: a failure (breaker, ejection). */
+  #hasNews(): boolean {
+    return this.#service.failures > 0;
   }
 
   #restore(report: SyncReport): void {
@@ -215,7 +243,6 @@ export class ServiceStateClient {
   }
 
   #takeReport(pool: ServicePool): SyncReport {
-    isolateId ??= crypto.randomUUID();
     const instances: Record<string, InstanceReport> = {};
     this.#reportedInFlight = {};
     for (const instance of pool.instances) {
@@ -236,7 +263,7 @@ export class ServiceStateClient {
       this.#unacked.unshift({ seq: merged.at(-1)!.seq, minutes: merged.reduce((sum, batch) => addMinuteSums(sum, batch.minutes), {} as MinuteSums) });
     }
     const report: SyncReport = {
-      isolateId,
+      isolateId: this.#isolate.isolateId,
       policy: pool.statePolicy,
       service: this.#service,
       instances,
@@ -253,11 +280,7 @@ export class ServiceStateClient {
   }
 }
 
-const clients = new Map<string, ServiceStateClient>();
-
-/** The client for `service` in this isolate; it outlives configuration changes. */
+/** The client for `service` in the Worker's isolate (the default context); it outlives configuration changes. */
 export function serviceStateClient(service: string): ServiceStateClient {
-  let client = clients.get(service);
-  if (!client) clients.set(service, (client = new ServiceStateClient()));
-  return client;
+  return defaultIsolateContext.serviceState(service);
 }

@@ -4,15 +4,20 @@ import type { GatewayConfig } from '../config/schema.ts';
 import type { Env } from '../env.ts';
 import { callDurableObject } from './call-durable-object.ts';
 import type { SyncReport } from './service-state-protocol.ts';
+import { regionCallSettings, regionTarget, throughRegion } from './tier.ts';
 
-/** The call that carries a report to the service's object and brings back its snapshot. */
+/** The call that carries a report to the service's object (or its region's, src/state/tier.ts) and brings back its snapshot. */
 function sender(env: Env, pool: ServicePool, settings: GatewayConfig['gateway']['statePlane'], background: boolean) {
-  return (report: SyncReport) =>
+  const direct = (report: SyncReport) =>
     callDurableObject(() => env.SERVICE_STATE.getByName(pool.service.name), (stub) => stub.sync(report), {
       kind: 'service-sync',
       background,
       timeoutMs: settings.callTimeoutMs,
     });
+  return (report: SyncReport) => {
+    const region = regionTarget(settings, pool.service.name);
+    return throughRegion(env, region, settings, (stub) => stub.sync(report, regionCallSettings(settings)), () => direct(report), { kind: 'service-sync', background });
+  };
 }
 
 /** Starts a sync with the service's object in the background (under `waitUntil`) if one is due. */

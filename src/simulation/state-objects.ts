@@ -1,0 +1,77 @@
+/**
+ * @module The logic of the gateway's objects as the simulation runs it: the real pure modules (token-bucket
+ * ledger, circuit breaker, outlier ejection, per-minute sums, the tier's lease pool and report aggregate) with
+ * the simulation's clock, without the runtime's storage. `SimServiceState.sync` follows
+ * durable-objects/service-state.ts step for step (in-flight and latency figures aside, which the simulation does
+ * not measure); `SimRegistry` keeps only the registry's version number.
+ */
+import { CircuitBreaker, newBreakerData } from '../state/circuit-breaker.ts';
+import { OutlierDetector } from '../state/outlier-ejection.ts';
+import type { ServiceSnapshot, SyncReport } from '../state/service-state-protocol.ts';
+import { addMinuteSums, isCompatible, type MinuteSums } from '../observability/traffic-sums.ts';
+import { RegionLimiter } from '../state/region-lease-pool.ts';
+import { RegionSyncAggregate } from '../state/region-sync-aggregate.ts';
+import { TokenBucketLedger } from '../state/token-bucket.ts';
+
+export class SimServiceState {
+  readonly breaker = new CircuitBreaker(newBreakerData(0));
+  readonly outliers = new OutlierDetector({});
+  /** When the breaker first opened (ms), if it did. */
+  openedAt: number | undefined;
+  /** Requests the object has counted through the v2 traffic sums (exactly once each, by batch number). */
+  countedRequests = 0;
+  readonly #applied = new Map<string, number>();
+  readonly #minutes: MinuteSums = {};
+
+  sync(report: SyncReport, now: number): ServiceSnapshot {
+    const { policy } = report;
+    if (policy.breaker) {
+      for (const event of this.breaker.record(now, policy.breaker, report.service)) if (event.to === 'open') this.openedAt ??= event.at;
+    }
+    for (const [instance, batch] of Object.entries(report.instances)) {
+      if (batch.calls > 0 && policy.instances.includes(instance)) this.outliers.record(now, policy.ejection, policy.instances, instance, batch);
+    }
+    this.outliers.advance(now, policy.ejection, policy.instances);
+    this.breaker.advance(now);
+    const applied = this.#applied.get(report.isolateId) ?? 0;
+    let acked = applied;
+    for (const batch of report.traffic ?? []) {
+      if (batch.seq <= applied) continue;
+      acked = Math.max(acked, batch.seq);
+      for (const sums of Object.values(batch.minutes)) if (isCompatible(sums)) for (const n of Object.values(sums.requests)) this.countedRequests += n;
+      addMinuteSums(this.#minutes, batch.minutes);
+    }
+    this.#applied.set(report.isolateId, acked);
+    const ejected: Record<string, number> = {};
+    for (const instance of this.outliers.ejected(now)) ejected[instance] = this.outliers.data[instance]!.ejectedUntil;
+    const { state, openUntil } = this.breaker.data;
+    return { at: now, breaker: { state, openUntil }, ejected, inFlight: {}, rttMs: {}, trafficAckedSeq: acked };
+  }
+}
+
+export class SimRegistry {
+  version = 1;
+}
+
+/** A region's tier object for one service: the same two pure parts durable-objects/service-region.ts uses. */
+export class SimRegion {
+  readonly limiter: RegionLimiter;
+  readonly aggregate: RegionSyncAggregate;
+  lastGlobalSyncAt = Number.NEGATIVE_INFINITY;
+  globalSync: Promise<void> | undefined;
+
+  constructor(name: string, blockFactor: number) {
+    this.limiter = new RegionLimiter({ blockFactor });
+    this.aggregate = new RegionSyncAggregate(`region:${name}`);
+  }
+}
+
+/** A region's copy of the registry (the `registry@<hint>` object). */
+export class SimRegionConfig {
+  version = 0;
+  /** When the copy was last confirmed against the registry. */
+  checkedAt = Number.NEGATIVE_INFINITY;
+  polling = false;
+}
+
+export { TokenBucketLedger };

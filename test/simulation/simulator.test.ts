@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../../src/simulation/simulator.ts';
+import { smallScenario } from '../../src/simulation/scenario.ts';
+import { LOCATION_HINTS } from '../../src/state/location-hints.ts';
+
+// Small runs (40 isolates, 8 locations, 12 simulated seconds) of the simulation's invariants, seeded.
+describe('simulation invariants (small N, fixed seed)', { timeout: 60_000 }, () => {
+  it.each(['direct', 'tier'] as const)('never admits more than limit + burst in any window, %s mode', async (mode) => {
+    for (const seed of [1, 2, 3]) {
+      const result = await simulate(smallScenario({ seed }), mode);
+      expect(result.max_window_admitted_over_allowed, `seed ${seed}`).toBeLessThanOrEqual(1);
+      expect(result.max_window_admitted_over_allowed, `seed ${seed}`).toBeGreaterThan(0.3);
+      // The global sums count each request once at most, through the tier too.
+      expect(result.traffic_counted_ratio).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('keeps limit + burst with a limit so tight every isolate competes for single tokens', async () => {
+    const tight = smallScenario({ rateLimit: { limit: 100, windowSeconds: 1, burst: 20, maxLease: 5, leaseTtlMs: 1_000 } });
+    for (const mode of ['direct', 'tier'] as const) expect((await simulate(tight, mode)).max_window_admitted_over_allowed).toBeLessThanOrEqual(1);
+  });
+
+  it('is deterministic for a seed', async () => {
+    expect(await simulate(smallScenario({ seed: 5 }), 'tier')).toEqual(await simulate(smallScenario({ seed: 5 }), 'tier'));
+  });
+
+  it('falls back to direct calls when the location objects throw, and still keeps the limit', async () => {
+    const result = await simulate(smallScenario(), 'tier', { unreachableRegions: [...LOCATION_HINTS] });
+    expect(result.region_fallbacks).toBeGreaterThan(0);
+    expect(result.max_window_admitted_over_allowed).toBeLessThanOrEqual(1);
+    // Requests are still served: the breaker still opens on the failing service and stops its traffic.
+    expect(result.admitted_after_breaker_open_s).toBeLessThan(3);
+  });
+
+  it("opens the failing service's breaker in both modes and stops its traffic within seconds", async () => {
+    for (const mode of ['direct', 'tier'] as const) {
+      const result = await simulate(smallScenario(), mode);
+      expect(Number.isFinite(result.admitted_after_breaker_open_s), mode).toBe(true);
+      expect(result.admitted_after_breaker_open_s, mode).toBeLessThan(3);
+    }
+  });
+});
