@@ -1,5 +1,5 @@
 /**
- * @module Writes src/admin/openapi-document.json, the admin API's OpenAPI document, from the route definitions
+ * @module Writes public/docs/admin-api.openapi.json, the admin API's OpenAPI document, from the route definitions
  * (src/build/openapi-document.ts). The Worker serves that file at /openapi.json instead of generating it at start-up.
  * `npm test` fails when the file is out of date (test/admin/openapi-document.test.ts): run `npm run openapi`.
  *
@@ -23,6 +23,6 @@ const bundle = await build({
 const { openApiDocumentText } = (await import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0]!.text).toString('base64')}`)) as {
   openApiDocumentText: () => string;
 };
-const target = new URL('../src/admin/openapi-document.json', import.meta.url);
+const target = new URL('../public/docs/admin-api.openapi.json', import.meta.url);
 writeFileSync(target, openApiDocumentText());
 console.log(`wrote ${fileURLToPath(target)}`);

@@ -4,10 +4,9 @@
  * definitions at build time (`npm run openapi`, src/build/openapi-document.ts), so no generator runs in the Worker.
  */
 import { formatFieldPath } from '../config/load.ts';
-import type { AppEnv } from '../env.ts';
+import type { AppEnv, Env } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
-import openApiDocument from './openapi-document.json';
 import { OpenApiRouter } from './openapi-router.ts';
 
 export function adminApi(): OpenApiRouter {
@@ -20,9 +19,28 @@ export function adminApi(): OpenApiRouter {
     },
   });
   registerAdminRoutes(api);
-  api.get('/openapi.json', (c) => {
-    const { openapi, info, ...rest } = openApiDocument;
+  api.get('/openapi.json', async (c) => {
+    const { openapi, info, ...rest } = await builtDocument(c.env);
+    // `servers` sits after `info`, where the generator put it when the document was made per request.
     return c.json({ openapi, info, servers: [{ url: new URL(c.req.url).origin, description: 'This gateway' }], ...rest });
   });
   return api;
+}
+
+/** Where `npm run openapi` writes the document among the static assets (public/). */
+export const OPENAPI_DOCUMENT_ASSET = '/docs/admin-api.openapi.json';
+
+type OpenApiDocument = { openapi: string; info: unknown } & Record<string, unknown>;
+let documentOnce: Promise<OpenApiDocument> | undefined;
+
+/** The built document, read from the assets on the first request that wants it and kept for the isolate's life. */
+function builtDocument(env: Env): Promise<OpenApiDocument> {
+  documentOnce ??= (async () => {
+    const response = await env.ASSETS.fetch(new Request(`https://assets.invalid${OPENAPI_DOCUMENT_ASSET}`));
+    if (!response.ok) throw new Error(`the OpenAPI document asset ${OPENAPI_DOCUMENT_ASSET} answered ${response.status}`);
+    return (await response.json()) as OpenApiDocument;
+  })();
+  // A failed read is not kept: the next request tries again.
+  documentOnce.catch(() => (documentOnce = undefined));
+  return documentOnce;
 }

@@ -1,6 +1,6 @@
 /**
  * @module Builds the admin API's OpenAPI 3.1 document from the route definitions, at build time: `npm run openapi`
- * writes it to src/admin/openapi-document.json, which the Worker serves at /openapi.json, and
+ * writes it to public/docs/admin-api.openapi.json, a static asset that the Worker serves at /openapi.json, and
  * test/admin/openapi-document.test.ts fails when that file is stale. Never imported by the Worker: the generator
  * (@hono/zod-openapi's OpenAPIHono, @asteasolutions/zod-to-openapi) stays out of the deployed bundle.
  */
