@@ -55,8 +55,8 @@ export class OpenApiRouter extends Hono<AppEnv> {
     this.#defaultHook = options.defaultHook;
   }
 
-  openapi = ((route: RouteConfig, handler: MiddlewareHandler<AppEnv>) => {
-    const hook = this.#defaultHook as Parameters<typeof zValidator>[2];
+  openapi = ((route: RouteConfig, handler: MiddlewareHandler<AppEnv>, routeHook?: ValidationHook) => {
+    const hook = (routeHook ?? this.#defaultHook) as Parameters<typeof zValidator>[2];
     const { request } = route;
     const validators: MiddlewareHandler<AppEnv>[] = [];
     const add = (validator: unknown) => validators.push(validator as MiddlewareHandler<AppEnv>);
@@ -96,7 +96,8 @@ export class OpenApiRouter extends Hono<AppEnv> {
         await next();
       });
     }
-    this.on([route.method.toUpperCase()], [route.path.replaceAll(/\/{(.+?)}/g, '/:$1')], ...validators, handler);
+    const routeMiddleware = (route.middleware ? [route.middleware].flat() : []) as MiddlewareHandler<AppEnv>[];
+    this.on([route.method.toUpperCase()], [route.path.replaceAll(/\/{(.+?)}/g, '/:$1')], ...routeMiddleware, ...validators, handler);
     return this;
   }) as unknown as OpenAPIHono<AppEnv>['openapi'];
 }

@@ -64,4 +64,26 @@ describe('OpenApiRouter', () => {
     expect(Body.safeParse({ name: '' }).success).toBe(plain.safeParse({ name: '' }).success);
     expect(Body.parse({ name: 'a', extra: 1 })).toEqual(plain.parse({ name: 'a', extra: 1 }));
   });
+
+  it('runs a route\'s own middleware before validation, and its own hook instead of the default', async () => {
+    const api = new OpenApiRouter({ defaultHook: (_result, c) => c.json({ from: 'default' }, 422) });
+    api.openapi(
+      createRoute({
+        method: 'get',
+        path: '/items/{id}',
+        middleware: [async (c, next) => { c.header('x-route-middleware', 'ran'); await next(); }] as const,
+        request: { params: z.object({ id: z.string().regex(/^\d+$/) }) },
+        responses: { 200: { description: 'ok' } },
+      }),
+      (c) => c.json({ id: c.req.valid('param').id }, 200),
+      (result, c) => {
+        if (!result.success) return c.json({ from: 'route' }, 400);
+      },
+    );
+    const refused = await api.request('http://gateway.test/items/x');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ from: 'route' });
+    expect(refused.headers.get('x-route-middleware')).toBe('ran');
+    expect((await api.request('http://gateway.test/items/5')).status).toBe(200);
+  });
 });
