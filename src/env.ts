@@ -56,6 +56,8 @@ export interface Env {
   ALERT_NOTIFICATIONS: Queue<Notification>;
   /** Name of this environment's alert dead-letter queue (a variable in wrangler.toml, one per environment). */
   ALERT_DEAD_LETTER_QUEUE?: string;
+  /** The static assets in public/; the Worker reads the built OpenAPI document from them (src/admin/admin-api.ts). */
+  ASSETS: Fetcher;
   // Further secrets named in the configuration (`gateway.auth.issuers[].secret`,
   // `gateway.auth.introspection[].clientSecret`) are read by name with `secretNamed()`.
 }

@@ -1,21 +1,16 @@
 /**
- * @module The gateway's own endpoints, declared with their schemas so that the same schemas validate requests and
- * generate the OpenAPI 3.1 document at /openapi.json (rendered at /docs).
+ * @module The gateway's own endpoints, declared with their schemas: the same schemas validate requests here and
+ * describe them in the OpenAPI 3.1 document at /openapi.json (rendered at /docs). The document is built from these
+ * definitions at build time (`npm run openapi`, src/build/openapi-document.ts), so no generator runs in the Worker.
  */
-import { OpenAPIHono } from '@hono/zod-openapi';
-import packageJson from '../../package.json';
 import { formatFieldPath } from '../config/load.ts';
-import type { AppEnv } from '../env.ts';
+import type { AppEnv, Env } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { registerAlertRoutes } from './alert-routes.ts';
-import { registerApiKeyRoutes } from './api-keys.ts';
-import { registerHealthRoutes } from './health-routes.ts';
-import { registerRegistryRoutes } from './registry-routes.ts';
-import { registerStatePlaneRoutes } from './state-plane-routes.ts';
-import { registerTraceRoutes } from './trace-routes.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
+import { OpenApiRouter } from './openapi-router.ts';
 
-export function adminApi(): OpenAPIHono<AppEnv> {
-  const api = new OpenAPIHono<AppEnv>({
+export function adminApi(): OpenApiRouter {
+  const api = new OpenApiRouter({
     // One problem for every schema failure, listing each bad field.
     defaultHook: (result) => {
       if (result.success) return;
@@ -23,35 +18,38 @@ export function adminApi(): OpenAPIHono<AppEnv> {
       throw new GatewayError('invalid-request', { count: errors.length }, { extensions: { errors } });
     },
   });
-  api.openAPIRegistry.registerComponent('securitySchemes', 'adminBearer', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'The ADMIN_TOKEN secret, or a JWT carrying the admin role.',
+  registerAdminRoutes(api);
+  api.get('/openapi.json', async (c) => {
+    const { openapi, info, ...rest } = await builtDocument(c.env);
+    // `servers` sits after `info`, where the generator put it when the document was made per request.
+    return c.json({ openapi, info, servers: [{ url: new URL(c.req.url).origin, description: 'This gateway' }], ...rest });
   });
-  registerRegistryRoutes(api);
-  registerApiKeyRoutes(api);
-  registerStatePlaneRoutes(api);
-  registerTraceRoutes(api);
-  registerHealthRoutes(api);
-  registerAlertRoutes(api);
-  api.doc31('/openapi.json', (c) => ({
-    openapi: '3.1.0',
-    info: {
-      title: 'edge-gateway admin API',
-      version: packageJson.version,
-      description: 'Manage the gateway while it runs: the service registry, routes, configuration, circuit breakers and status. Errors are RFC 9457 problem details.',
-      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
-    },
-    servers: [{ url: new URL(c.req.url).origin, description: 'This gateway' }],
-    tags: [
-      { name: 'Registry', description: 'Services, instances and routes' },
-      { name: 'Configuration', description: 'Configuration as code, and the audit log' },
-      { name: 'API keys', description: 'Keys for machine clients' },
-      { name: 'State plane', description: 'Circuit breakers, load balancing, Durable Object usage' },
-      { name: 'Status', description: 'How this gateway is doing' },
-      { name: 'Alerts', description: 'Alerts, alert rules, notification channels and statistics' },
-      { name: 'Health', description: 'Active health checks of the instances, and the gateway\'s own health' },
-    ],
-  }));
   return api;
+}
+
+/** Where `npm run openapi` writes the document among the static assets (public/). */
+export const OPENAPI_DOCUMENT_ASSET = '/docs/admin-api.openapi.json';
+
+type OpenApiDocument = { openapi: string; info: unknown } & Record<string, unknown>;
+let documentOnce: Promise<OpenApiDocument> | undefined;
+
+/** The built document, read from the assets on the first request that wants it and kept for the isolate's life. */
+function builtDocument(env: Env): Promise<OpenApiDocument> {
+  if (!documentOnce) {
+    const read = readDocument(env);
+    // A failed read is not kept: the next request tries again.
+    read.catch(() => {
+      if (documentOnce === read) documentOnce = undefined;
+    });
+    documentOnce = read;
+  }
+  return documentOnce;
+}
+
+async function readDocument(env: Env): Promise<OpenApiDocument> {
+  // Plain `workerd serve` configurations (bench, load, the workerd e2e harness) have no assets: a 500, not a hang.
+  if (!env.ASSETS) throw new Error('no ASSETS binding: /openapi.json is served from the static assets');
+  const response = await env.ASSETS.fetch(new Request(`https://assets.invalid${OPENAPI_DOCUMENT_ASSET}`));
+  if (!response.ok) throw new Error(`the OpenAPI document asset ${OPENAPI_DOCUMENT_ASSET} answered ${response.status}`);
+  return (await response.json()) as OpenApiDocument;
 }

@@ -2,7 +2,8 @@
  * @module The alerts API: alerts and their lifecycle, alert rules, notification channels (secrets write-only),
  * statistics and a test alert. Rules and channels from gateway.config.json are shown too, marked `source: "config"`.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import * as z from 'zod';
+import { createRoute, type AdminRouter } from './openapi-router.ts';
 import type { Context } from 'hono';
 import { ChannelSchema, channelUrls, publicChannel, type Channel } from '../alerting/channel-config.ts';
 import { ALERTS_NAME, effectiveChannels, effectiveRules, queueSender } from '../alerting/evaluator.ts';
@@ -67,7 +68,7 @@ function checkChannelUrls(c: Context<AppEnv>, channel: Channel): void {
   if (errors.length > 0) throw new GatewayError('invalid-request', { count: errors.length }, { extensions: { errors } });
 }
 
-export function registerAlertRoutes(api: OpenAPIHono<AppEnv>): void {
+export function registerAlertRoutes(api: AdminRouter): void {
   api.openapi(
     createRoute({
       method: 'get',

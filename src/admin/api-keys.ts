@@ -1,5 +1,6 @@
 /** @module Admin API for API keys: create (the key is shown once), list (no secrets), revoke. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import * as z from 'zod';
+import { createRoute, type AdminRouter } from './openapi-router.ts';
 import type { ApiKeyRecord } from '../../durable-objects/api-key-store.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
@@ -51,7 +52,7 @@ function invalid(path: string, message: string): GatewayError {
   return new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path, message }] } });
 }
 
-export function registerApiKeyRoutes(api: OpenAPIHono<AppEnv>): void {
+export function registerApiKeyRoutes(api: AdminRouter): void {
   const timeoutMs = (c: { get: (key: 'gateway') => AppEnv['Variables']['gateway'] }) => c.get('gateway').config.gateway.statePlane.callTimeoutMs;
 
   api.openapi(

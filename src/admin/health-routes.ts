@@ -3,7 +3,8 @@
  * instances, the check history and checks on demand; `GET /services` (services with their health) and the
  * gateway's index at `GET /` when no route claims it.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import * as z from 'zod';
+import { createRoute, type AdminRouter } from './openapi-router.ts';
 import packageJson from '../../package.json';
 import { configSource, REGISTRY_NAME } from '../control-plane/config-source.ts';
 import type { AppEnv } from '../env.ts';
@@ -76,7 +77,7 @@ const HistoryEntrySchema = z
   })
   .openapi('HealthHistoryEntry');
 
-export function registerHealthRoutes(api: OpenAPIHono<AppEnv>): void {
+export function registerHealthRoutes(api: AdminRouter): void {
   api.openapi(
     createRoute({
       method: 'get',

@@ -2,7 +2,8 @@
  * @module Admin endpoints of the control plane: services and their instances, routes, the configuration as code,
  * the audit log and the gateway's status. Every change goes through writeRegistry (planned, validated, versioned and audited inside the registry object).
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import * as z from 'zod';
+import { createRoute, type AdminRouter } from './openapi-router.ts';
 import packageJson from '../../package.json';
 import { ConfigError, formatFieldPath, parseGatewayConfig } from '../config/load.ts';
 import type { AuditEntry } from '../../durable-objects/service-registry.ts';
@@ -45,7 +46,7 @@ function guardOrigin(c: { get: (key: 'gateway') => AppEnv['Variables']['gateway'
   if (problem) throw invalidRequest(path, problem);
 }
 
-export function registerRegistryRoutes(api: OpenAPIHono<AppEnv>): void {
+export function registerRegistryRoutes(api: AdminRouter): void {
   api.openapi(
     createRoute({
       method: 'get',

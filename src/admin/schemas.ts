@@ -1,5 +1,7 @@
 /** @module Schemas of the admin API's bodies and answers: they validate requests and generate /openapi.json. */
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
+// Before any schema below: gives zod's schemas `.openapi()` (a no-op at run time; the build reads the metadata).
+import './openapi-router.ts';
 import { HTTP_METHODS } from '../config/schema.ts';
 
 export const ProblemSchema = z

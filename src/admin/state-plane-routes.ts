@@ -2,7 +2,8 @@
  * @module Admin endpoints of the state plane: circuit breakers (with reset), load balancing as every isolate
  * shares it, and what the state plane costs in Durable Object round trips.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import * as z from 'zod';
+import { createRoute, type AdminRouter } from './openapi-router.ts';
 import type { Context } from 'hono';
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { AppEnv } from '../env.ts';
@@ -50,7 +51,7 @@ const EventSchema = z
   .object({ at: z.number(), kind: z.string().openapi({ example: 'breaker-opened' }), instance: z.string().nullable(), detail: z.string() })
   .openapi('StateEvent');
 
-export function registerStatePlaneRoutes(api: OpenAPIHono<AppEnv>): void {
+export function registerStatePlaneRoutes(api: AdminRouter): void {
   api.openapi(
     createRoute({
       method: 'get',

@@ -2,7 +2,8 @@
  * @module `GET /gateway/traces` and `/gateway/traces/{id}`: the gateway's recent sampled traces, kept per service
  * by the service's state object. Admin only (the /gateway prefix).
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import * as z from 'zod';
+import { createRoute, type AdminRouter } from './openapi-router.ts';
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { AppEnv, Env } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
@@ -38,7 +39,7 @@ async function findIn(env: Env, pools: ServicePool[], query: TraceQuery, timeout
   return { traces: found.flat().sort((a, b) => b.start - a.start), unavailable };
 }
 
-export function registerTraceRoutes(api: OpenAPIHono<AppEnv>): void {
+export function registerTraceRoutes(api: AdminRouter): void {
   api.openapi(
     createRoute({
       method: 'get',

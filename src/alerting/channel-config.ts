@@ -2,7 +2,7 @@
  * @module Notification channels: one schema per type. Secret fields are write-only: stored, never returned.
  * In gateway.config.json, secrets are named Workers secrets (`secretName`, `apiKeyName`, `authTokenName`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SEVERITIES } from './rules.ts';
 
 const Name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", starting with a letter');

@@ -1,5 +1,5 @@
 /** @module Alert rules: what they look like, the metrics they may read, the defaults, and the comparison. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];

@@ -1,6 +1,6 @@
 /** @module Schema of `gateway.config.json`, the declarative configuration users review and deploy. */
 import { ObservabilitySettingsSchema } from '../observability/settings.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { ChannelSchema } from '../alerting/channel-config.ts';
 import { AlertRuleSchema } from '../alerting/rules.ts';

@@ -3,8 +3,11 @@
  * Object, a scheduled run or a queue batch. The DSN is a secret (`SENTRY_DSN`); without it nothing is sent. Credentials never
  * leave: only a short allow-list of request headers, no cookies, no query, no client address, and a last scrub
  * of anything that looks like a credential before sending.
+ *
+ * toucan-js (with @sentry/core, about 54 KiB minified) is imported on the first error reported with a DSN set: the
+ * request path, and any isolate that never reports, never evaluates it.
  */
-import { Toucan } from 'toucan-js';
+import type { Toucan } from 'toucan-js';
 import packageJson from '../../package.json';
 import type { Env } from '../env.ts';
 
@@ -31,38 +34,56 @@ export function scrub<T>(value: T): T {
   return out as T;
 }
 
+/** toucan-js, loaded once per isolate by the first report; a failed load is not kept, so the next report retries. */
+let toucanModule: Promise<typeof import('toucan-js')> | undefined;
+function loadToucan(): Promise<typeof import('toucan-js')> {
+  toucanModule ??= import('toucan-js').catch((failure: unknown) => {
+    toucanModule = undefined;
+    throw failure;
+  });
+  return toucanModule;
+}
+
 /**
- * Reports `error` if a DSN is configured; the send runs under `waitUntil`. Never throws: a broken error reporter
- * must not turn one failure into two.
+ * Reports `error` if a DSN is configured; loading the client and the send run under `waitUntil`. Never throws: a
+ * broken error reporter must not turn one failure into two.
  */
 export function reportError(env: Env, waitUntil: (promise: Promise<unknown>) => void, error: unknown, context: ErrorContext): void {
   const dsn = env.SENTRY_DSN;
   if (!dsn) return;
-  try {
-    const sentry = new Toucan({
-      dsn,
-      release: `edge-gateway@${packageJson.version}`,
-      ...(env.SENTRY_ENVIRONMENT ? { environment: env.SENTRY_ENVIRONMENT } : {}),
-      context: { waitUntil: (promise: Promise<unknown>) => waitUntil(promise) },
-      ...(context.request ? { request: context.request } : {}),
-      requestDataOptions: { allowedHeaders: ALLOWED_HEADERS, allowedCookies: false, allowedSearchParams: false, allowedIps: false },
-      beforeSend: (event) => {
-        if (event.request) {
-          delete event.request.cookies;
-          delete event.request.query_string;
-          if (event.request.url) event.request.url = event.request.url.split('?')[0];
-        }
-        return scrub(event);
-      },
-    });
-    sentry.setTag('where', context.where);
-    if (context.requestId) sentry.setTag('request_id', context.requestId);
-    if (context.route) sentry.setTag('route', context.route);
-    if (context.service) sentry.setTag('service', context.service);
-    sentry.captureException(error);
-  } catch (failure) {
-    console.error(JSON.stringify({ level: 'error', message: 'error report to Sentry failed', error: String(failure) }));
-  }
+  const report = loadToucan().then(({ Toucan: ToucanClient }) => capture(new ToucanClient(toucanOptions(env, dsn, waitUntil, context)), error, context));
+  waitUntil(
+    report.catch((failure: unknown) => {
+      console.error(JSON.stringify({ level: 'error', message: 'error report to Sentry failed', error: String(failure) }));
+    }),
+  );
+}
+
+function toucanOptions(env: Env, dsn: string, waitUntil: (promise: Promise<unknown>) => void, context: ErrorContext): ConstructorParameters<typeof Toucan>[0] {
+  return {
+    dsn,
+    release: `edge-gateway@${packageJson.version}`,
+    ...(env.SENTRY_ENVIRONMENT ? { environment: env.SENTRY_ENVIRONMENT } : {}),
+    context: { waitUntil: (promise: Promise<unknown>) => waitUntil(promise) },
+    ...(context.request ? { request: context.request } : {}),
+    requestDataOptions: { allowedHeaders: ALLOWED_HEADERS, allowedCookies: false, allowedSearchParams: false, allowedIps: false },
+    beforeSend: (event) => {
+      if (event.request) {
+        delete event.request.cookies;
+        delete event.request.query_string;
+        if (event.request.url) event.request.url = event.request.url.split('?')[0];
+      }
+      return scrub(event);
+    },
+  };
+}
+
+function capture(sentry: Toucan, error: unknown, context: ErrorContext): void {
+  sentry.setTag('where', context.where);
+  if (context.requestId) sentry.setTag('request_id', context.requestId);
+  if (context.route) sentry.setTag('route', context.route);
+  if (context.service) sentry.setTag('service', context.service);
+  sentry.captureException(error);
 }
 
 type DurableObjectClass = { prototype: object; name: string };

@@ -1,5 +1,5 @@
 /** @module The read plane's configuration: recording, access logs and the gateway's own traces. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ObservabilitySettingsSchema = z
   .object({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import bundledConfig from '../../gateway.config.json';
+import builtDocument from '../../public/docs/admin-api.openapi.json';
 import { send } from '../support/gateway.ts';
 
 describe('/openapi.json', () => {
@@ -56,5 +57,17 @@ describe('/openapi.json', () => {
         'POST /alerts/test-alert',
       ].sort(),
     );
+  });
+
+  it('is the document built at build time, with the origin the request reached as its server', async () => {
+    const response = await send(bundledConfig as never, '/openapi.json');
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const served = (await response.json()) as Record<string, unknown>;
+    expect(served.servers).toEqual([{ url: 'http://gateway.test', description: 'This gateway' }]);
+    const { servers: _servers, ...rest } = served;
+    expect(rest).toEqual(builtDocument);
+    // The key order the generator gave when it ran per request: openapi, info, servers, then the rest.
+    expect(Object.keys(served).slice(0, 3)).toEqual(['openapi', 'info', 'servers']);
   });
 });
