@@ -10,8 +10,14 @@ import { startOrigin, type TestOrigin } from './origins.ts';
 import { startWorkerdGateway } from './workerd-harness.ts';
 
 const IDLE_MS = 400;
-/** The gated service's request timeout and queue timeout: the longest a vanished client can hold anything. */
+/** The gated service's request timeout: the longest a vanished client in flight can hold anything. */
 const HELD_MS = 1_500;
+/**
+ * Its queue timeout: the longest a vanished client can stay queued. Well below HELD_MS, so a queued client that left
+ * is gone before the in-flight one's timeout frees the slot (with equal bounds the order was a race: the waiter
+ * queued later, so its deadline fell after the slot was freed).
+ */
+const QUEUE_MS = 600;
 let gateway: RunningGateway;
 let healthy: TestOrigin;
 let holding: TestOrigin;
@@ -55,7 +61,7 @@ beforeAll(async () => {
         routes: [{ pathPrefix: '/gated' }],
         instances: [{ id: 'gated-1', url: holding.url }],
         timeouts: { requestMs: HELD_MS },
-        policies: { concurrency: { maxInFlight: 1, maxQueue: 5, queueTimeoutMs: HELD_MS } },
+        policies: { concurrency: { maxInFlight: 1, maxQueue: 5, queueTimeoutMs: QUEUE_MS } },
       },
     ],
   });
