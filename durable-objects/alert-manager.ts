@@ -7,7 +7,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
 import type { Channel } from '../src/alerting/channel-config.ts';
 import type { Notification } from '../src/alerting/notification.ts';
-import { evaluateOnSchedule } from '../src/alerting/evaluator.ts';
+import { evaluateOnSchedule, queueSender } from '../src/alerting/evaluator.ts';
 import { acknowledge, resolveByHand, step, type Alert, type AlertStatus, type Condition, type Transition } from '../src/alerting/lifecycle.ts';
 import type { AlertRule, Severity } from '../src/alerting/rules.ts';
 import { migrate } from '../src/state/sqlite-migrations.ts';
@@ -23,6 +23,8 @@ const MIGRATIONS = [
    CREATE TABLE alert_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT);
    CREATE TABLE alert_suppressed (rule TEXT NOT NULL, service TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (rule, service));
    CREATE TABLE alert_dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, alert_id TEXT NOT NULL, channel TEXT NOT NULL, notification TEXT NOT NULL);`,
+  // The outbox: a transition's notifications are written with the alert, and deleted once the queue has them.
+  `CREATE TABLE alert_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, notification TEXT NOT NULL);`,
 ];
 
 /** Resolved alerts kept (with their deliveries); open alerts are never deleted. */
@@ -241,7 +243,32 @@ export class AlertManager extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const intervalMs = (await this.ctx.storage.get<number>('evaluationIntervalMs')) ?? 30_000;
     await this.ctx.storage.setAlarm(Date.now() + intervalMs);
-    await evaluateOnSchedule(this.env, this, (promise) => this.ctx.waitUntil(promise));
+    // What an earlier run stored but could not hand to the queue (the object was reset, or the send failed) goes
+    // first: an alert is stored before its notifications are sent, and the next evaluation sees no new transition.
+    await this.resendOutbox();
+    await evaluateOnSchedule(this.env, this, (promise) => this.ctx.waitUntil(promise), (notifications) => this.sendNotifications(notifications));
+  }
+
+  /** Sends the notifications left in the outbox; returns how many. Called by the alarm (and tests). */
+  async resendOutbox(): Promise<number> {
+    const rows = this.ctx.storage.sql.exec<{ id: number; notification: string }>('SELECT id, notification FROM alert_outbox ORDER BY id').toArray();
+    if (rows.length === 0) return 0;
+    await queueSender(this.env)(rows.map((row) => JSON.parse(row.notification) as Notification));
+    this.ctx.storage.sql.exec('DELETE FROM alert_outbox WHERE id <= ?', rows[rows.length - 1]!.id);
+    return rows.length;
+  }
+
+  /**
+   * Writes the notifications to the outbox (in the alarm, in the same storage turn as the transitions that made
+   * them), then hands them to the queue and deletes them. A send that fails or never finishes leaves them for the
+   * next alarm; the queue may then deliver one twice, which the idempotency key each carries lets receivers drop.
+   */
+  async sendNotifications(notifications: Notification[]): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    const ids = notifications.map((notification) => sql.exec<{ id: number }>('INSERT INTO alert_outbox (at, notification) VALUES (?, ?) RETURNING id', now, JSON.stringify(notification)).one().id);
+    await queueSender(this.env)(notifications);
+    for (const id of ids) sql.exec('DELETE FROM alert_outbox WHERE id = ?', id);
   }
 
   #open(rule: string, service: string): Alert | undefined {

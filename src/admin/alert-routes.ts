@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { createRoute, type AdminRouter } from './openapi-router.ts';
 import type { Context } from 'hono';
 import { ChannelSchema, channelUrls, publicChannel, type Channel } from '../alerting/channel-config.ts';
-import { ALERTS_NAME, effectiveChannels, effectiveRules, queueSender } from '../alerting/evaluator.ts';
+import { ALERTS_NAME, effectiveChannels, effectiveRules } from '../alerting/evaluator.ts';
 import type { Alert } from '../alerting/lifecycle.ts';
 import { evaluationCounters } from '../alerting/metrics-reader.ts';
 import { notificationFor } from '../alerting/notification.ts';
@@ -301,7 +301,8 @@ export function registerAlertRoutes(api: AdminRouter): void {
       const missing = names.filter((name) => !channels.some((channel) => channel.name === name));
       if (missing.length > 0) throw new GatewayError('resource-not-found', { resource: `notification channel "${missing[0]}"` });
       const alert = await call((stub) => stub.recordTestAlert(severity, actorOf(c)));
-      await queueSender(c.env)(names.map((name) => notificationFor(alert, 'test', name)));
+      const notifications = names.map((name) => notificationFor(alert, 'test', name));
+      await call((stub) => stub.sendNotifications(notifications));
       return c.json({ alert, enqueued: names }, 202);
     },
   );

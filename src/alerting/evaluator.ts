@@ -100,11 +100,19 @@ export function queueSender(env: Env): (notifications: Notification[]) => Promis
   };
 }
 
-/** The alarm's evaluation, inside the AlertManager object (`store` is the object itself). */
-export async function evaluateOnSchedule(env: Env, store: AlertStore, waitUntil: (promise: Promise<unknown>) => void): Promise<EvaluationResult> {
+/**
+ * The alarm's evaluation, inside the AlertManager object (`store` is the object itself); `enqueue` is the object's
+ * outbox, which keeps each notification until the queue has taken it.
+ */
+export async function evaluateOnSchedule(
+  env: Env,
+  store: AlertStore,
+  waitUntil: (promise: Promise<unknown>) => void,
+  enqueue: (notifications: Notification[]) => Promise<void> = queueSender(env),
+): Promise<EvaluationResult> {
   const current = configSource(env).current(env, waitUntil);
   const runtime = current instanceof Promise ? await current : current;
-  return evaluateAll(runtime, store, durableObjectReader(env, runtime.config.gateway.statePlane.callTimeoutMs), queueSender(env));
+  return evaluateAll(runtime, store, durableObjectReader(env, runtime.config.gateway.statePlane.callTimeoutMs), enqueue);
 }
 
 /** Makes sure the evaluation alarm is set (cron, first requests). */

@@ -1,6 +1,8 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../../src/alerting/lifecycle.ts';
+import { notificationFor, type Notification } from '../../src/alerting/notification.ts';
 import { AlertRuleSchema } from '../../src/alerting/rules.ts';
 
 const condition = (rule: string, breached: boolean, severity: Condition['severity'] = 'high'): Condition => ({
@@ -59,5 +61,24 @@ describe('AlertManager', () => {
     const audit = await store.audit();
     expect(audit.map((entry) => `${entry.actor} ${entry.action} ${entry.target}`)).toEqual(['carol rule-deleted cpu', 'alice channel-created hook', 'bob rule-replaced cpu', 'alice rule-created cpu']);
     expect(JSON.stringify(await store.audit())).not.toContain('very-secret-value');
+  });
+
+  it('keeps notifications in its outbox when the queue send fails, and the next alarm sends them (a reset between storing an alert and queueing its notification lost it)', async () => {
+    const stub = env.ALERTS.getByName('outbox');
+    const alert = await stub.recordTestAlert('info', 'tester');
+    const notifications = [notificationFor(alert, 'test', 'hook-a'), notificationFor(alert, 'test', 'hook-b')];
+    const sent: Notification[] = [];
+    await runInDurableObject(stub, async (instance) => {
+      const object = instance as unknown as { env: typeof env };
+      const realEnv = object.env;
+      object.env = { ...realEnv, ALERT_NOTIFICATIONS: { sendBatch: () => Promise.reject(new Error('queue unavailable')) } } as unknown as typeof env;
+      await expect(instance.sendNotifications(notifications)).rejects.toThrow('queue unavailable');
+      object.env = { ...realEnv, ALERT_NOTIFICATIONS: { sendBatch: async (batch: { body: Notification }[]) => void sent.push(...batch.map((m) => m.body)) } } as unknown as typeof env;
+      expect(await instance.resendOutbox()).toBe(2);
+      expect(await instance.resendOutbox()).toBe(0);
+      object.env = realEnv;
+    });
+    expect(sent.map((n) => n.channel)).toEqual(['hook-a', 'hook-b']);
+    expect(sent[0]!.idempotencyKey).toBe(notifications[0]!.idempotencyKey);
   });
 });
