@@ -224,8 +224,11 @@ need('nginx');
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 
-console.log('building the gateway bundle (wrangler deploy --dry-run) and the reference Workers…');
-execFileSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(WORK, 'gateway-bundle')], {
+console.log('building the gateway bundle (wrangler deploy --dry-run --no-minify) and the reference Workers…');
+// Unminified: the ledger charges samples to modules by esbuild's `// src/...` marker lines, which minification
+// drops (every sample would land in "(bundle prelude)"). Minifying changes parse time and names, not the work a
+// request does.
+execFileSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--no-minify', '--outdir', join(WORK, 'gateway-bundle')], {
   cwd: ROOT,
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   stdio: 'ignore',

@@ -109,8 +109,8 @@ export function recordRequests(): MiddlewareHandler<AppEnv> {
     if (pool) {
       pool.state.recordRequest(record, Date.now());
       // The caller's sampled flag counts only when the trace id is the caller's (the gateway started none).
-      const incoming = c.req.header('traceparent');
-      const parentSampled = incoming !== undefined && incoming.includes(trace.traceId) && (parseInt(trace.flags, 16) & 1) === 1;
+      // The flag first: the header is read only when the trace is flagged sampled.
+      const parentSampled = (parseInt(trace.flags, 16) & 1) === 1 && (c.req.raw.headers.get('traceparent')?.includes(trace.traceId) ?? false);
       const kept = keepReason(record, parentSampled, settings.traces, Math.random());
       if (kept) {
         pool.state.tracesKept = settings.traces.keptPerService;
