@@ -120,8 +120,17 @@ export interface UpstreamHeaderOptions {
  * copy has gone, also one the client named in `Connection`.
  */
 export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts, options: UpstreamHeaderOptions = {}): Headers {
-  const { forwarding, identity, entries } = options;
   const headers = new Headers(incoming);
+  rewriteRequestHeaders(headers, facts, options);
+  return headers;
+}
+
+/**
+ * {@link upstreamRequestHeaders} in place, on a copy of the client's headers the caller already has: the upstream
+ * `Request` copies its headers when it is built, so editing that copy is the one copy a forwarded request costs.
+ */
+export function rewriteRequestHeaders(headers: Headers, facts: ConnectionFacts, options: UpstreamHeaderOptions = {}): void {
+  const { forwarding, identity, entries } = options;
   removeConnectionHeaders(headers, forwarding?.reserved ?? RESERVED_REQUEST_HEADERS, facts.webSocket, entries);
   if (identity && forwarding) {
     for (const [name, source] of forwarding.headers) {
@@ -136,7 +145,6 @@ export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts
   headers.set('forwarded', forwardedElement(facts));
   headers.set('x-request-id', facts.trace.requestId);
   headers.set('traceparent', facts.trace.traceparent);
-  return headers;
 }
 
 /** Hop-by-hop names a response can carry without naming them in `Connection`. */

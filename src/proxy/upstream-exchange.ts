@@ -42,7 +42,10 @@ export function countsAgainstInstance(outcome: AttemptOutcome): boolean | undefi
 export interface ExchangeInput {
   url: string;
   method: string;
+  /** The client's headers, copied into the upstream request as it is built. */
   headers: Headers;
+  /** Edits that copy into what the origin receives (see rewriteRequestHeaders in headers.ts). */
+  rewriteHeaders?: (headers: Headers) => void;
   body: ReadableStream<Uint8Array> | ArrayBuffer | null;
   /** Wait for the response headers at most this long. */
   timeoutMs: number;
@@ -82,6 +85,8 @@ export async function exchange(input: ExchangeInput): Promise<AttemptOutcome> {
   } catch (cause) {
     return { kind: 'client-fault', problem: new GatewayError('request-not-forwardable', {}, { cause }) };
   }
+  // Outside the try: a failure here is the gateway's, not the request's.
+  input.rewriteHeaders?.(upstream.headers);
   let timedOut = false;
   const timeout = setTimeout(() => {
     timedOut = true;
