@@ -8,7 +8,8 @@
  * Prints a summary and, as its last line, the figures as JSON.
  *
  * Options (environment): BENCH_SECONDS (per run, default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS
- * (alternating rounds, default 5), BENCH_PROFILE_SECONDS (profiled run, default 5).
+ * (alternating rounds, default 5), BENCH_PROFILE_SECONDS (profiled run, default 5), BENCH_ACCESS_LOG_SAMPLE_RATE
+ * (the access log's share of `ok` requests logged; default: the gateway's default).
  *
  * Throughput on a shared VM drifts by ±25% from one run to the next, so each Worker's run is compared with the
  * pass-through run at the start of the same round, and the median of those ratios is what is reported.
@@ -34,6 +35,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 5);
+/** Unset: the gateway's default (every `ok` request logged). Set to switch the access log's cost off (0) or down. */
+const ACCESS_LOG_SAMPLE_RATE = process.env.BENCH_ACCESS_LOG_SAMPLE_RATE === undefined ? undefined : Number(process.env.BENCH_ACCESS_LOG_SAMPLE_RATE);
 const PATH = '/bench/items/42?view=full';
 /** Opens the admin API of the benchmarked gateway, to read its state-plane counters. */
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
@@ -102,7 +105,10 @@ http {
  */
 function benchConfig(originUrl: string): GatewayConfigInput {
   return {
-    gateway: { auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] } },
+    gateway: {
+      auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] },
+      ...(ACCESS_LOG_SAMPLE_RATE === undefined ? {} : { observability: { accessLog: { sampleRate: ACCESS_LOG_SAMPLE_RATE } } }),
+    },
     services: [
       {
         name: 'bench',
@@ -140,6 +146,9 @@ function chainOf(config: GatewayConfig): string[] {
   if (policies.circuitBreaker) chain.push('circuit-breaker + outlier-ejection');
   chain.push(`balancing:${service.loadBalancing.strategy}`);
   chain.push('forward (header rewriting, retries, response finishing)', 'recording (outcomes, in-flight counts, latency to the service object)');
+  const { accessLog, traces } = config.gateway.observability;
+  chain.push(`server-timing`, `traces (sampled ${traces.sampleRate})`);
+  if (accessLog.level !== 'off' && accessLog.sampleRate > 0) chain.push(`access-log (level ${accessLog.level}, ok requests sampled ${accessLog.sampleRate})`);
   return chain;
 }
 
