@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,7 +173,11 @@ function startWorkerd(spec: WorkerSpec, inspectorPort?: number): Started {
   writeFileSync(join(dir, 'config.capnp'), workerdConfig({ ...spec, module: relative(dir, spec.module) }));
   const args = ['serve', join(dir, 'config.capnp')];
   if (inspectorPort !== undefined) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
-  const child = spawn(WORKERD, args, { stdio: 'inherit' });
+  // The Workers' console (the gateway's access log: a line per request by default) goes to a file, as it goes to
+  // a log pipeline in production: the write is still paid, a terminal's drawing is not. Errors stay on stderr.
+  const log = openSync(join(dir, 'console.log'), 'w');
+  const child = spawn(WORKERD, args, { stdio: ['ignore', log, 'inherit'] });
+  closeSync(log);
   children.push(child);
   return { url: `http://127.0.0.1:${spec.port}${PATH}`, pid: child.pid! };
 }

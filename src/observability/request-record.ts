@@ -60,6 +60,20 @@ export function outcomeOf(status: number, error: unknown): string {
   return status >= 500 ? 'upstream-error' : 'ok';
 }
 
+/**
+ * The data centre this isolate runs in. An isolate never moves, and `request.cf` is parsed from JSON on its first
+ * read in each request, so the colo is read from the first request that has one and kept.
+ */
+let isolateColo: string | undefined;
+
+function coloOf(request: Request): string {
+  if (isolateColo !== undefined) return isolateColo;
+  const colo = request.cf?.colo;
+  if (typeof colo !== 'string') return 'local';
+  isolateColo = colo;
+  return colo;
+}
+
 function declaredLength(headers: Headers): number {
   const length = Number(headers.get('content-length'));
   return Number.isSafeInteger(length) && length > 0 ? length : 0;
@@ -90,11 +104,12 @@ export function recordRequests(): MiddlewareHandler<AppEnv> {
       status: response.status,
       outcome: outcomeOf(response.status, c.error),
       instance: observation.instance ?? '-',
-      colo: (c.req.raw.cf?.colo as string | undefined) ?? 'local',
+      colo: coloOf(c.req.raw),
       latencyMs,
       upstreamMs: observation.attempts > 0 ? observation.upstreamMs : undefined,
       attempts: observation.attempts,
-      bytesIn: declaredLength(c.req.raw.headers),
+      // A request without a body (most of them) needs no header read.
+      bytesIn: c.req.raw.body === null ? 0 : declaredLength(c.req.raw.headers),
       bytesOut: declaredLength(response.headers),
       requestId: trace.requestId,
       traceId: trace.traceId,
