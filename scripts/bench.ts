@@ -8,14 +8,15 @@
  * Prints a summary and, as its last line, the figures as JSON.
  *
  * Options (environment): BENCH_SECONDS (per run, default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS
- * (alternating rounds, default 5), BENCH_PROFILE_SECONDS (profiled run, default 5).
+ * (alternating rounds, default 5), BENCH_PROFILE_SECONDS (profiled run, default 5), BENCH_ACCESS_LOG_SAMPLE_RATE
+ * (the access log's share of `ok` requests logged; default: the gateway's default).
  *
  * Throughput on a shared VM drifts by ±25% from one run to the next, so each Worker's run is compared with the
  * pass-through run at the start of the same round, and the median of those ratios is what is reported.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 5);
+/** Unset: the gateway's default (every `ok` request logged). Set to switch the access log's cost off (0) or down. */
+const ACCESS_LOG_SAMPLE_RATE = process.env.BENCH_ACCESS_LOG_SAMPLE_RATE === undefined ? undefined : Number(process.env.BENCH_ACCESS_LOG_SAMPLE_RATE);
 const PATH = '/bench/items/42?view=full';
 /** Opens the admin API of the benchmarked gateway, to read its state-plane counters. */
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
@@ -102,7 +105,10 @@ http {
  */
 function benchConfig(originUrl: string): GatewayConfigInput {
   return {
-    gateway: { auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] } },
+    gateway: {
+      auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] },
+      ...(ACCESS_LOG_SAMPLE_RATE === undefined ? {} : { observability: { accessLog: { sampleRate: ACCESS_LOG_SAMPLE_RATE } } }),
+    },
     services: [
       {
         name: 'bench',
@@ -140,6 +146,9 @@ function chainOf(config: GatewayConfig): string[] {
   if (policies.circuitBreaker) chain.push('circuit-breaker + outlier-ejection');
   chain.push(`balancing:${service.loadBalancing.strategy}`);
   chain.push('forward (header rewriting, retries, response finishing)', 'recording (outcomes, in-flight counts, latency to the service object)');
+  const { accessLog, traces } = config.gateway.observability;
+  chain.push(`server-timing`, `traces (sampled ${traces.sampleRate})`);
+  if (accessLog.level !== 'off' && accessLog.sampleRate > 0) chain.push(`access-log (level ${accessLog.level}, ok requests sampled ${accessLog.sampleRate})`);
   return chain;
 }
 
@@ -164,7 +173,11 @@ function startWorkerd(spec: WorkerSpec, inspectorPort?: number): Started {
   writeFileSync(join(dir, 'config.capnp'), workerdConfig({ ...spec, module: relative(dir, spec.module) }));
   const args = ['serve', join(dir, 'config.capnp')];
   if (inspectorPort !== undefined) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
-  const child = spawn(WORKERD, args, { stdio: 'inherit' });
+  // The Workers' console (the gateway's access log: a line per request by default) goes to a file, as it goes to
+  // a log pipeline in production: the write is still paid, a terminal's drawing is not. Errors stay on stderr.
+  const log = openSync(join(dir, 'console.log'), 'w');
+  const child = spawn(WORKERD, args, { stdio: ['ignore', log, 'inherit'] });
+  closeSync(log);
   children.push(child);
   return { url: `http://127.0.0.1:${spec.port}${PATH}`, pid: child.pid! };
 }
@@ -224,8 +237,11 @@ need('nginx');
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 
-console.log('building the gateway bundle (wrangler deploy --dry-run) and the reference Workers…');
-execFileSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(WORK, 'gateway-bundle')], {
+console.log('building the gateway bundle (wrangler deploy --dry-run --no-minify) and the reference Workers…');
+// Unminified: the ledger charges samples to modules by esbuild's `// src/...` marker lines, which minification
+// drops (every sample would land in "(bundle prelude)"). Minifying changes parse time and names, not the work a
+// request does.
+execFileSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--no-minify', '--outdir', join(WORK, 'gateway-bundle')], {
   cwd: ROOT,
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   stdio: 'ignore',

@@ -38,7 +38,9 @@ const PARTS: [part: string, test: RegExp][] = [
   ['rate_limit', /^src\/(policies\/rate-limit|state\/(leased-limiter|token-bucket))/],
   ['concurrency', /^src\/policies\/concurrency-limit/],
   ['breaker', /^src\/(policies\/circuit-breaker|state\/(circuit-breaker|outlier-ejection))/],
-  ['recording', /^src\/(state\/(service-state-client|sync-service-state|service-state-protocol)|observability\/(metrics|window))/],
+  ['recording', /^src\/(state\/(service-state-client|sync-service-state|service-state-protocol)|observability\/(metrics|window|request-record|request-spans|traffic-sums|trace-sampling|service-tra))/],
+  // One console line per request by default (accessLog.sampleRate 1): its own entry, so its cost has a name.
+  ['access_log', /^src\/observability\/access-log/],
   ['state_plane_calls', /^src\/state\//],
   ['balancing', /^src\/balancing\//],
   ['header_rewriting', /^src\/proxy\/headers/],

@@ -16,8 +16,12 @@ export function levelOf(record: Pick<RequestRecord, 'status' | 'outcome'>): Leve
 }
 
 /** The line for `record`, or undefined when the level or the sampling leaves it out. `random` is in [0, 1). */
-export function accessLogLine(record: RequestRecord, settings: ObservabilitySettings['accessLog'], random: number): string | undefined {
-  const level = levelOf(record);
+export function accessLogLine(
+  record: RequestRecord,
+  settings: ObservabilitySettings['accessLog'],
+  random: number,
+  level: Level = levelOf(record),
+): string | undefined {
   if (RANK[level] < RANK[settings.level]) return undefined;
   if (level === 'info' && random >= settings.sampleRate) return undefined;
   return JSON.stringify({
@@ -42,10 +46,17 @@ export function accessLogLine(record: RequestRecord, settings: ObservabilitySett
   });
 }
 
+/**
+ * Writes `record`'s line when its level and the sampling let it in; nothing is serialised otherwise. With the
+ * default settings (every `ok` request logged) the console write is the largest single cost of a proxied request
+ * in the bench's ledger (docs/performance.md): `accessLog.sampleRate` is the knob.
+ */
 export function writeAccessLog(record: RequestRecord, settings: ObservabilitySettings['accessLog']): void {
-  const line = accessLogLine(record, settings, Math.random());
+  if (settings.level === 'off') return;
+  const level = levelOf(record);
+  const line = accessLogLine(record, settings, level === 'info' ? Math.random() : 0, level);
   if (line === undefined) return;
-  if (RANK[levelOf(record)] >= RANK.error) console.error(line);
-  else if (RANK[levelOf(record)] >= RANK.warn) console.warn(line);
+  if (level === 'error') console.error(line);
+  else if (level === 'warn') console.warn(line);
   else console.log(line);
 }

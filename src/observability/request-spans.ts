@@ -70,6 +70,8 @@ export function phase(name: string, middleware: MiddlewareHandler<AppEnv>): Midd
  * Names are fixed tokens and durations numbers, so no header injection is possible.
  */
 export function serverTiming(observation: RequestObservation, totalMs: number): string {
+  // Most requests waited on nothing but the origin: no map, no list.
+  if (observation.spans.every((span) => span.name === 'upstream')) return `upstream;dur=${observation.upstreamMs}, total;dur=${totalMs}`;
   const byPhase = new Map<string, number>();
   for (const span of observation.spans) byPhase.set(span.name, (byPhase.get(span.name) ?? 0) + span.durationMs);
   const parts = [`upstream;dur=${observation.upstreamMs}`];

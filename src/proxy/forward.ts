@@ -21,7 +21,9 @@ export interface ForwardRequest {
   path: string;
   /** Query string including "?", or "". */
   search: string;
+  /** The client's headers; `rewriteHeaders` turns each attempt's copy of them into what the origin receives. */
   headers: Headers;
+  rewriteHeaders?: (headers: Headers) => void;
   body: ReadableStream<Uint8Array> | null;
   /** Declared `Content-Length`, when the client sent one. */
   contentLength: number | undefined;
@@ -147,6 +149,7 @@ async function attemptOnce(
     url: `${instance.base}${request.path}${request.search}`,
     method: request.method,
     headers: request.headers,
+    ...(request.rewriteHeaders ? { rewriteHeaders: request.rewriteHeaders } : {}),
     body,
     timeoutMs,
     ...(request.clientBody ? { clientBody: request.clientBody } : {}),

@@ -33,6 +33,36 @@ export const CLIENT_ADDRESS_CLAIMS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * The admin plane's credential that Cloudflare Access adds to every request it lets through
+ * (src/policies/auth/cloudflare-access.ts). It is a bearer token for the admin API: an origin that received it could
+ * replay it, so it never leaves the gateway.
+ */
+const ACCESS_ASSERTION = 'cf-access-jwt-assertion';
+
+/**
+ * Request headers only the gateway may set or pass on: the client address claims, and Access's assertion. Client
+ * copies are dropped before forwarding, for every service.
+ */
+export const RESERVED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...CLIENT_ADDRESS_CLAIMS, ACCESS_ASSERTION]);
+
+/**
+ * Access's session cookie holds the same token as the assertion, and Access itself accepts it on the protected
+ * hostname: an origin that saw it could open the admin plane through Access. It is removed from `Cookie`; the
+ * client's other cookies go through. Cookie names are case-sensitive, but any casing is removed (removing more can
+ * only take access away).
+ */
+const ACCESS_COOKIE = /cf_authorization/i;
+const ACCESS_COOKIE_PAIR = /^\s*cf_authorization\s*=/i;
+
+function withoutAccessCookie(cookie: string): string {
+  return cookie
+    .split(';')
+    .filter((pair) => !ACCESS_COOKIE_PAIR.test(pair))
+    .map((pair) => pair.trim())
+    .join('; ');
+}
+
+/**
  * Removes from `headers` the hop-by-hop headers, every header the `Connection` header names (RFC 9110 §7.6.1)
  * and any name in `alsoRemove`. Only names actually present are deleted: each Headers call crosses into the
  * runtime, and deleting a fixed list on every request cost more than the rest of the header work.
@@ -52,6 +82,10 @@ function removeConnectionHeaders(
       if (!keepUpgrade) headers.delete(name);
     } else if (!(keepUpgrade && name === 'upgrade') && (HOP_BY_HOP.has(name) || alsoRemove?.has(name))) {
       headers.delete(name);
+    } else if (name === 'cookie' && ACCESS_COOKIE.test(value)) {
+      const kept = withoutAccessCookie(value);
+      if (kept) headers.set(name, kept);
+      else headers.delete(name);
     }
   }
 }
@@ -86,9 +120,18 @@ export interface UpstreamHeaderOptions {
  * copy has gone, also one the client named in `Connection`.
  */
 export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts, options: UpstreamHeaderOptions = {}): Headers {
-  const { forwarding, identity, entries } = options;
   const headers = new Headers(incoming);
-  removeConnectionHeaders(headers, forwarding?.reserved ?? CLIENT_ADDRESS_CLAIMS, facts.webSocket, entries);
+  rewriteRequestHeaders(headers, facts, options);
+  return headers;
+}
+
+/**
+ * {@link upstreamRequestHeaders} in place, on a copy of the client's headers the caller already has: the upstream
+ * `Request` copies its headers when it is built, so editing that copy is the one copy a forwarded request costs.
+ */
+export function rewriteRequestHeaders(headers: Headers, facts: ConnectionFacts, options: UpstreamHeaderOptions = {}): void {
+  const { forwarding, identity, entries } = options;
+  removeConnectionHeaders(headers, forwarding?.reserved ?? RESERVED_REQUEST_HEADERS, facts.webSocket, entries);
   if (identity && forwarding) {
     for (const [name, source] of forwarding.headers) {
       const value = source(identity);
@@ -102,12 +145,26 @@ export function upstreamRequestHeaders(incoming: Headers, facts: ConnectionFacts
   headers.set('forwarded', forwardedElement(facts));
   headers.set('x-request-id', facts.trace.requestId);
   headers.set('traceparent', facts.trace.traceparent);
-  return headers;
 }
 
-/** Makes the origin's response headers (a mutable copy) fit for the client: no hop-by-hop ones, the ids added. */
+/** Hop-by-hop names a response can carry without naming them in `Connection`. */
+const RESPONSE_HOP_BY_HOP = [...HOP_BY_HOP].filter((name) => name !== 'connection');
+
+/**
+ * Makes the origin's response headers (a mutable copy) fit for the client: no hop-by-hop ones, the ids added.
+ * Asks for the few names directly instead of listing every header: each entry read crosses into the runtime and
+ * allocates, and a response usually has none of them.
+ */
 export function prepareResponseHeaders(headers: Headers, trace: TraceContext): void {
-  removeConnectionHeaders(headers, undefined, false);
+  const connection = headers.get('connection');
+  if (connection !== null) {
+    for (const token of connection.split(',')) {
+      const named = token.trim().toLowerCase();
+      if (named) headers.delete(named);
+    }
+    headers.delete('connection');
+  }
+  for (const name of RESPONSE_HOP_BY_HOP) if (headers.has(name)) headers.delete(name);
   headers.set('x-request-id', trace.requestId);
   headers.set('traceparent', trace.traceparent);
 }
@@ -115,7 +172,23 @@ export function prepareResponseHeaders(headers: Headers, trace: TraceContext): v
 /** RFC 7239 §4 element: `for="[2001:db8::1]";host="example.com:8443";proto=https`. */
 function forwardedElement(facts: ConnectionFacts): string {
   const node = facts.clientIp ? (facts.clientIp.includes(':') ? `"[${facts.clientIp}]"` : facts.clientIp) : 'unknown';
-  return `for=${node};host=${quoteIfNeeded(facts.host)};proto=${facts.proto}`;
+  return `for=${node}${forwardedHostAndProto(facts.host, facts.proto)}`;
+}
+
+/** `;host=…;proto=…` by proto and host: hosts repeat, so the quoting test runs once per host, not per request. */
+const hostAndProtoElements = new Map<string, string>();
+const MAX_REMEMBERED_HOSTS = 256;
+
+function forwardedHostAndProto(host: string, proto: string): string {
+  const key = `${proto} ${host}`;
+  let element = hostAndProtoElements.get(key);
+  if (element === undefined) {
+    // Bounded: a client choosing Host values (where any host is allowed) cannot grow it without limit.
+    if (hostAndProtoElements.size >= MAX_REMEMBERED_HOSTS) hostAndProtoElements.clear();
+    element = `;host=${quoteIfNeeded(host)};proto=${proto}`;
+    hostAndProtoElements.set(key, element);
+  }
+  return element;
 }
 
 // RFC 7230 token characters; anything else (":" in host:port, for one) must be a quoted-string.

@@ -4,7 +4,7 @@ import type { AppEnv } from '../env.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
 import { syncServiceState } from '../state/sync-service-state.ts';
 import { forward } from './forward.ts';
-import { upstreamRequestHeaders } from './headers.ts';
+import { rewriteRequestHeaders } from './headers.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 
 export function proxyToService(): MiddlewareHandler<AppEnv> {
@@ -16,17 +16,18 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
     const url = requestUrlParts(c.req.url);
 
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
-    const headers = upstreamRequestHeaders(
-      c.req.raw.headers,
-      {
-        clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
-        proto: url.protocol,
-        host: url.host,
-        trace,
-        webSocket,
-      },
-      { forwarding: gateway.auth.service(route.service.name).forwarding, identity: c.get('identity'), entries: c.get('requestHeaders') },
-    );
+    const facts = {
+      clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
+      proto: url.protocol,
+      host: url.host,
+      trace,
+      webSocket,
+    };
+    const headerOptions = {
+      forwarding: gateway.auth.service(route.service.name).forwarding,
+      identity: c.get('identity'),
+      entries: c.get('requestHeaders'),
+    };
     const declaredLength = c.req.header('content-length');
     const pool = gateway.pools.get(route.service.name)!;
     const waitUntil = waitUntilOf(c);
@@ -38,7 +39,9 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         method: c.req.method,
         path: route.upstreamPath,
         search: url.search,
-        headers,
+        // Each attempt's upstream Request copies the client's headers once; the rewrite edits that copy.
+        headers: c.req.raw.headers,
+        rewriteHeaders: (headers) => rewriteRequestHeaders(headers, facts, headerOptions),
         body: c.req.raw.body,
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
         trace,

@@ -108,6 +108,15 @@ describe('forwarded headers, as the origin sees them', () => {
     expect(headers['x-public']).toBe('ok');
   });
 
+  it('never forwards the admin plane\'s Cloudflare Access credential: neither the assertion header nor the CF_Authorization cookie', async () => {
+    const response = await rawRequest(gateway.url, '/echo/access', {
+      headers: { 'cf-access-jwt-assertion': 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln', cookie: 'theme=dark; CF_Authorization=eyJhbGciOiJSUzI1NiJ9.e30.c2ln; lang=en' },
+    });
+    const { headers } = response.json<Echo>();
+    expect(headers['cf-access-jwt-assertion']).toBeUndefined();
+    expect(headers.cookie).toBe('theme=dark; lang=en');
+  });
+
   it('drops hop-by-hop headers from the response too', async () => {
     const response = await rawRequest(gateway.url, '/stream/connection-headers');
     expect(response.headers['x-internal']).toBeUndefined();

@@ -141,6 +141,41 @@ describe('headerSafe', () => {
   });
 });
 
+describe('upstreamRequestHeaders: the admin plane\'s Access credential', () => {
+  const assertion = 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln';
+
+  it('drops Cf-Access-Jwt-Assertion, with and without a service\'s identity headers', () => {
+    const incoming = new Headers({ 'cf-access-jwt-assertion': assertion, 'x-kept': '1' });
+    for (const options of [{}, { forwarding: identityForwarding(undefined) }, { forwarding: identityForwarding({ 'x-who': 'subject' }) }]) {
+      const headers = upstreamRequestHeaders(incoming, facts, options);
+      expect(headers.has('cf-access-jwt-assertion')).toBe(false);
+      expect(headers.get('x-kept')).toBe('1');
+    }
+  });
+
+  it('removes the CF_Authorization cookie (any casing) and keeps the client\'s other cookies', () => {
+    const headers = upstreamRequestHeaders(new Headers({ cookie: `a=1; CF_Authorization=${assertion};b=2; cf_authorization=${assertion}` }), facts);
+    expect(headers.get('cookie')).toBe('a=1; b=2');
+  });
+
+  it('drops the Cookie header when the Access cookie was its only cookie', () => {
+    const headers = upstreamRequestHeaders(new Headers({ cookie: `CF_Authorization=${assertion}` }), facts);
+    expect(headers.has('cookie')).toBe(false);
+  });
+
+  it('leaves a cookie alone whose value merely mentions the name', () => {
+    const headers = upstreamRequestHeaders(new Headers({ cookie: 'note=CF_Authorization' }), facts);
+    expect(headers.get('cookie')).toBe('note=CF_Authorization');
+  });
+
+  it('also works from the entries edge hygiene has already read', () => {
+    const incoming = new Headers({ 'cf-access-jwt-assertion': assertion, cookie: `CF_Authorization=${assertion}; a=1` });
+    const headers = upstreamRequestHeaders(incoming, facts, { entries: [...incoming] });
+    expect(headers.has('cf-access-jwt-assertion')).toBe(false);
+    expect(headers.get('cookie')).toBe('a=1');
+  });
+});
+
 describe('prepareResponseHeaders', () => {
   it('drops hop-by-hop headers from the origin and adds the request ids', () => {
     const headers = new Headers({ connection: 'close, x-internal', 'x-internal': 'secret', 'keep-alive': 'timeout=5', 'content-type': 'text/plain' });
@@ -149,5 +184,20 @@ describe('prepareResponseHeaders', () => {
     expect(headers.has('keep-alive')).toBe(false);
     expect(headers.get('content-type')).toBe('text/plain');
     expect(headers.get('x-request-id')).toBe(trace.requestId);
+  });
+
+  it('drops every hop-by-hop header also without a Connection header, and keeps the rest', () => {
+    const headers = new Headers({
+      'keep-alive': 'timeout=5',
+      'proxy-connection': 'keep-alive',
+      'proxy-authenticate': 'Basic',
+      te: 'trailers',
+      trailer: 'x-sum',
+      upgrade: 'h2c',
+      'set-cookie': 's=1',
+      'x-public': 'ok',
+    });
+    prepareResponseHeaders(headers, trace);
+    expect([...headers.keys()].sort()).toEqual(['set-cookie', 'traceparent', 'x-public', 'x-request-id']);
   });
 });

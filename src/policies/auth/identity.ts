@@ -1,7 +1,7 @@
 /** @module From claims to an Identity, and from an Identity to the headers the origin receives. */
 import { DEFAULT_IDENTITY_HEADERS, type AuthPolicyConfig } from '../../config/schema.ts';
 import type { Identity } from '../../env.ts';
-import { CLIENT_ADDRESS_CLAIMS } from '../../proxy/headers.ts';
+import { RESERVED_REQUEST_HEADERS } from '../../proxy/headers.ts';
 
 /** `readClaim({ realm_access: { roles: ['a'] } }, 'realm_access.roles')` → `['a']`. */
 export function readClaim(claims: Readonly<Record<string, unknown>>, path: string): unknown {
@@ -51,7 +51,7 @@ export interface IdentityForwarding {
 export function identityForwarding(mapping: AuthPolicyConfig['identityHeaders'] | undefined): IdentityForwarding {
   const effective: Record<string, string> = mapping ?? DEFAULT_IDENTITY_HEADERS;
   return {
-    reserved: new Set([...CLIENT_ADDRESS_CLAIMS, ...Object.keys(DEFAULT_IDENTITY_HEADERS), ...Object.keys(effective)]),
+    reserved: new Set([...RESERVED_REQUEST_HEADERS, ...Object.keys(DEFAULT_IDENTITY_HEADERS), ...Object.keys(effective)]),
     headers: Object.entries(effective).map(([name, source]) => [name, headerSource(source)] as const),
   };
 }
