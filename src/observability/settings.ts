@@ -13,10 +13,15 @@ export const ObservabilitySettingsSchema = z
           .enum(['info', 'warn', 'error', 'off'])
           .default('info')
           .describe('Least level written: a request that ended `ok` is info, a refusal (4xx the gateway made) warn, a 5xx error. "off": no access log.'),
-        sampleRate: z.number().min(0).max(1).default(1).describe('Share of `ok` requests logged; warnings and errors are always logged.'),
+        sampleRate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.1)
+          .describe("Share of `ok` requests logged (each line carries the rate it stands for); warnings and errors are always logged. Exact counts are /metrics' job: a line for every ok request was the largest single cost of the request path (docs/performance.md). 1 logs every request."),
       })
       .strict()
-      .default({ level: 'info', sampleRate: 1 })
+      .default({ level: 'info', sampleRate: 0.1 })
       .describe('One structured JSON line per request on the console, exported by `[observability.logs]`. Never tokens, cookies, paths or query values.'),
     traces: z
       .object({
