@@ -28,11 +28,11 @@ describe('access log', () => {
     expect(accessLogLine(failed, { level: 'off', sampleRate: 1 }, 0)).toBeUndefined();
   });
 
-  it('logs one line per proxied request through the gateway, without path, query, token or cookie', async () => {
+  it('logs one line per proxied request through the gateway (at sampleRate 1), without path, query, token or cookie', async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
       const response = await send(
-        { services: [{ name: 'logged', routes: [{ pathPrefix: '/logged' }], instances: [{ url: echo! }] }] },
+        { gateway: { observability: { accessLog: { sampleRate: 1 } } }, services: [{ name: 'logged', routes: [{ pathPrefix: '/logged' }], instances: [{ url: echo! }] }] },
         '/logged/secret-path?api_key=query-secret',
         { headers: { authorization: 'Bearer token-secret', cookie: 'session=cookie-secret', 'x-request-id': 'log-test-1' } },
       );
