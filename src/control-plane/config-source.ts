@@ -3,7 +3,8 @@
  * Loaded once when the isolate starts; then the isolate asks the registry for its version at most once per poll
  * interval, in the background, and rebuilds only when it moved. No registry call on the request path after start.
  */
-import { baseConfig, GatewayRuntime } from '../config/runtime.ts';
+import { baseConfig } from '../config/base-config.ts';
+import { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { parseGatewayConfig } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Env } from '../env.ts';

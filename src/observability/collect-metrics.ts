@@ -3,7 +3,7 @@
  * sums (cumulative and per minute) and the breaker and instance state. Admin path only: one pair of calls per
  * service per scrape, never per proxied request.
  */
-import type { GatewayRuntime } from '../config/runtime.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { Env } from '../env.ts';
 import { callDurableObject } from '../state/call-durable-object.ts';
 import type { ServiceStatus } from '../state/service-state-protocol.ts';
