@@ -4,10 +4,10 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
-import { CircuitBreaker, newBreakerData, type BreakerEvent, type BreakerPolicy } from '../src/state/circuit-breaker.ts';
-import { OutlierDetector, type EjectionEvent } from '../src/state/outlier-ejection.ts';
-import type { ServiceSnapshot, ServiceStatePolicy, ServiceStatus, StateEvent, SyncReport } from '../src/state/service-state-protocol.ts';
-import { migrate } from '../src/state/sqlite-migrations.ts';
+import { CircuitBreaker, newBreakerData, type BreakerEvent, type BreakerPolicy } from '../src/state/machines/circuit-breaker.ts';
+import { OutlierDetector, type EjectionEvent } from '../src/state/machines/outlier-ejection.ts';
+import type { ServiceSnapshot, ServiceStatePolicy, ServiceStatus, StateEvent, SyncReport } from '../src/state/protocol/service-state-protocol.ts';
+import { migrate } from '../src/state/infra/sqlite-migrations.ts';
 import { ServiceTraffic, type TrafficSeries } from '../src/observability/service-traffic.ts';
 import { DEFAULT_TRACES_KEPT, ServiceTraces, type TraceQuery } from '../src/observability/service-traces.ts';
 import type { TraceRecord } from '../src/observability/trace-sampling.ts';

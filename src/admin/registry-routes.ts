@@ -15,7 +15,7 @@ import { etagOf, writeRegistry } from '../control-plane/registry-writes.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { isolateUptimeSeconds } from '../observability/isolate-uptime.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import {
   AuditEntrySchema,
   ConfigChangeSchema,

@@ -8,7 +8,7 @@ import { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { parseGatewayConfig } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Env } from '../env.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { applyOverlay, EMPTY_OVERLAY, type Overlay } from './overlay.ts';
 import { mustRefreshBeforeServing, readRegistryNear } from './regional-config.ts';
 

@@ -6,7 +6,7 @@
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { Env } from '../env.ts';
 import { armAlertEvaluation } from '../alerting/evaluator.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { healthPlanOf } from './health-plan.ts';
 
 export interface ArmOutcome {

@@ -5,8 +5,8 @@
  */
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { Env } from '../env.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
-import type { ServiceStatus } from '../state/service-state-protocol.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
+import type { ServiceStatus } from '../state/protocol/service-state-protocol.ts';
 import type { TrafficSeries } from './service-traffic.ts';
 
 export interface ServiceFigures {

@@ -7,11 +7,11 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { callDurableObject, StateBackoff } from '../state/call-durable-object.ts';
-import { LeasedLimiter, type Admission } from '../state/leased-limiter.ts';
-import { statePlaneCounters } from '../state/state-plane-metrics.ts';
-import { regionCallSettings, regionTarget, throughRegion } from '../state/tier.ts';
-import type { BucketPolicy, LeaseReturn } from '../state/token-bucket.ts';
+import { callDurableObject, StateBackoff } from '../state/clients/call-durable-object.ts';
+import { LeasedLimiter, type Admission } from '../state/clients/leased-limiter.ts';
+import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
+import { regionCallSettings, regionTarget, throughRegion } from '../state/clients/tier.ts';
+import type { BucketPolicy, LeaseReturn } from '../state/machines/token-bucket.ts';
 
 type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, newBreakerData, STUCK_PROBE_MS, type BreakerPolicy } from '../../src/state/circuit-breaker.ts';
+import { CircuitBreaker, newBreakerData, STUCK_PROBE_MS, type BreakerPolicy } from '../../../src/state/machines/circuit-breaker.ts';
 
 const policy: BreakerPolicy = {
   failureRateThreshold: 0.5,

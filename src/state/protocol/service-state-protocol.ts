@@ -1,8 +1,8 @@
 /** @module What isolates and a ServiceState object exchange. */
-import type { BreakerPolicy, BreakerStateName, BreakerView, OutcomeBatch } from './circuit-breaker.ts';
-import type { EjectionPolicy } from './outlier-ejection.ts';
-import type { MinuteSums } from '../observability/traffic-sums.ts';
-import type { TraceRecord } from '../observability/trace-sampling.ts';
+import type { BreakerPolicy, BreakerStateName, BreakerView, OutcomeBatch } from '../machines/circuit-breaker.ts';
+import type { EjectionPolicy } from '../machines/outlier-ejection.ts';
+import type { MinuteSums } from '../../observability/traffic-sums.ts';
+import type { TraceRecord } from '../../observability/trace-sampling.ts';
 
 /**
  * Version of the report's traffic part. 2: per-minute sums (`traffic`) with sequence numbers, so a batch whose
