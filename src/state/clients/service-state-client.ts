@@ -4,7 +4,7 @@
  * the answer, a snapshot of breaker, ejections and global load, as its short-lived local copy.
  */
 import type { ServicePool } from '../../balancing/service-pool.ts';
-import type { OutcomeBatch } from '../machines/circuit-breaker.ts';
+import type { OutcomeBatch } from '../machines/breaker-machine.ts';
 import { addMinuteSums, addSample, emptySums, minuteOf, type MinuteSums, type RequestSample } from '../../observability/traffic-sums.ts';
 import type { TraceRecord } from '../../observability/trace-sampling.ts';
 import { defaultIsolateContext, type IsolateContext } from '../infra/isolate-context.ts';
@@ -61,6 +61,7 @@ function count(batch: OutcomeBatch, failed: boolean): void {
   }
 }
 
+/** What the request path decides from the isolate's copy of the breaker (the operator's view is `BreakerStatus`). */
 export type BreakerView =
   | { state: 'closed' }
   | { state: 'open'; retryAfterMs: number }

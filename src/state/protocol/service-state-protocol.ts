@@ -1,5 +1,5 @@
 /** @module What isolates and a ServiceState object exchange. */
-import type { BreakerPolicy, BreakerStateName, BreakerView, OutcomeBatch } from '../machines/circuit-breaker.ts';
+import type { BreakerPolicy, BreakerStateName, BreakerStatus, OutcomeBatch } from '../machines/breaker-machine.ts';
 import type { EjectionPolicy } from '../machines/outlier-ejection.ts';
 import type { MinuteSums } from '../../observability/traffic-sums.ts';
 import type { TraceRecord } from '../../observability/trace-sampling.ts';
@@ -83,7 +83,7 @@ export interface InstanceStatus {
 
 /** Everything an operator wants to see about one service's shared state. */
 export interface ServiceStatus {
-  breaker: (BreakerView & { enabled: boolean }) | null;
+  breaker: (BreakerStatus & { enabled: boolean }) | null;
   instances: InstanceStatus[];
   /** Isolates that reported within the last few sync intervals. */
   reportingIsolates: number;
