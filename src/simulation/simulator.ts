@@ -295,7 +295,7 @@ class Simulation {
   #viaRegion<T>(isolate: SimIsolate, regional: () => Promise<T>, direct: () => Promise<T>): Promise<T> {
     if (this.mode === 'direct' || !isolate.failover.useRegion(this.now)) return direct();
     return regional().catch((error: Error) => {
-      // An overloaded object is not bypassed: the global one would take the load instead (tier.ts does the same).
+      // An overloaded object is not bypassed: the global one would take the load instead (src/state/clients/tier.ts does the same).
       if (error.message.endsWith('overloaded')) throw error;
       isolate.failover.failed(this.now);
       this.fallbacks += 1;

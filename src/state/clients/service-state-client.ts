@@ -68,7 +68,7 @@ export type BreakerView =
   | { state: 'half-open' }
   | { state: 'unknown' };
 
-/** What a client needs of its isolate: its id and its clock (see isolate-context.ts). */
+/** What a client needs of its isolate: its id and its clock (see src/state/infra/isolate-context.ts). */
 export type ClientIsolate = Pick<IsolateContext, 'isolateId' | 'now'>;
 
 export class ServiceStateClient {
