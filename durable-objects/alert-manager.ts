@@ -10,7 +10,7 @@ import type { Notification } from '../src/alerting/notification.ts';
 import { evaluateOnSchedule, queueSender } from '../src/alerting/evaluator.ts';
 import { acknowledge, resolveByHand, step, type Alert, type AlertStatus, type Condition, type Transition } from '../src/alerting/lifecycle.ts';
 import type { AlertRule, Severity } from '../src/alerting/rules.ts';
-import { migrate } from '../src/state/sqlite-migrations.ts';
+import { migrate } from '../src/state/infra/sqlite-migrations.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE alerts (id TEXT PRIMARY KEY, rule TEXT NOT NULL, service TEXT NOT NULL, status TEXT NOT NULL, fired_at INTEGER NOT NULL, resolved_at INTEGER, data TEXT NOT NULL);

@@ -1,7 +1,7 @@
 /** @module One shard of the API keys: SHA-256 hashes of keys and what each key may do. Layout in docs/storage.md. */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
-import { migrate } from '../src/state/sqlite-migrations.ts';
+import { migrate } from '../src/state/infra/sqlite-migrations.ts';
 
 /** An API key as the admin API shows it: never the key, never its hash. */
 export interface ApiKeyRecord {

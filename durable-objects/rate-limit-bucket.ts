@@ -1,8 +1,8 @@
 /** @module One rate-limit bucket (a service, route or consumer): the global truth its isolates lease tokens from. */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
-import { migrate } from '../src/state/sqlite-migrations.ts';
-import { LEASE_GRACE_MS, TokenBucketLedger, type AcquireResult, type BucketPolicy, type LeaseReturn } from '../src/state/token-bucket.ts';
+import { migrate } from '../src/state/infra/sqlite-migrations.ts';
+import { LEASE_GRACE_MS, TokenBucketLedger, type AcquireResult, type BucketPolicy, type LeaseReturn } from '../src/state/machines/token-bucket.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE bucket (id INTEGER PRIMARY KEY CHECK (id = 1), tokens REAL, updated_at INTEGER NOT NULL);

@@ -2,8 +2,8 @@
  * @module The location tier: one object per service per region (`<service>@<hint>`, created with that
  * locationHint), between the region's isolates and the service's global objects, so the global objects' load
  * grows with regions, not isolates. It re-leases rate-limit tokens from blocks leased from the global bucket
- * (src/state/region-lease-pool.ts), sums its isolates' sync reports into one report to the global ServiceState
- * (src/state/region-sync-aggregate.ts), and, as `registry@<hint>`, keeps the region's copy of the registry.
+ * (src/state/machines/region-lease-pool.ts), sums its isolates' sync reports into one report to the global ServiceState
+ * (src/state/machines/region-sync-aggregate.ts), and, as `registry@<hint>`, keeps the region's copy of the registry.
  *
  * Everything here is soft state, kept in memory: on eviction, blocks on lease are written off by the global bucket
  * after they expire (admitting less, never more), a copy of the registry is read again, and the sums isolates
@@ -12,11 +12,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
 import type { Overlay } from '../src/control-plane/overlay.ts';
-import { callDurableObject } from '../src/state/call-durable-object.ts';
-import { RegionLimiter } from '../src/state/region-lease-pool.ts';
-import { RegionSyncAggregate } from '../src/state/region-sync-aggregate.ts';
-import type { ServiceSnapshot, SyncReport } from '../src/state/service-state-protocol.ts';
-import type { AcquireResult, BucketPolicy, LeaseReturn } from '../src/state/token-bucket.ts';
+import { callDurableObject } from '../src/state/clients/call-durable-object.ts';
+import { RegionLimiter } from '../src/state/machines/region-lease-pool.ts';
+import { RegionSyncAggregate } from '../src/state/machines/region-sync-aggregate.ts';
+import type { ServiceSnapshot, SyncReport } from '../src/state/protocol/service-state-protocol.ts';
+import type { AcquireResult, BucketPolicy, LeaseReturn } from '../src/state/machines/token-bucket.ts';
 
 /** How the region talks to the global objects; the isolate passes its configuration's values with each call. */
 export interface RegionCallSettings {

@@ -12,7 +12,7 @@ import { applyOverlay, withChange } from '../src/control-plane/overlay.ts';
 import { planWrite, type RegistryIntent, type WriteAnswer } from '../src/control-plane/registry-plans.ts';
 import { GatewayError } from '../src/errors/problem.ts';
 import type { ProblemKind, ProblemParams } from '../src/errors/messages.ts';
-import { migrate } from '../src/state/sqlite-migrations.ts';
+import { migrate } from '../src/state/infra/sqlite-migrations.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

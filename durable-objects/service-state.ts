@@ -4,10 +4,10 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
-import { CircuitBreaker, newBreakerData, type BreakerEvent, type BreakerPolicy } from '../src/state/circuit-breaker.ts';
-import { OutlierDetector, type EjectionEvent } from '../src/state/outlier-ejection.ts';
-import type { ServiceSnapshot, ServiceStatePolicy, ServiceStatus, StateEvent, SyncReport } from '../src/state/service-state-protocol.ts';
-import { migrate } from '../src/state/sqlite-migrations.ts';
+import { CircuitBreakerMachine, newBreakerData, type BreakerEvent, type BreakerPolicy } from '../src/state/machines/breaker-machine.ts';
+import { OutlierDetector, type EjectionEvent } from '../src/state/machines/outlier-ejection.ts';
+import type { ServiceSnapshot, ServiceStatePolicy, ServiceStatus, StateEvent, SyncReport } from '../src/state/protocol/service-state-protocol.ts';
+import { migrate } from '../src/state/infra/sqlite-migrations.ts';
 import { ServiceTraffic, type TrafficSeries } from '../src/observability/service-traffic.ts';
 import { DEFAULT_TRACES_KEPT, ServiceTraces, type TraceQuery } from '../src/observability/service-traces.ts';
 import type { TraceRecord } from '../src/observability/trace-sampling.ts';
@@ -30,7 +30,7 @@ const ISOLATE_STALE_MS = 10_000;
 const RTT_DECAY_MS = 10_000;
 
 export class ServiceState extends DurableObject<Env> {
-  #breaker = new CircuitBreaker(newBreakerData(0));
+  #breaker = new CircuitBreakerMachine(newBreakerData(0));
   #outliers = new OutlierDetector({});
   /** Active health checks, run on this object's alarm (src/health/health-monitor.ts). */
   #health!: HealthMonitor;
@@ -53,10 +53,10 @@ export class ServiceState extends DurableObject<Env> {
       const row = ctx.storage.sql.exec<{ breaker: string; ejection: string }>('SELECT breaker, ejection FROM state').toArray()[0];
       if (row) {
         this.#storedRow = row;
-        this.#breaker = new CircuitBreaker(JSON.parse(row.breaker));
+        this.#breaker = new CircuitBreakerMachine(JSON.parse(row.breaker));
         this.#outliers = new OutlierDetector(JSON.parse(row.ejection));
       } else {
-        this.#breaker = new CircuitBreaker(newBreakerData(Date.now()));
+        this.#breaker = new CircuitBreakerMachine(newBreakerData(Date.now()));
       }
       this.#health = new HealthMonitor(ctx.storage, env.HEALTH_EVENTS);
     });

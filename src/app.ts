@@ -1,7 +1,7 @@
 /** @module The gateway's request chain, in the order a request goes through it. */
 import { Hono } from 'hono';
 import { adminApi } from './admin/admin-api.ts';
-import type { GatewayRuntime } from './config/runtime.ts';
+import type { GatewayRuntime } from './runtime/gateway-runtime.ts';
 import type { ServiceConfig } from './config/schema.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';

@@ -6,7 +6,7 @@ import type { RateLimitBucket } from '../durable-objects/rate-limit-bucket.ts';
 import type { ServiceRegion } from '../durable-objects/service-region.ts';
 import type { ServiceRegistry } from '../durable-objects/service-registry.ts';
 import type { ServiceState } from '../durable-objects/service-state.ts';
-import type { GatewayRuntime } from './config/runtime.ts';
+import type { GatewayRuntime } from './runtime/gateway-runtime.ts';
 import type { RequestObservation } from './observability/request-record.ts';
 import type { TraceContext } from './observability/trace-context.ts';
 import type { ClientBody } from './proxy/upstream-exchange.ts';

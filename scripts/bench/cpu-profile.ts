@@ -35,11 +35,11 @@ const PARTS: [part: string, test: RegExp][] = [
   ['routing', /^src\/(routing\/|middleware\/request-context)/],
   ['hygiene', /^src\/policies\/(edge-hygiene|security-headers|cors)/],
   ['auth', /^(src\/policies\/(auth\/|admin-auth)|node_modules\/jose\/)/],
-  ['rate_limit', /^src\/(policies\/rate-limit|state\/(leased-limiter|token-bucket))/],
+  ['rate_limit', /^src\/(policies\/rate-limit|state\/(clients\/leased-limiter|machines\/token-bucket))/],
   ['concurrency', /^src\/policies\/concurrency-limit/],
-  ['breaker', /^src\/(policies\/circuit-breaker|state\/(circuit-breaker|outlier-ejection))/],
-  ['recording', /^src\/(state\/(service-state-client|sync-service-state|service-state-protocol)|observability\/(metrics|window|request-record|request-spans|traffic-sums|trace-sampling|service-tra))/],
-  // One console line per request by default (accessLog.sampleRate 1): its own entry, so its cost has a name.
+  ['breaker', /^src\/(policies\/circuit-breaker|state\/machines\/(breaker-machine|outlier-ejection))/],
+  ['recording', /^src\/(state\/(clients\/service-state-client|clients\/sync-service-state|protocol\/service-state-protocol)|observability\/(metrics|window|request-record|request-spans|traffic-sums|trace-sampling|service-tra))/],
+  // One console line per sampled request: its own entry, so its cost has a name.
   ['access_log', /^src\/observability\/access-log/],
   ['state_plane_calls', /^src\/state\//],
   ['balancing', /^src\/balancing\//],
@@ -47,7 +47,7 @@ const PARTS: [part: string, test: RegExp][] = [
   // The bench's reference Workers are nothing but a forward: their fetch is the floor of the gateway's.
   ['forwarding_and_response_finishing', /^(src\/proxy\/|scripts\/bench\/)/],
   ['tracing_and_ids', /^src\/observability\//],
-  ['errors_and_config', /^src\/(errors|config|control-plane)\//],
+  ['errors_and_config', /^src\/(errors|config|runtime|control-plane)\//],
   ['hono_dispatch', /^node_modules\/hono\//],
   ['other_gateway_code', /^(src|durable-objects)\//],
   ['other_libraries', /^node_modules\//],

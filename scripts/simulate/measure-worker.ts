@@ -8,8 +8,8 @@ import { ServiceRegion } from '../../durable-objects/service-region.ts';
 import { ServiceRegistry } from '../../durable-objects/service-registry.ts';
 import { ServiceState } from '../../durable-objects/service-state.ts';
 import { addSample, emptySums, minuteOf } from '../../src/observability/traffic-sums.ts';
-import type { SyncReport } from '../../src/state/service-state-protocol.ts';
-import type { BucketPolicy, LeaseReturn } from '../../src/state/token-bucket.ts';
+import type { SyncReport } from '../../src/state/protocol/service-state-protocol.ts';
+import type { BucketPolicy, LeaseReturn } from '../../src/state/machines/token-bucket.ts';
 
 export { RateLimitBucket, ServiceRegion, ServiceRegistry, ServiceState };
 

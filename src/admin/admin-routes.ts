@@ -6,15 +6,21 @@
 import packageJson from '../../package.json';
 import { registerAlertRoutes } from './alert-routes.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
+import { registerConfigRoutes } from './config-routes.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import type { AdminRouter } from './openapi-router.ts';
 import { registerRegistryRoutes } from './registry-routes.ts';
 import { registerStatePlaneRoutes } from './state-plane-routes.ts';
+import { registerStatusRoutes } from './status-routes.ts';
 import { registerTraceRoutes } from './trace-routes.ts';
 
 /** Registers the admin endpoints on `api`, in the order they appear in the document. */
 export function registerAdminRoutes(api: AdminRouter): void {
   registerRegistryRoutes(api);
+  registerConfigRoutes(api);
+  registerAuditRoutes(api);
+  registerStatusRoutes(api);
   registerApiKeyRoutes(api);
   registerStatePlaneRoutes(api);
   registerTraceRoutes(api);

@@ -15,7 +15,7 @@ import { originUrlProblem } from '../control-plane/origin-guard.ts';
 import { actorOf } from '../control-plane/registry-writes.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { problems } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];

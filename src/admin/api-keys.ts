@@ -5,7 +5,7 @@ import type { ApiKeyRecord } from '../../durable-objects/api-key-store.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { ALL_SHARDS, generateApiKey, shardName, shardOfId } from '../policies/auth/api-keys.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { problems } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];

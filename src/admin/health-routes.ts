@@ -12,7 +12,7 @@ import { GatewayError } from '../errors/problem.ts';
 import { healthPlanOf } from '../health/health-plan.ts';
 import { forgetHealthSummary, gatewayHealth, serviceStatusOf, servicesHealth } from '../health/service-health.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { problems } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];

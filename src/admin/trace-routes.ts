@@ -9,7 +9,7 @@ import type { AppEnv, Env } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import type { TraceQuery } from '../observability/service-traces.ts';
 import type { TraceRecord } from '../observability/trace-sampling.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { problems } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];

@@ -3,7 +3,7 @@
  * service's measured readings; the alert store decides the lifecycle; fired and resolved alerts are enqueued
  * for delivery, one message per channel.
  */
-import type { GatewayRuntime } from '../config/runtime.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import { configSource } from '../control-plane/config-source.ts';
 import type { Env } from '../env.ts';

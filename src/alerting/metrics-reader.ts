@@ -6,7 +6,7 @@
 import type { ServicePool } from '../balancing/service-pool.ts';
 import type { Env } from '../env.ts';
 import type { WindowSummary } from '../observability/window-summary.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import type { ServiceSignals } from './evaluate.ts';
 
 export interface MetricsReader {

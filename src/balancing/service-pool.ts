@@ -1,9 +1,9 @@
 /** @module One service's instances as this isolate sees it, and the choice among them. */
 import type { ServiceConfig } from '../config/schema.ts';
 import { RetryBudget } from '../proxy/retry-budget.ts';
-import { defaultIsolateContext, type IsolateContext } from '../state/isolate-context.ts';
-import type { ServiceStateClient } from '../state/service-state-client.ts';
-import type { ServiceStatePolicy } from '../state/service-state-protocol.ts';
+import { defaultIsolateContext, type IsolateContext } from '../state/infra/isolate-context.ts';
+import type { ServiceStateClient } from '../state/clients/service-state-client.ts';
+import type { ServiceStatePolicy } from '../state/protocol/service-state-protocol.ts';
 import { InstanceState } from './instance-state.ts';
 import { createBalancer, type Balancer } from './strategies.ts';
 

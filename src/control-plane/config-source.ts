@@ -3,11 +3,12 @@
  * Loaded once when the isolate starts; then the isolate asks the registry for its version at most once per poll
  * interval, in the background, and rebuilds only when it moved. No registry call on the request path after start.
  */
-import { baseConfig, GatewayRuntime } from '../config/runtime.ts';
+import { baseConfig } from '../config/base-config.ts';
+import { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { parseGatewayConfig } from '../config/load.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Env } from '../env.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { applyOverlay, EMPTY_OVERLAY, type Overlay } from './overlay.ts';
 import { mustRefreshBeforeServing, readRegistryNear } from './regional-config.ts';
 

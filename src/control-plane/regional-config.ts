@@ -8,9 +8,9 @@
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Env } from '../env.ts';
 import type { RegionConfigCopy } from '../../durable-objects/service-region.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
-import { defaultIsolateContext, type IsolateContext } from '../state/isolate-context.ts';
-import { regionTarget } from '../state/tier.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
+import { defaultIsolateContext, type IsolateContext } from '../state/infra/isolate-context.ts';
+import { regionTarget } from '../state/clients/tier.ts';
 
 /** The registry copy's key in the tier: `_` cannot start a service name, so it never meets a service's object. */
 export const REGISTRY_COPY_KEY = '_registry';

@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import type { WriteResult } from '../../durable-objects/service-registry.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { configSource, REGISTRY_NAME } from './config-source.ts';
 import type { RegistryIntent } from './registry-plans.ts';
 

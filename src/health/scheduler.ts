@@ -3,10 +3,10 @@
  * per configuration version hand each service's object its plan, which arms the object's alarm if it is not set.
  * The alarm then re-arms itself at the service's interval, so checks run more often than cron's one minute.
  */
-import type { GatewayRuntime } from '../config/runtime.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { Env } from '../env.ts';
 import { armAlertEvaluation } from '../alerting/evaluator.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import { healthPlanOf } from './health-plan.ts';
 
 export interface ArmOutcome {

@@ -1,7 +1,7 @@
 /** @module Each service's health as the endpoints report it: the object's per-instance records over the configured instances. */
-import type { GatewayRuntime } from '../config/runtime.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { Env } from '../env.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
 import type { InstanceHealthView, ServiceHealthView } from './health-monitor.ts';
 
 export type ServiceHealthStatus = 'healthy' | 'degraded' | 'down' | 'unknown';

@@ -9,8 +9,8 @@ import { InvalidPathError, normalizePath } from '../routing/normalize-path.ts';
 import { rawPathOf } from '../routing/request-url.ts';
 import { isSupportedMethod, isValidHost } from '../routing/request-target.ts';
 import { noteClientFault } from '../proxy/upstream-exchange.ts';
-import type { IsolatePlace } from '../state/location-hints.ts';
-import { noteIsolatePlace } from '../state/tier.ts';
+import type { IsolatePlace } from '../state/infra/location-hints.ts';
+import { noteIsolatePlace } from '../state/clients/tier.ts';
 import { waitUntilOf } from './wait-until.ts';
 
 /**

@@ -3,10 +3,10 @@
  * sums (cumulative and per minute) and the breaker and instance state. Admin path only: one pair of calls per
  * service per scrape, never per proxied request.
  */
-import type { GatewayRuntime } from '../config/runtime.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { Env } from '../env.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
-import type { ServiceStatus } from '../state/service-state-protocol.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
+import type { ServiceStatus } from '../state/protocol/service-state-protocol.ts';
 import type { TrafficSeries } from './service-traffic.ts';
 
 export interface ServiceFigures {

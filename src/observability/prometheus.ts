@@ -2,7 +2,7 @@
  * @module Prometheus text exposition, format 0.0.4, of the gateway's global figures. Every family has HELP and
  * TYPE; histogram buckets are cumulative with `le` in seconds and end with `+Inf`.
  */
-import { statePlaneCounters } from '../state/state-plane-metrics.ts';
+import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
 import { breakerStateOf, instanceHealthy, type CollectedMetrics } from './collect-metrics.ts';
 import { LATENCY_BUCKETS_MS } from './traffic-sums.ts';
 

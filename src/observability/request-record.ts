@@ -8,7 +8,7 @@ import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import type { ProblemKind } from '../errors/messages.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
-import { flushServiceState } from '../state/sync-service-state.ts';
+import { flushServiceState } from '../state/clients/sync-service-state.ts';
 import { writeAccessLog } from './access-log.ts';
 import { writeRequestDataPoint } from './analytics-engine.ts';
 import { newObservation, serverTiming, type RequestObservation } from './request-spans.ts';

@@ -3,7 +3,7 @@
  * a bounded window, and cumulative sums since the object was created, fed by the isolates' sync reports (no call
  * of its own on the request path). Storage layout: docs/storage.md.
  */
-import type { TrafficBatch } from '../state/service-state-protocol.ts';
+import type { TrafficBatch } from '../state/protocol/service-state-protocol.ts';
 import {
   addSums,
   emptySums,

@@ -7,10 +7,10 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
-import { callDurableObject } from '../state/call-durable-object.ts';
-import type { BreakerView, ServiceStateClient } from '../state/service-state-client.ts';
-import { statePlaneCounters } from '../state/state-plane-metrics.ts';
-import { syncServiceStateNow } from '../state/sync-service-state.ts';
+import { callDurableObject } from '../state/clients/call-durable-object.ts';
+import type { BreakerView, ServiceStateClient } from '../state/clients/service-state-client.ts';
+import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
+import { syncServiceStateNow } from '../state/clients/sync-service-state.ts';
 
 /** Without `snapshotMaxAgeMs`, a copy of the breaker older than this many sync intervals counts as unknown. */
 const SNAPSHOT_MAX_AGE_IN_SYNC_INTERVALS = 5;

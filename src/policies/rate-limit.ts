@@ -7,11 +7,11 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { callDurableObject, StateBackoff } from '../state/call-durable-object.ts';
-import { LeasedLimiter, type Admission } from '../state/leased-limiter.ts';
-import { statePlaneCounters } from '../state/state-plane-metrics.ts';
-import { regionCallSettings, regionTarget, throughRegion } from '../state/tier.ts';
-import type { BucketPolicy, LeaseReturn } from '../state/token-bucket.ts';
+import { callDurableObject, StateBackoff } from '../state/clients/call-durable-object.ts';
+import { LeasedLimiter, type Admission } from '../state/clients/leased-limiter.ts';
+import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
+import { regionCallSettings, regionTarget, throughRegion } from '../state/clients/tier.ts';
+import type { BucketPolicy, LeaseReturn } from '../state/machines/token-bucket.ts';
 
 type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
 
@@ -100,7 +100,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
           (stub) => stub.acquire(bucket, want, returned),
           { kind: 'rate-limit-lease', timeoutMs: settings.callTimeoutMs },
         );
-      // The location tier (src/state/tier.ts): through the region's object of the service when enabled.
+      // The location tier (src/state/clients/tier.ts): through the region's object of the service when enabled.
       const region = regionTarget(settings, service.name);
       admission = await limiterFor(key, policy, settings.unreachableBackoffMs).admit(Date.now, (want, returned) =>
         throughRegion(c.env, region, settings, (stub) => stub.acquire(key, bucket, want, returned, regionCallSettings(settings)), () => direct(want, returned), { kind: 'rate-limit-lease' }),

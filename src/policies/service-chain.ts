@@ -4,7 +4,7 @@
  * for a service costs that service's requests nothing, not even a layer of dispatch.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { GatewayRuntime } from '../config/runtime.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { renderError } from '../errors/render-error.ts';

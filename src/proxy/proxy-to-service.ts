@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
-import { syncServiceState } from '../state/sync-service-state.ts';
+import { syncServiceState } from '../state/clients/sync-service-state.ts';
 import { forward } from './forward.ts';
 import { rewriteRequestHeaders } from './headers.ts';
 import { requestUrlParts } from '../routing/request-url.ts';

@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
-import { statePlaneCounters } from '../state/state-plane-metrics.ts';
+import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
 import { requestUrlParts } from './request-url.ts';
 
 /** Sets `c.var.route` (service, route, upstream path) or answers 404 / 405. */

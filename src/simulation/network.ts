@@ -3,7 +3,7 @@
  * run and objects live, and the round-trip time between any two of them: 1–5 ms within a location, 5–30 ms
  * between locations of one region, 20–250 ms between regions (a fixed table of typical figures, ±15% per pair).
  */
-import { LOCATION_HINTS, type LocationHint } from '../state/location-hints.ts';
+import { LOCATION_HINTS, type LocationHint } from '../state/infra/location-hints.ts';
 import type { Random } from './random.ts';
 
 /** Typical round trips between regions, ms (one direction of the table is given; it is symmetric). */

@@ -11,13 +11,13 @@
 import { ServicePool } from '../balancing/service-pool.ts';
 import { parseGatewayConfig } from '../config/load.ts';
 import type { ServiceConfig } from '../config/schema.ts';
-import { IsolateContext } from '../state/isolate-context.ts';
-import { LeasedLimiter, type AcquireLease } from '../state/leased-limiter.ts';
-import { regionObjectName, type LocationHint } from '../state/location-hints.ts';
-import { RegionFailover } from '../state/region-failover.ts';
-import { IDLE_SYNC_MAX_FACTOR } from '../state/service-state-client.ts';
-import type { ServiceSnapshot, SyncReport } from '../state/service-state-protocol.ts';
-import type { AcquireResult, BucketPolicy } from '../state/token-bucket.ts';
+import { IsolateContext } from '../state/infra/isolate-context.ts';
+import { LeasedLimiter, type AcquireLease } from '../state/clients/leased-limiter.ts';
+import { regionObjectName, type LocationHint } from '../state/infra/location-hints.ts';
+import { RegionFailover } from '../state/machines/region-failover.ts';
+import { IDLE_SYNC_MAX_FACTOR } from '../state/clients/service-state-client.ts';
+import type { ServiceSnapshot, SyncReport } from '../state/protocol/service-state-protocol.ts';
+import type { AcquireResult, BucketPolicy } from '../state/machines/token-bucket.ts';
 import { REGISTRY_COPY_KEY } from '../control-plane/regional-config.ts';
 import { EventQueue } from './event-queue.ts';
 import { Network } from './network.ts';
@@ -295,7 +295,7 @@ class Simulation {
   #viaRegion<T>(isolate: SimIsolate, regional: () => Promise<T>, direct: () => Promise<T>): Promise<T> {
     if (this.mode === 'direct' || !isolate.failover.useRegion(this.now)) return direct();
     return regional().catch((error: Error) => {
-      // An overloaded object is not bypassed: the global one would take the load instead (tier.ts does the same).
+      // An overloaded object is not bypassed: the global one would take the load instead (src/state/clients/tier.ts does the same).
       if (error.message.endsWith('overloaded')) throw error;
       isolate.failover.failed(this.now);
       this.fallbacks += 1;

@@ -5,16 +5,16 @@
  * durable-objects/service-state.ts step for step (in-flight and latency figures aside, which the simulation does
  * not measure); `SimRegistry` keeps only the registry's version number.
  */
-import { CircuitBreaker, newBreakerData } from '../state/circuit-breaker.ts';
-import { OutlierDetector } from '../state/outlier-ejection.ts';
-import type { ServiceSnapshot, SyncReport } from '../state/service-state-protocol.ts';
+import { CircuitBreakerMachine, newBreakerData } from '../state/machines/breaker-machine.ts';
+import { OutlierDetector } from '../state/machines/outlier-ejection.ts';
+import type { ServiceSnapshot, SyncReport } from '../state/protocol/service-state-protocol.ts';
 import { addMinuteSums, isCompatible, type MinuteSums } from '../observability/traffic-sums.ts';
-import { RegionLimiter } from '../state/region-lease-pool.ts';
-import { RegionSyncAggregate } from '../state/region-sync-aggregate.ts';
-import { TokenBucketLedger } from '../state/token-bucket.ts';
+import { RegionLimiter } from '../state/machines/region-lease-pool.ts';
+import { RegionSyncAggregate } from '../state/machines/region-sync-aggregate.ts';
+import { TokenBucketLedger } from '../state/machines/token-bucket.ts';
 
 export class SimServiceState {
-  readonly breaker = new CircuitBreaker(newBreakerData(0));
+  readonly breaker = new CircuitBreakerMachine(newBreakerData(0));
   readonly outliers = new OutlierDetector({});
   /** When the breaker first opened (ms), if it did. */
   openedAt: number | undefined;

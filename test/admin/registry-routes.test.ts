@@ -14,6 +14,7 @@ const config: GatewayConfigInput = {
     { name: 'storage', routes: [{ id: 'storage', pathPrefix: '/storage' }], instances: [{ id: 'storage-1', url: echo1! }, { id: 'storage-2', url: echo2! }] },
   ],
 };
+
 const strict: GatewayConfigInput = { ...config, gateway: { controlPlane: { pollIntervalMs: 500, allowPrivateOriginAddresses: false, allowedOriginHosts: [] } } };
 
 const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
@@ -173,89 +174,6 @@ describe('routes', () => {
   });
 });
 
-describe('configuration as code', () => {
-  it('exports the running configuration with its version as ETag', async () => {
-    const response = await send(config, '/gateway/config', asAdmin());
-    const exported = (await response.json()) as { services: { name: string }[] };
-    expect(exported.services.map((s) => s.name)).toEqual(['samples', 'storage']);
-    expect(response.headers.get('etag')).toBe(`"${await version()}"`);
-  });
-
-  it('validates a configuration and shows the diff without applying it on a dry run', async () => {
-    const exported = (await (await send(config, '/gateway/config', asAdmin())).json()) as { services: { name: string; timeouts: { requestMs: number } }[] };
-    exported.services[0]!.timeouts.requestMs = 1_234;
-    const before = await version();
-    const response = await send(config, '/gateway/config?dry_run=1', json('PUT', exported));
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({
-      dryRun: true,
-      changes: [{ op: 'change', path: 'services[samples].timeouts', after: { requestMs: 1_234 } }],
-    });
-    expect(await version()).toBe(before);
-  });
-
-  it('applies a whole configuration in one step, and the gateway runs on it', async () => {
-    const exported = (await (await send(config, '/gateway/config', asAdmin())).json()) as GatewayConfigInput & { services: { name: string; routes: { pathPrefix: string }[] }[] };
-    exported.services.push({ name: 'rag', routes: [{ pathPrefix: '/rag', stripPrefix: true }], instances: [{ url: echo2! }] } as never);
-    const before = await version();
-    const response = await send(config, '/gateway/config', json('PUT', exported));
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ dryRun: false, version: before + 1, changes: [{ op: 'add', path: 'services[rag]' }] });
-    expect(((await (await send(config, '/rag/q')).json()) as Echo).path).toBe('/q');
-  });
-
-  it('refuses an invalid configuration with every bad field, and changes nothing', async () => {
-    const before = await version();
-    const response = await send(config, '/gateway/config', json('PUT', { services: [{ name: 'x', routes: [{ pathPrefix: 'bad' }], instances: [{ url: 'ftp://x' }] }] }));
-    expect(response.status).toBe(400);
-    const details = await problem(response);
-    expect(details.errors!.map((e) => e.path)).toEqual(['services[0].routes[0].pathPrefix', 'services[0].instances[0].url']);
-    expect(await version()).toBe(before);
-  });
-});
-
-describe('GET /gateway/audit', () => {
-  it('records who changed what, with before and after, newest first', async () => {
-    await send(config, '/gateway/services/register', json('POST', { service: 'storage', id: 'storage-audited', url: echo3 }, { 'x-request-id': 'audit-me' }));
-    const { entries } = (await (await send(config, '/gateway/audit?limit=5', asAdmin())).json()) as { entries: Record<string, unknown>[] };
-    expect(entries[0]).toMatchObject({
-      actor: 'admin-token:admin-token',
-      action: 'instance.register',
-      target: 'services/storage/instances/storage-audited',
-      before: null,
-      after: { service: 'storage', id: 'storage-audited', url: echo3 },
-      requestId: 'audit-me',
-    });
-    expect(Date.parse(entries[0]!.at as string)).toBeGreaterThan(0);
-  });
-
-  it('refuses a limit out of range with 400', async () => {
-    expect((await send(config, '/gateway/audit?limit=0', asAdmin())).status).toBe(400);
-  });
-});
-
-describe('GET /gateway/status', () => {
-  it('reports versions, counts and that the registry and state plane answer', async () => {
-    const status = (await (await send(config, '/gateway/status', asAdmin())).json()) as Record<string, unknown>;
-    expect(status).toMatchObject({
-      version: '0.1.0',
-      configVersion: await version(),
-      registry: { reachable: true, lastError: null, skippedChanges: [] },
-      statePlane: { reachable: true },
-    });
-    expect((status.counts as { services: number }).services).toBeGreaterThanOrEqual(2);
-  });
-
-  // Issue 9: the isolate's start was never noted, so uptime was counted from 1970 (about 1.7 billion seconds).
-  it('reports the uptime since this isolate served its first request, not since 1970', async () => {
-    await send(config, '/gateway/health');
-    const status = (await (await send(config, '/gateway/status', asAdmin())).json()) as { uptimeSeconds: number };
-    expect(status.uptimeSeconds).toBeGreaterThanOrEqual(0);
-    // The test run has been going for minutes at most; a day is a generous bound that 1970 cannot meet.
-    expect(status.uptimeSeconds).toBeLessThan(86_400);
-  });
-});
-
 describe('the registry', () => {
   it('keeps every change and the audit log through an eviction', async () => {
     const stub = env.REGISTRY.getByName('registry');
@@ -270,7 +188,7 @@ describe('the registry', () => {
     // A configuration text this file has not used yet gets a new ConfigSource: what a new isolate starts with.
     const fresh = { ...config, services: config.services.map((s) => ({ ...s })) };
     const services = (await (await send(fresh, '/gateway/services', asAdmin())).json()) as { services: { name: string; instances: { id: string }[] }[] };
-    expect(services.services.find((s) => s.name === 'storage')!.instances.map((i) => i.id)).toContain('storage-audited');
+    expect(services.services.find((s) => s.name === 'storage')!.instances.map((i) => i.id)).toContain('storage-9');
   });
 
   it('reaches a running isolate within the poll interval when another isolate makes the change', async () => {
@@ -294,13 +212,5 @@ describe('the registry', () => {
       status = (await send(config, '/elsewhere/1')).status;
     }
     expect(status).toBe(200);
-  });
-});
-
-describe('GET /gateway/health', () => {
-  it('answers 200 with the configuration version', async () => {
-    const response = await send(config, '/gateway/health', asAdmin());
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', configVersion: await version() });
   });
 });

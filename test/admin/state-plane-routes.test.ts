@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
-import { serviceStateClient } from '../../src/state/service-state-client.ts';
+import { serviceStateClient } from '../../src/state/clients/service-state-client.ts';
 import { asAdmin, send } from '../support/gateway.ts';
 
 const scripted = inject('scriptedOrigin');

@@ -4,7 +4,7 @@ import { evaluateAll } from '../../src/alerting/evaluator.ts';
 import type { ServiceSignals } from '../../src/alerting/evaluate.ts';
 import type { MetricsReader } from '../../src/alerting/metrics-reader.ts';
 import type { Notification } from '../../src/alerting/notification.ts';
-import { GatewayRuntime } from '../../src/config/runtime.ts';
+import { GatewayRuntime } from '../../src/runtime/gateway-runtime.ts';
 import { parseGatewayConfig } from '../../src/config/load.ts';
 import type { WindowSummary } from '../../src/observability/window-summary.ts';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../src/config/load.ts';
 import { ConfigSource } from '../../src/control-plane/config-source.ts';
 import type { Env } from '../../src/env.ts';
-import { defaultIsolateContext } from '../../src/state/isolate-context.ts';
+import { defaultIsolateContext } from '../../src/state/infra/isolate-context.ts';
 
 const base = parseGatewayConfig({
   gateway: { statePlane: { callTimeoutMs: 30_000, tier: { enabled: true, configMaxStaleMs: 30_000 } } },

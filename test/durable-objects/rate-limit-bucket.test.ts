@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { RateLimitBucket } from '../../durable-objects/rate-limit-bucket.ts';
-import type { BucketPolicy } from '../../src/state/token-bucket.ts';
+import type { BucketPolicy } from '../../src/state/machines/token-bucket.ts';
 
 const policy: BucketPolicy = { ratePerSecond: 200 / 60, capacity: 400, maxLease: 50, leaseTtlMs: 2_000 };
 

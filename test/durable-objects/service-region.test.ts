@@ -3,8 +3,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ServiceRegion } from '../../durable-objects/service-region.ts';
 import { addSample, emptySums, minuteOf } from '../../src/observability/traffic-sums.ts';
-import type { SyncReport } from '../../src/state/service-state-protocol.ts';
-import type { BucketPolicy, LeaseReturn } from '../../src/state/token-bucket.ts';
+import type { SyncReport } from '../../src/state/protocol/service-state-protocol.ts';
+import type { BucketPolicy, LeaseReturn } from '../../src/state/machines/token-bucket.ts';
 
 const settings = { callTimeoutMs: 1_000, syncIntervalMs: 1_000, blockFactor: 4 };
 /** A region that reports to the global object with every isolate call (in the background), so tests need not wait. */

@@ -3,7 +3,7 @@ import { evictDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { addSample, emptySums, minuteOf, type MinuteSums } from '../../src/observability/traffic-sums.ts';
-import type { ServiceStatePolicy, SyncReport, TrafficBatch } from '../../src/state/service-state-protocol.ts';
+import type { ServiceStatePolicy, SyncReport, TrafficBatch } from '../../src/state/protocol/service-state-protocol.ts';
 
 const policy: ServiceStatePolicy = {
   ejection: { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 },

@@ -1,7 +1,7 @@
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { InstanceReport, ServiceStatePolicy, SyncReport } from '../../src/state/service-state-protocol.ts';
+import type { InstanceReport, ServiceStatePolicy, SyncReport } from '../../src/state/protocol/service-state-protocol.ts';
 
 const policy: ServiceStatePolicy = {
   breaker: { failureRateThreshold: 0.5, slidingWindowSeconds: 10, minimumCalls: 10, consecutiveFailures: 0, openMs: 30_000, halfOpenProbes: 1 },

@@ -110,7 +110,7 @@ describe('state plane, end to end', () => {
   // context, where its own upstream I/O fails ("Cannot perform I/O on behalf of a different request") or, if that
   // request is gone, never resumes. `npm run bench` (plain workerd, 32 connections) showed it as 0.5% 500s; under
   // wrangler dev it does not reproduce reliably, so this guards the concurrent path and the unit tests pin the
-  // design (test/state/leased-limiter.test.ts: every miss makes its own call).
+  // design (test/state/clients/leased-limiter.test.ts: every miss makes its own call).
   it('serves overlapping lease renewals of concurrent requests without cross-request failures', async () => {
     for (let round = 0; round < 3; round++) {
       const statuses = (await Promise.all(Array.from({ length: 40 }, () => rawRequest(gateway.url, '/busy/x')))).map((r) => r.status);

@@ -1,8 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
 import type { Env } from '../../src/env.ts';
-import { serviceStateClient } from '../../src/state/service-state-client.ts';
-import { statePlaneCounters } from '../../src/state/state-plane-metrics.ts';
+import { serviceStateClient } from '../../src/state/clients/service-state-client.ts';
+import { statePlaneCounters } from '../../src/state/infra/state-plane-metrics.ts';
 import { send } from '../support/gateway.ts';
 
 const scripted = inject('scriptedOrigin');

@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
 import type { Env } from '../../src/env.ts';
-import { statePlaneCounters } from '../../src/state/state-plane-metrics.ts';
+import { statePlaneCounters } from '../../src/state/infra/state-plane-metrics.ts';
 import { send } from '../support/gateway.ts';
 
 const [echo] = inject('echoOrigins');

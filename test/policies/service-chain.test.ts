@@ -1,7 +1,7 @@
 /** serviceChain: only the policies a service has on run, in order, with Hono's error semantics. */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import type { GatewayRuntime } from '../../src/config/runtime.ts';
+import type { GatewayRuntime } from '../../src/runtime/gateway-runtime.ts';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import type { AppEnv } from '../../src/env.ts';
 import { GatewayError } from '../../src/errors/problem.ts';

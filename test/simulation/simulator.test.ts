@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../src/simulation/simulator.ts';
 import { smallScenario } from '../../src/simulation/scenario.ts';
-import { LOCATION_HINTS } from '../../src/state/location-hints.ts';
+import { LOCATION_HINTS } from '../../src/state/infra/location-hints.ts';
 
 // Small runs (40 isolates, 8 locations, 12 simulated seconds) of the simulation's invariants, seeded.
 describe('simulation invariants (small N, fixed seed)', { timeout: 60_000 }, () => {

@@ -2,7 +2,7 @@
 import type { ApiKeyRecord } from '../../../durable-objects/api-key-store.ts';
 import type { AuthSettings } from '../../config/schema.ts';
 import type { Env, Identity } from '../../env.ts';
-import { callDurableObject } from '../../state/call-durable-object.ts';
+import { callDurableObject } from '../../state/clients/call-durable-object.ts';
 import { crc32 } from './crc32.ts';
 import { sha256Hex } from './digest.ts';
 import { ExpiringLru } from './expiring-lru.ts';

@@ -1,13 +1,15 @@
-/** @module A configuration compiled for the request path (router, pools, auth, CORS, edge rules), built once per configuration version. */
-import bundledConfig from '../../gateway.config.json';
+/**
+ * @module The gateway's runtime assembled from every layer (router, pools, auth, CORS, edge rules, security headers),
+ * built once per configuration version. It sits above src/config/, src/routing/, src/balancing/ and src/policies/ and
+ * is the only module that knows all of them.
+ */
 import { ServicePool } from '../balancing/service-pool.ts';
 import { AuthRuntime } from '../policies/auth/auth-policy.ts';
 import { corsPolicies, type CorsPolicy } from '../policies/cors.ts';
 import { EdgeRules } from '../policies/edge-hygiene.ts';
 import { SecurityHeaderSet } from '../policies/security-headers.ts';
 import { Router } from '../routing/router.ts';
-import { parseGatewayConfig, parseGatewayConfigText } from './load.ts';
-import type { GatewayConfig } from './schema.ts';
+import type { GatewayConfig } from '../config/schema.ts';
 
 export class GatewayRuntime {
   readonly router: Router;
@@ -29,14 +31,4 @@ export class GatewayRuntime {
     this.edge = new EdgeRules(config.gateway);
     this.security = new SecurityHeaderSet(config.gateway.securityHeaders);
   }
-}
-
-/**
- * The deployed base configuration for this environment: `GATEWAY_CONFIG` (JSON text, for per-environment overrides
- * and tests) when set, else the bundled `gateway.config.json`. The registry's live changes go on top of it
- * (src/control-plane/config-source.ts).
- * @throws ConfigError when it is invalid.
- */
-export function baseConfig(source: string | undefined): GatewayConfig {
-  return source === undefined ? parseGatewayConfig(bundledConfig) : parseGatewayConfigText(source, 'GATEWAY_CONFIG');
 }

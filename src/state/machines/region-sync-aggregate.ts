@@ -4,11 +4,11 @@
  * service's global object as one isolate would, about once per sync interval. Isolates get the global snapshot
  * the region last received. The global object's load then grows with regions, not isolates.
  */
-import type { OutcomeBatch } from './circuit-breaker.ts';
-import { emptyBatch, mergeBatches } from './service-state-client.ts';
-import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type ServiceStatePolicy, type SyncReport, type TrafficBatch } from './service-state-protocol.ts';
-import { addMinuteSums, isCompatible, type MinuteSums } from '../observability/traffic-sums.ts';
-import type { TraceRecord } from '../observability/trace-sampling.ts';
+import type { OutcomeBatch } from './breaker-machine.ts';
+import { emptyBatch, mergeBatches } from '../clients/service-state-client.ts';
+import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type ServiceStatePolicy, type SyncReport, type TrafficBatch } from '../protocol/service-state-protocol.ts';
+import { addMinuteSums, isCompatible, type MinuteSums } from '../../observability/traffic-sums.ts';
+import type { TraceRecord } from '../../observability/trace-sampling.ts';
 
 /** An isolate that has not reported for this long no longer counts towards the region's in-flight sums. */
 const ISOLATE_STALE_MS = 10_000;

@@ -2,7 +2,7 @@
  * @module Outlier ejection per instance (Envoy semantics): an instance that keeps failing is taken out of rotation
  * for a while, longer each time, never more than a set share of the service's instances at once.
  */
-import type { OutcomeBatch } from './circuit-breaker.ts';
+import type { OutcomeBatch } from './breaker-machine.ts';
 
 export interface EjectionPolicy {
   /** Eject after this many consecutive failures (5xx, connect failures, timeouts). */

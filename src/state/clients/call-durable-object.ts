@@ -1,5 +1,5 @@
 /** @module The one way the gateway calls a Durable Object: bounded in time, retried only when that is safe. */
-import { statePlaneCounters, type StateCall } from './state-plane-metrics.ts';
+import { statePlaneCounters, type StateCall } from '../infra/state-plane-metrics.ts';
 
 /** A call that did not answer within its time limit. Not retried: the object may still act on it. */
 export class StateCallTimeout extends Error {

@@ -3,12 +3,12 @@
  * locally, reports them to the service's object at most once per sync interval (in the background), and keeps
  * the answer, a snapshot of breaker, ejections and global load, as its short-lived local copy.
  */
-import type { ServicePool } from '../balancing/service-pool.ts';
-import type { OutcomeBatch } from './circuit-breaker.ts';
-import { addMinuteSums, addSample, emptySums, minuteOf, type MinuteSums, type RequestSample } from '../observability/traffic-sums.ts';
-import type { TraceRecord } from '../observability/trace-sampling.ts';
-import { defaultIsolateContext, type IsolateContext } from './isolate-context.ts';
-import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type SyncReport, type TrafficBatch } from './service-state-protocol.ts';
+import type { ServicePool } from '../../balancing/service-pool.ts';
+import type { OutcomeBatch } from '../machines/breaker-machine.ts';
+import { addMinuteSums, addSample, emptySums, minuteOf, type MinuteSums, type RequestSample } from '../../observability/traffic-sums.ts';
+import type { TraceRecord } from '../../observability/trace-sampling.ts';
+import { defaultIsolateContext, type IsolateContext } from '../infra/isolate-context.ts';
+import { SYNC_PROTOCOL_VERSION, type InstanceReport, type ServiceSnapshot, type SyncReport, type TrafficBatch } from '../protocol/service-state-protocol.ts';
 
 /** A sync is due once this many requests are pending, even before the interval is over. */
 export const SYNC_BATCH_REQUESTS = 500;
@@ -61,13 +61,14 @@ function count(batch: OutcomeBatch, failed: boolean): void {
   }
 }
 
+/** What the request path decides from the isolate's copy of the breaker (the operator's view is `BreakerStatus`). */
 export type BreakerView =
   | { state: 'closed' }
   | { state: 'open'; retryAfterMs: number }
   | { state: 'half-open' }
   | { state: 'unknown' };
 
-/** What a client needs of its isolate: its id and its clock (see isolate-context.ts). */
+/** What a client needs of its isolate: its id and its clock (see src/state/infra/isolate-context.ts). */
 export type ClientIsolate = Pick<IsolateContext, 'isolateId' | 'now'>;
 
 export class ServiceStateClient {

@@ -4,8 +4,8 @@
  * context; the simulator (src/simulation/) makes one per simulated isolate, all on a virtual clock.
  */
 import type { LocationHint } from './location-hints.ts';
-import { RegionFailover } from './region-failover.ts';
-import { ServiceStateClient } from './service-state-client.ts';
+import { RegionFailover } from '../machines/region-failover.ts';
+import { ServiceStateClient } from '../clients/service-state-client.ts';
 import { statePlaneCounters, type StatePlaneCounters } from './state-plane-metrics.ts';
 
 export interface IsolateContextOptions {

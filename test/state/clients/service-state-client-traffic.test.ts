@@ -1,11 +1,11 @@
 /** The isolate's side of the sync protocol's traffic part: nothing recorded is dropped or counted twice. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ServicePool } from '../../src/balancing/service-pool.ts';
-import { parseGatewayConfig } from '../../src/config/load.ts';
-import type { RequestSample } from '../../src/observability/traffic-sums.ts';
-import { ServiceStateClient } from '../../src/state/service-state-client.ts';
-import type { ServiceSnapshot, SyncReport } from '../../src/state/service-state-protocol.ts';
+import { ServicePool } from '../../../src/balancing/service-pool.ts';
+import { parseGatewayConfig } from '../../../src/config/load.ts';
+import type { RequestSample } from '../../../src/observability/traffic-sums.ts';
+import { ServiceStateClient } from '../../../src/state/clients/service-state-client.ts';
+import type { ServiceSnapshot, SyncReport } from '../../../src/state/protocol/service-state-protocol.ts';
 
 function poolFor(name: string): ServicePool {
   const config = parseGatewayConfig({ services: [{ name, routes: [{ pathPrefix: `/${name}` }], instances: [{ url: 'http://127.0.0.1:9' }] }] });

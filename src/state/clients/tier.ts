@@ -4,11 +4,11 @@
  * object (`<service>@<hint>`, `registry@<hint>`, created with that locationHint); otherwise, and for a backoff
  * after the region's object fails, to the global objects directly, as without the tier.
  */
-import type { GatewayConfig } from '../config/schema.ts';
-import type { Env } from '../env.ts';
+import type { GatewayConfig } from '../../config/schema.ts';
+import type { Env } from '../../env.ts';
 import { callDurableObject } from './call-durable-object.ts';
-import { defaultIsolateContext, type IsolateContext } from './isolate-context.ts';
-import { locationHintOf, regionObjectName, type IsolatePlace } from './location-hints.ts';
+import { defaultIsolateContext, type IsolateContext } from '../infra/isolate-context.ts';
+import { locationHintOf, regionObjectName, type IsolatePlace } from '../infra/location-hints.ts';
 
 type StatePlaneSettings = GatewayConfig['gateway']['statePlane'];
 

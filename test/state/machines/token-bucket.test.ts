@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LEASE_GRACE_MS, TokenBucketLedger, type BucketPolicy } from '../../src/state/token-bucket.ts';
+import { LEASE_GRACE_MS, TokenBucketLedger, type BucketPolicy } from '../../../src/state/machines/token-bucket.ts';
 
 const policy: BucketPolicy = { ratePerSecond: 10, capacity: 20, maxLease: 5, leaseTtlMs: 2_000 };
 

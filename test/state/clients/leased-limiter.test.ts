@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { StateBackoff } from '../../src/state/call-durable-object.ts';
-import { LeasedLimiter } from '../../src/state/leased-limiter.ts';
-import { TokenBucketLedger, type BucketPolicy } from '../../src/state/token-bucket.ts';
-import { seededRandom } from '../support/random.ts';
+import { StateBackoff } from '../../../src/state/clients/call-durable-object.ts';
+import { LeasedLimiter } from '../../../src/state/clients/leased-limiter.ts';
+import { TokenBucketLedger, type BucketPolicy } from '../../../src/state/machines/token-bucket.ts';
+import { seededRandom } from '../../support/random.ts';
 
 interface Simulation {
   admittedAt: number[];

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ServicePool } from '../../src/balancing/service-pool.ts';
-import { parseGatewayConfig } from '../../src/config/load.ts';
-import { IsolateContext } from '../../src/state/isolate-context.ts';
-import type { ServiceSnapshot } from '../../src/state/service-state-protocol.ts';
+import { ServicePool } from '../../../src/balancing/service-pool.ts';
+import { parseGatewayConfig } from '../../../src/config/load.ts';
+import { IsolateContext } from '../../../src/state/infra/isolate-context.ts';
+import type { ServiceSnapshot } from '../../../src/state/protocol/service-state-protocol.ts';
 
 const config = parseGatewayConfig({ services: [{ name: 'quiet', routes: [{ pathPrefix: '/quiet' }], instances: [{ url: 'https://origin.example.com' }] }] });
 const snapshot: ServiceSnapshot = { at: 0, breaker: { state: 'closed', openUntil: 0 }, ejected: {}, inFlight: {}, rttMs: {} };

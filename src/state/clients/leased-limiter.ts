@@ -3,7 +3,7 @@
  * are admitted or refused without a Durable Object round trip.
  */
 import { StateBackoff } from './call-durable-object.ts';
-import type { AcquireResult, Lease, LeaseReturn } from './token-bucket.ts';
+import type { AcquireResult, Lease, LeaseReturn } from '../machines/token-bucket.ts';
 
 export interface Admission {
   allowed: boolean;

@@ -1,12 +1,12 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ServicePool } from '../../src/balancing/service-pool.ts';
-import { parseGatewayConfig } from '../../src/config/load.ts';
-import type { Env } from '../../src/env.ts';
-import { IsolateContext, defaultIsolateContext } from '../../src/state/isolate-context.ts';
-import { locationHintOf } from '../../src/state/location-hints.ts';
-import { syncServiceStateNow } from '../../src/state/sync-service-state.ts';
-import { noteIsolatePlace, regionTarget, throughRegion } from '../../src/state/tier.ts';
+import { ServicePool } from '../../../src/balancing/service-pool.ts';
+import { parseGatewayConfig } from '../../../src/config/load.ts';
+import type { Env } from '../../../src/env.ts';
+import { IsolateContext, defaultIsolateContext } from '../../../src/state/infra/isolate-context.ts';
+import { locationHintOf } from '../../../src/state/infra/location-hints.ts';
+import { syncServiceStateNow } from '../../../src/state/clients/sync-service-state.ts';
+import { noteIsolatePlace, regionTarget, throughRegion } from '../../../src/state/clients/tier.ts';
 
 const config = parseGatewayConfig({
   gateway: { statePlane: { tier: { enabled: true } } },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callDurableObject, StateCallTimeout } from '../../src/state/call-durable-object.ts';
-import { statePlaneCounters } from '../../src/state/state-plane-metrics.ts';
+import { callDurableObject, StateCallTimeout } from '../../../src/state/clients/call-durable-object.ts';
+import { statePlaneCounters } from '../../../src/state/infra/state-plane-metrics.ts';
 
 const error = (props: { retryable?: boolean; overloaded?: boolean }) => Object.assign(new Error('object error'), props);
 const options = { kind: 'admin' as const, timeoutMs: 1_000, baseDelayMs: 1 };

@@ -1,12 +1,12 @@
 /** @module When and how an isolate syncs with a service's state object. */
-import type { ServicePool } from '../balancing/service-pool.ts';
-import type { GatewayConfig } from '../config/schema.ts';
-import type { Env } from '../env.ts';
+import type { ServicePool } from '../../balancing/service-pool.ts';
+import type { GatewayConfig } from '../../config/schema.ts';
+import type { Env } from '../../env.ts';
 import { callDurableObject } from './call-durable-object.ts';
-import type { SyncReport } from './service-state-protocol.ts';
+import type { SyncReport } from '../protocol/service-state-protocol.ts';
 import { regionCallSettings, regionTarget, throughRegion } from './tier.ts';
 
-/** The call that carries a report to the service's object (or its region's, src/state/tier.ts) and brings back its snapshot. */
+/** The call that carries a report to the service's object (or its region's, src/state/clients/tier.ts) and brings back its snapshot. */
 function sender(env: Env, pool: ServicePool, settings: GatewayConfig['gateway']['statePlane'], background: boolean) {
   const direct = (report: SyncReport) =>
     callDurableObject(() => env.SERVICE_STATE.getByName(pool.service.name), (stub) => stub.sync(report), {

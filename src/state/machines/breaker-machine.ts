@@ -59,7 +59,11 @@ export function newBreakerData(now: number): BreakerData {
   return { state: 'closed', since: now, openUntil: 0, openCount: 0, consecutiveFailures: 0, window: [], probesGranted: 0, probeSuccesses: 0 };
 }
 
-export interface BreakerView {
+/**
+ * The breaker as an operator sees it (the admin API's service status): state, counts and failure rate. Not the
+ * request path's decision, which is the client's `BreakerView` (src/state/clients/service-state-client.ts).
+ */
+export interface BreakerStatus {
   state: BreakerStateName;
   since: number;
   openUntil: number;
@@ -70,7 +74,7 @@ export interface BreakerView {
   consecutiveFailures: number;
 }
 
-export class CircuitBreaker {
+export class CircuitBreakerMachine {
   readonly data: BreakerData;
 
   constructor(data: BreakerData) {
@@ -143,7 +147,7 @@ export class CircuitBreaker {
     return this.data.state === 'closed' && this.data.window.length === 0 ? [] : [this.#to('closed', now, reason)];
   }
 
-  view(now: number, policy: BreakerPolicy): BreakerView {
+  view(now: number, policy: BreakerPolicy): BreakerStatus {
     this.advance(now);
     this.#prune(now, policy);
     const { calls, failures } = this.#totals();

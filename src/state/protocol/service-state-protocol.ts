@@ -1,8 +1,8 @@
 /** @module What isolates and a ServiceState object exchange. */
-import type { BreakerPolicy, BreakerStateName, BreakerView, OutcomeBatch } from './circuit-breaker.ts';
-import type { EjectionPolicy } from './outlier-ejection.ts';
-import type { MinuteSums } from '../observability/traffic-sums.ts';
-import type { TraceRecord } from '../observability/trace-sampling.ts';
+import type { BreakerPolicy, BreakerStateName, BreakerStatus, OutcomeBatch } from '../machines/breaker-machine.ts';
+import type { EjectionPolicy } from '../machines/outlier-ejection.ts';
+import type { MinuteSums } from '../../observability/traffic-sums.ts';
+import type { TraceRecord } from '../../observability/trace-sampling.ts';
 
 /**
  * Version of the report's traffic part. 2: per-minute sums (`traffic`) with sequence numbers, so a batch whose
@@ -83,7 +83,7 @@ export interface InstanceStatus {
 
 /** Everything an operator wants to see about one service's shared state. */
 export interface ServiceStatus {
-  breaker: (BreakerView & { enabled: boolean }) | null;
+  breaker: (BreakerStatus & { enabled: boolean }) | null;
   instances: InstanceStatus[];
   /** Isolates that reported within the last few sync intervals. */
   reportingIsolates: number;

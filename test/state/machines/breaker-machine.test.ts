@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, newBreakerData, STUCK_PROBE_MS, type BreakerPolicy } from '../../src/state/circuit-breaker.ts';
+import { CircuitBreakerMachine, newBreakerData, STUCK_PROBE_MS, type BreakerPolicy } from '../../../src/state/machines/breaker-machine.ts';
 
 const policy: BreakerPolicy = {
   failureRateThreshold: 0.5,
@@ -14,15 +14,15 @@ const failures = (n: number) => ({ calls: n, failures: n, trailingFailures: n, h
 const successes = (n: number) => ({ calls: n, failures: 0, trailingFailures: 0, hadSuccess: n > 0 });
 const mixed = (calls: number, failed: number) => ({ calls, failures: failed, trailingFailures: 0, hadSuccess: true });
 
-describe('CircuitBreaker on a controlled clock', () => {
+describe('CircuitBreakerMachine on a controlled clock', () => {
   it('stays closed below the minimum number of calls, whatever the failure rate', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(1_000, policy, failures(9));
     expect(breaker.view(1_000, policy).state).toBe('closed');
   });
 
   it('opens when the failure rate over the window reaches the threshold', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(1_000, policy, mixed(6, 2));
     const events = breaker.record(2_000, policy, mixed(6, 4));
     expect(events).toEqual([{ at: 2_000, from: 'closed', to: 'open', reason: 'failure rate 50% over 12 calls in 10 s' }]);
@@ -30,7 +30,7 @@ describe('CircuitBreaker on a controlled clock', () => {
   });
 
   it('forgets failures that slid out of the window', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(1_000, policy, failures(8));
     breaker.record(12_000, policy, successes(4));
     breaker.record(12_500, policy, mixed(4, 1));
@@ -38,7 +38,7 @@ describe('CircuitBreaker on a controlled clock', () => {
   });
 
   it('opens on consecutive failures when configured, across batches', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     const strict = { ...policy, consecutiveFailures: 5, minimumCalls: 1_000 };
     breaker.record(1_000, strict, { calls: 5, failures: 3, trailingFailures: 3, hadSuccess: true });
     expect(breaker.view(1_000, strict).state).toBe('closed');
@@ -47,7 +47,7 @@ describe('CircuitBreaker on a controlled clock', () => {
   });
 
   it('refuses probes while open, admits a limited number once half-open, and closes when they succeed', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(0, policy, failures(10));
     expect(breaker.tryProbe(29_999, policy).granted).toBe(false);
     const first = breaker.tryProbe(30_000, policy);
@@ -62,7 +62,7 @@ describe('CircuitBreaker on a controlled clock', () => {
   });
 
   it('reopens on a failed probe, for another full wait', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(0, policy, failures(10));
     breaker.tryProbe(30_000, policy);
     const events = breaker.recordProbe(30_050, policy, false);
@@ -71,14 +71,14 @@ describe('CircuitBreaker on a controlled clock', () => {
   });
 
   it('ignores ordinary outcomes while open or half-open', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(0, policy, failures(10));
     breaker.record(1_000, policy, successes(100));
     expect(breaker.view(1_000, policy).state).toBe('open');
   });
 
   it('gives probes out again when the granted ones never report', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(0, policy, failures(10));
     breaker.tryProbe(30_000, policy);
     breaker.tryProbe(30_000, policy);
@@ -87,16 +87,16 @@ describe('CircuitBreaker on a controlled clock', () => {
   });
 
   it('closes on reset', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(0, policy, failures(10));
     expect(breaker.reset(5_000, 'reset by an operator').map((e) => e.to)).toEqual(['closed']);
     expect(breaker.view(5_000, policy).state).toBe('closed');
   });
 
   it('survives a round trip through JSON (as it is stored)', () => {
-    const breaker = new CircuitBreaker(newBreakerData(0));
+    const breaker = new CircuitBreakerMachine(newBreakerData(0));
     breaker.record(1_000, policy, mixed(12, 3));
-    const restored = new CircuitBreaker(JSON.parse(JSON.stringify(breaker.data)));
+    const restored = new CircuitBreakerMachine(JSON.parse(JSON.stringify(breaker.data)));
     restored.record(1_500, policy, failures(6)); // 9 of 18 calls failed
     expect(restored.view(1_500, policy)).toMatchObject({ state: 'open' });
   });

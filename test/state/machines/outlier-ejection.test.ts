@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutlierDetector, type EjectionPolicy } from '../../src/state/outlier-ejection.ts';
+import { OutlierDetector, type EjectionPolicy } from '../../../src/state/machines/outlier-ejection.ts';
 
 const policy: EjectionPolicy = { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 };
 const fail = (n: number) => ({ calls: n, failures: n, trailingFailures: n, hadSuccess: false });
