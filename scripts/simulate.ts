@@ -85,6 +85,8 @@ const rows: [string, keyof ModeResult, string][] = [
   ['busiest object, requests/s, peak', 'busiest_object_rps_peak', '≤ 500'],
   ['busiest object, requests/s, p99 over time', 'busiest_object_rps_p99', '≤ 500'],
   ['busiest object, busy share of each second, p99', 'busiest_object_busy_p99', '≤ 0.5'],
+  ['most called object', 'most_called_object', ''],
+  ['most called object, requests/s, p99 over time', 'most_called_object_rps_p99', '≤ 500'],
   ['admitted ÷ (limit + burst), worst window', 'max_window_admitted_over_allowed', '≤ 1'],
   ['admitted ÷ limit while demand exceeds it', 'utilisation', '≥ 0.95'],
   ['admitted after the breaker opened, s of traffic', 'admitted_after_breaker_open_s', '≤ 3'],

@@ -106,6 +106,9 @@ export interface ModeResult {
   busiest_object_rps_peak: number;
   busiest_object_rps_p99: number;
   busiest_object_busy_p99: number;
+  /** The object with the most requests/s (p99 over time), whichever is busiest by time. */
+  most_called_object: string;
+  most_called_object_rps_p99: number;
   max_window_admitted_over_allowed: number;
   utilisation: number;
   admitted_after_breaker_open_s: number;

@@ -21,9 +21,19 @@ export type AcquireLease = (want: number, returned: LeaseReturn[]) => Promise<Ac
 type HeldLease = Lease & { remaining: number };
 
 /**
+ * A lease is sized to what this isolate is expected to spend in half the lease's lifetime, or in this share of it
+ * while tokens are scarce (the bucket's last answer refused, or had less left than was asked). Tokens on lease
+ * count against the bucket's capacity until the lease comes back, spent or not, so above the limit a lease spent
+ * slowly keeps its spent tokens from making room for the refill: with half-lifetime leases throughout, at the target
+ * scenario about the whole burst sat on the books and 14% of the limit went unused (docs/scale.md). A fifth hands
+ * leases back sooner while demand exceeds the limit, for more calls only then; below it leases stay large.
+ */
+export const SCARCE_LEASE_SPEND_SHARE = 1 / 5;
+
+/**
  * One rate-limit key as this isolate sees it. A lease is sized to what this isolate is expected to spend in half
- * its lifetime, from a decaying estimate of its own request rate: busy isolates take large leases and call the
- * object rarely, quiet ones take one token at a time and leave little unspent (unspent tokens that come back
+ * its lifetime (SCARCE_LEASE_SPEND_SHARE of it while tokens are scarce), from a decaying estimate of its own
+ * request rate: busy isolates take large leases and call the object rarely, quiet ones take one token at a time and leave little unspent (unspent tokens that come back
  * after the object wrote their lease off are lost to everyone). A refusal is remembered until the bucket said a
  * token would be back, so an attack is refused locally rather than with a call per request.
  *
@@ -41,6 +51,8 @@ export class LeasedLimiter {
   /** When the bucket said a token would be back (without this isolate's jitter): for Retry-After. */
   #retryAt = 0;
   #bucketRemaining = 0;
+  /** The bucket's last answer refused, or had less left than was asked: leases are sized for a shorter spend. */
+  #scarce = false;
   #resetAt = 0;
   /** Until when a failed acquire keeps this isolate from calling the bucket object again. */
   #unreachableUntil = 0;
@@ -80,7 +92,8 @@ export class LeasedLimiter {
       returned.push({ leaseId: lease.id, unused: lease.remaining });
       return false;
     });
-    const want = Math.min(this.#maxLease, Math.max(1, Math.floor((this.#rate * this.#leaseTtlMs) / 2)));
+    const share = this.#scarce ? SCARCE_LEASE_SPEND_SHARE : 0.5;
+    const want = Math.min(this.#maxLease, Math.max(1, Math.floor(this.#rate * this.#leaseTtlMs * share)));
     let result: AcquireResult;
     try {
       result = await acquire(want, returned);
@@ -90,6 +103,7 @@ export class LeasedLimiter {
     }
     at = now();
     this.#bucketRemaining = result.remaining;
+    this.#scarce = !result.lease || result.remaining < want;
     this.#resetAt = at + result.resetMs;
     if (result.lease) {
       this.#leases.push({ ...result.lease, remaining: result.lease.granted - 1 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StateBackoff } from '../../../src/state/clients/call-durable-object.ts';
-import { LeasedLimiter } from '../../../src/state/clients/leased-limiter.ts';
+import { LeasedLimiter, SCARCE_LEASE_SPEND_SHARE } from '../../../src/state/clients/leased-limiter.ts';
 import { TokenBucketLedger, type BucketPolicy } from '../../../src/state/machines/token-bucket.ts';
 import { seededRandom } from '../../support/random.ts';
 
@@ -190,5 +190,39 @@ describe('LeasedLimiter when the bucket object fails', () => {
     now = 2_000;
     await expect(limiter.admit(() => now, failing)).rejects.toThrow('unreachable');
     expect(calls).toBe(2);
+  });
+});
+
+describe('LeasedLimiter lease size under scarcity', () => {
+  // Tokens on lease count against capacity until the lease comes back, so while the bucket runs short leases are
+  // sized for SCARCE_LEASE_SPEND_SHARE of their lifetime rather than half of it (docs/scale.md).
+  it('asks for a smaller lease after the bucket answered with less than it asked, and a half-lifetime one again when it has plenty', async () => {
+    const limiter = new LeasedLimiter({ maxLease: 10_000, leaseTtlMs: 10_000 }, seededRandom(5));
+    const asked: number[] = [];
+    let remaining = 0;
+    let clock = 0;
+    let leaseId = 0;
+    const acquire = async (want: number) => {
+      asked.push(want);
+      return { lease: { id: `l${leaseId++}`, granted: 1, expiresAt: clock + 10_000 }, remaining, retryAfterMs: 0, resetMs: 0 };
+    };
+    // 100 requests/s for 10 s, each lease of one token: every request calls, and the last asks tell the sizing.
+    const run = async () => {
+      for (let i = 0; i < 1_000; i++) {
+        clock += 10;
+        await limiter.admit(() => clock, acquire);
+      }
+      return asked[asked.length - 1]!;
+    };
+    remaining = 0; // scarce: the bucket had less left than asked
+    const scarce = await run();
+    remaining = 1_000_000;
+    await limiter.admit(() => (clock += 10), acquire); // this answer says plenty; the next ask is sized for half
+    const plenty = await run();
+    expect(plenty).toBeGreaterThan(400); // ≈ 100/s × 5 s (the rate estimate decays over one lifetime)
+    // The rate estimate is still rising in the second run (×1.37), so equal shares would give about 0.73; scarce
+    // leases are sized for SCARCE_LEASE_SPEND_SHARE ÷ 0.5 of that: 0.29.
+    expect(scarce / plenty).toBeLessThan(0.5);
+    expect(scarce / plenty).toBeGreaterThan((SCARCE_LEASE_SPEND_SHARE / 0.5) * 0.5);
   });
 });
