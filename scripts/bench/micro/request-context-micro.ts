@@ -15,10 +15,12 @@ import { rawPathOf } from '../../../src/routing/request-url.ts';
 import { isSupportedMethod, isValidHost } from '../../../src/routing/request-target.ts';
 import { noteIsolatePlace } from '../../../src/state/clients/tier.ts';
 import { requestContext } from '../../../src/middleware/request-context.ts';
+import { edgeHygiene } from '../../../src/policies/edge-hygiene.ts';
 import type { AppEnv } from '../../../src/env.ts';
 
 // The middleware alone in front of a handler, against the same app with a middleware that only calls next().
 const withContext = new Hono<AppEnv>().use(requestContext()).all('*', (c) => c.body(null, 204));
+const withHygiene = new Hono<AppEnv>().use(requestContext()).use(edgeHygiene()).all('*', (c) => c.body(null, 204));
 const withNothingSync = new Hono<AppEnv>().use(function nothing(_c, next) { return next(); }).all('*', (c) => c.body(null, 204));
 const withNothing = new Hono<AppEnv>().use(async function nothing(_c, next) { await next(); }).all('*', (c) => c.body(null, 204));
 
@@ -47,6 +49,7 @@ export default {
       await timeAsync('app: noop middleware + handler', 5_000, async () => withNothing.fetch(appRequest(), env, ctx));
       await timeAsync('app: noop middleware returning next() + handler', 5_000, async () => withNothingSync.fetch(appRequest(), env, ctx));
       await timeAsync('app: requestContext + handler', 5_000, async () => withContext.fetch(appRequest(), env, ctx));
+      await timeAsync('app: requestContext + edgeHygiene + handler', 5_000, async () => withHygiene.fetch(appRequest(), env, ctx));
       time('incoming request.cf read', 20_000, () => (request as Request & { cf?: unknown }).cf);
       time('noteIsolateStart(Date.now())', 20_000, () => noteIsolateStart(Date.now()));
       time('noteIsolatePlace(cf)', 20_000, () => noteIsolatePlace(undefined));
