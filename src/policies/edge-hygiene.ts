@@ -51,7 +51,8 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  *   is guarded (never buffered) and the upstream request aborted when the client is at fault, see guardClientBody.
  */
 export function edgeHygiene(): MiddlewareHandler<AppEnv> {
-  return async function edgeHygiene(c, next) {
+  // Not async: nothing here waits, so it returns next()'s promise (no async frame to resume per request).
+  return function edgeHygiene(c, next) {
     const gateway = c.get('gateway');
     const path = c.get('path');
     const rules = gateway.edge;
@@ -86,6 +87,6 @@ export function edgeHygiene(): MiddlewareHandler<AppEnv> {
       c.req.raw = new Request(request, { body: guarded.body });
       c.set('clientBody', guarded);
     }
-    await next();
+    return next();
   };
 }
