@@ -135,6 +135,14 @@ function openRequest(path: string): { socket: Socket; received: () => string } {
   return { socket, received: () => received };
 }
 
+describe('the workerd configuration is faithful to wrangler.toml', () => {
+  it('serves /openapi.json from the assets', async () => {
+    const response = await rawRequest(gateway.url, '/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.json<{ openapi: string }>().openapi).toMatch(/^3\./);
+  });
+});
+
 describe('blame only the origin (issue #8, 1)', () => {
   it('answers GET and HEAD with a body 400 body-not-allowed, and 25 of them leave the breaker closed and the instance in rotation', async () => {
     for (let i = 0; i < 25; i++) {
@@ -286,5 +294,13 @@ describe('a client that leaves releases what it held (issue #8, release)', () =>
     client.socket.destroy();
     const after = await until(() => loadBalancing('gated'), (state) => state.gate?.inFlight === 0 && state.instanceInFlight === 0);
     expect(after.gate).toEqual({ inFlight: 0, queued: 0 });
+  });
+});
+
+describe('the workerd configuration is faithful to wrangler.toml (after the whole run)', () => {
+  // Without the ALERTS binding the first request logged alert-evaluation-arm-failed.
+  it('logged no failed step', () => {
+    expect(gateway.output()).toContain('instance-health');
+    expect(gateway.output()).not.toMatch(/"event":"[a-z-]*-failed"/);
   });
 });
