@@ -115,7 +115,7 @@ export async function forward(
       await response.body?.cancel();
       continue;
     }
-    return clientResponse(response, instance, request, waitUntil, { service: service.name, responseIdleMs: timeouts.responseIdleMs });
+    return clientResponse(response, instance, request, waitUntil, service);
   }
 
   if (lastFailure === 'timeout') {
@@ -175,7 +175,7 @@ function clientResponse(
   instance: InstanceState,
   request: ForwardRequest,
   waitUntil: (promise: Promise<unknown>) => void,
-  streaming: { service: string; responseIdleMs: number },
+  service: ServicePool['service'],
 ): Response {
   const release = () => {
     instance.inFlight -= 1;
@@ -200,8 +200,8 @@ function clientResponse(
     // Not blamed on the instance when it stalls: its status was already sent and its outcome recorded as the
     // headers arrived; recording a second one would count one request twice in the breaker's window.
     const onIdle = () =>
-      console.warn(JSON.stringify({ level: 'warn', event: 'response-idle-timeout', service: streaming.service, instance: instance.id, idleTimeoutMs: streaming.responseIdleMs, requestId: request.trace.requestId }));
-    body = releaseWhenDelivered(body, length, encoded, release, waitUntil, { idleTimeoutMs: streaming.responseIdleMs, onIdle });
+      console.warn(JSON.stringify({ level: 'warn', event: 'response-idle-timeout', service: service.name, instance: instance.id, idleTimeoutMs: service.timeouts.responseIdleMs, requestId: request.trace.requestId }));
+    body = releaseWhenDelivered(body, length, encoded, release, waitUntil, { idleTimeoutMs: service.timeouts.responseIdleMs, onIdle });
   }
   // Built from the upstream response itself: status, text and a mutable copy of its headers in one native call.
   const response = new Response(body, upstream);
