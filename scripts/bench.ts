@@ -26,7 +26,7 @@ import type { GatewayConfig, GatewayConfigInput } from '../src/config/schema.ts'
 import { buildReference } from './bench/build-reference.ts';
 import { profileLedger } from './bench/cpu-profile.ts';
 import { processCpuMicros } from './bench/process-cpu.ts';
-import { workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
+import { gatewayWorkerSpec, workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -258,16 +258,15 @@ const originUrl = `http://127.0.0.1:${originPort}`;
 const origin = `${originUrl}/api/v1`;
 const config = benchConfig(originUrl);
 const parsed = parseGatewayConfig(config, 'bench configuration');
-const gatewaySpec = (name: string, port: number): WorkerSpec => ({
-  name,
-  port,
-  module: join(WORK, 'gateway-bundle', 'index.js'),
-  text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN, JWT_SECRET },
-  durableObjects: {
-    classes: { RATE_LIMITS: 'RateLimitBucket', SERVICE_STATE: 'ServiceState', REGISTRY: 'ServiceRegistry', API_KEYS: 'ApiKeyStore' },
+const gatewaySpec = (name: string, port: number): WorkerSpec =>
+  gatewayWorkerSpec({
+    name,
+    port,
+    module: join(WORK, 'gateway-bundle', 'index.js'),
+    text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN, JWT_SECRET },
+    root: ROOT,
     storageDir: join(WORK, name, 'durable-objects'),
-  },
-});
+  });
 const referenceSpec = (name: string, port: number, module: string): WorkerSpec => ({ name, port, module: join(WORK, module), text: { ORIGIN: origin } });
 
 startNginx(originPort);

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import type { GatewayConfigInput } from '../src/config/schema.ts';
+import { gatewayWorkerSpec, workerdConfig } from './bench/workerd-config.ts';
 import { renderTable } from './cli/output.ts';
 import { freePort } from './free-port.ts';
 
@@ -148,40 +149,17 @@ function kinds(token: string, forged: string): Kind[] {
 
 function startWorkerd(port: number, config: GatewayConfigInput, jwtSecret: string): void {
   mkdirSync(join(WORK, 'durable-objects'), { recursive: true });
-  writeFileSync(
-    join(WORK, 'load.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "gateway", worker = .gateway),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = ${JSON.stringify(join(WORK, 'durable-objects'))}, writable = true)),
-  ],
-  sockets = [(name = "gateway", address = "127.0.0.1:${port}", http = (), service = "gateway")],
-);
-const gateway :Workerd.Worker = (
-  modules = [(name = "index.js", esModule = embed "gateway/index.js")],
-  compatibilityDate = "2026-11-01",
-  bindings = [
-    (name = "GATEWAY_CONFIG", text = ${JSON.stringify(JSON.stringify(config))}),
-    (name = "JWT_SECRET", text = "${jwtSecret}"),
-    (name = "ADMIN_TOKEN", text = "${randomBytes(24).toString('hex')}"),
-    (name = "RATE_LIMITS", durableObjectNamespace = "RateLimitBucket"),
-    (name = "SERVICE_STATE", durableObjectNamespace = "ServiceState"),
-    (name = "REGISTRY", durableObjectNamespace = "ServiceRegistry"),
-    (name = "API_KEYS", durableObjectNamespace = "ApiKeyStore"),
-  ],
-  durableObjectNamespaces = [
-    (className = "RateLimitBucket", uniqueKey = "edge-gateway-RateLimitBucket", enableSql = true),
-    (className = "ServiceState", uniqueKey = "edge-gateway-ServiceState", enableSql = true),
-    (className = "ServiceRegistry", uniqueKey = "edge-gateway-ServiceRegistry", enableSql = true),
-    (className = "ApiKeyStore", uniqueKey = "edge-gateway-ApiKeyStore", enableSql = true),
-  ],
-  durableObjectStorage = (localDisk = "do-disk"),
-  globalOutbound = "net",
-);
-`,
-  );
+  const spec = gatewayWorkerSpec({
+    name: 'gateway',
+    port,
+    // capnp embeds are relative to the config file.
+    module: 'gateway/index.js',
+    text: { GATEWAY_CONFIG: JSON.stringify(config), JWT_SECRET: jwtSecret, ADMIN_TOKEN: randomBytes(24).toString('hex') },
+    root: ROOT,
+    storageDir: join(WORK, 'durable-objects'),
+    uniqueKeyPrefix: 'edge-gateway',
+  });
+  writeFileSync(join(WORK, 'load.capnp'), workerdConfig(spec));
   children.push(spawn(WORKERD, ['serve', join(WORK, 'load.capnp')], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 

@@ -47,7 +47,7 @@ function builtDocument(env: Env): Promise<OpenApiDocument> {
 }
 
 async function readDocument(env: Env): Promise<OpenApiDocument> {
-  // Plain `workerd serve` configurations (bench, load, the workerd e2e harness) have no assets: a 500, not a hang.
+  // A workerd configuration without the assets binding (scripts/bench/workerd-config.ts gives it one): a 500, not a hang.
   if (!env.ASSETS) throw new Error('no ASSETS binding: /openapi.json is served from the static assets');
   const response = await env.ASSETS.fetch(new Request(`https://assets.invalid${OPENAPI_DOCUMENT_ASSET}`));
   if (!response.ok) throw new Error(`the OpenAPI document asset ${OPENAPI_DOCUMENT_ASSET} answered ${response.status}`);

@@ -150,6 +150,7 @@ export const TimeoutsSchema = z
   .object({
     requestMs: z.number().int().min(1).max(600_000).default(30_000).describe('Longest wait for the origin\'s response headers, all attempts together. Exceeded: 504.'),
     perTryMs: z.number().int().min(1).max(600_000).optional().describe('Longest wait for one attempt\'s response headers; defaults to requestMs.'),
+    responseIdleMs: z.number().int().min(100).max(600_000).default(60_000).describe('Longest wait for the next part of a streamed response body (one over 64 KiB or unsized); an origin that stalls longer is cut off: the client\'s body ends in an error and the request\'s concurrency slot and in-flight count are released.'),
   })
   .strict();
 

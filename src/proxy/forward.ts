@@ -115,7 +115,7 @@ export async function forward(
       await response.body?.cancel();
       continue;
     }
-    return clientResponse(response, instance, request, waitUntil);
+    return clientResponse(response, instance, request, waitUntil, service);
   }
 
   if (lastFailure === 'timeout') {
@@ -167,13 +167,15 @@ const SHORT_BODY_BYTES = 64 * 1024;
  * The origin's response with hop-by-hop headers removed. A long or unsized body (a download, a stream) is piped
  * natively (no JavaScript per chunk) into the client's, and the instance's in-flight count and whatever the
  * request holds (`onDelivered`: its concurrency slot) are released when the last byte has gone or the client left:
- * least connections and the concurrency limit must see long transfers.
+ * least connections and the concurrency limit must see long transfers. An origin that stalls mid-body for
+ * `responseIdleMs` is cut off (the client's body ends in an error) and the same things are released.
  */
 function clientResponse(
   upstream: Response,
   instance: InstanceState,
   request: ForwardRequest,
   waitUntil: (promise: Promise<unknown>) => void,
+  service: ServicePool['service'],
 ): Response {
   const release = () => {
     instance.inFlight -= 1;
@@ -195,7 +197,11 @@ function clientResponse(
   } else {
     // The runtime hands over the body decoded; only an unencoded body still has the declared length.
     const encoded = (upstream.headers.get('content-encoding') ?? 'identity') !== 'identity';
-    body = releaseWhenDelivered(body, length, encoded, release, waitUntil);
+    // Not blamed on the instance when it stalls: its status was already sent and its outcome recorded as the
+    // headers arrived; recording a second one would count one request twice in the breaker's window.
+    const onIdle = () =>
+      console.warn(JSON.stringify({ level: 'warn', event: 'response-idle-timeout', service: service.name, instance: instance.id, idleTimeoutMs: service.timeouts.responseIdleMs, requestId: request.trace.requestId }));
+    body = releaseWhenDelivered(body, length, encoded, release, waitUntil, { idleTimeoutMs: service.timeouts.responseIdleMs, onIdle });
   }
   // Built from the upstream response itself: status, text and a mutable copy of its headers in one native call.
   const response = new Response(body, upstream);

@@ -188,9 +188,13 @@ export function guardClientBody(
 }
 
 /**
- * Calls `release` exactly once: when `body` has been delivered to the client, when the client went away, or at
- * once when there is no body. Returns the body to send instead (the same bytes, natively piped: no JavaScript per
- * chunk), or the original when nothing is held.
+ * Calls `release` exactly once: when `body` has been delivered to the client, when the client went away, when the
+ * origin stalled for `idleTimeoutMs` between two chunks, or at once when there is no body. Returns the body to send
+ * instead (the same bytes), or the original when nothing is held.
+ *
+ * A stalled origin: the client's body ends in an error (the relay is aborted, the origin's body cancelled) and
+ * `onIdle` is called before `release`. The idle watch costs one `Date.now()` per chunk and one timer per
+ * `idleTimeoutMs` of transfer, not a timer per chunk; only streamed bodies pay it (short ones never come here).
  */
 export function releaseWhenDelivered(
   body: ReadableStream<Uint8Array> | null,
@@ -198,12 +202,51 @@ export function releaseWhenDelivered(
   encoded: boolean,
   release: () => void,
   waitUntil: (promise: Promise<unknown>) => void,
+  idle?: { idleTimeoutMs: number; onIdle: () => void },
 ): ReadableStream<Uint8Array> | null {
   if (!body) {
     release();
     return null;
   }
   const relay = Number.isSafeInteger(length) && !encoded ? new FixedLengthStream(length) : new IdentityTransformStream();
-  waitUntil(body.pipeTo(relay.writable).then(release, release));
+  if (!idle) {
+    waitUntil(body.pipeTo(relay.writable).then(release, release));
+    return relay.readable;
+  }
+  const { idleTimeoutMs, onIdle } = idle;
+  let stalled = false;
+  let lastChunkAt = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let watchController!: TransformStreamDefaultController<Uint8Array>;
+  // Re-armed for the time left since the last chunk rather than reset on every chunk.
+  const check = () => {
+    const quietMs = Date.now() - lastChunkAt;
+    if (quietMs < idleTimeoutMs) {
+      timer = setTimeout(check, idleTimeoutMs - quietMs);
+      return;
+    }
+    stalled = true;
+    // Erroring the watch makes the pipe abort the relay (the client's body errors) and cancel the origin's body.
+    watchController.error(new Error(`origin silent for ${idleTimeoutMs} ms mid-body`));
+  };
+  timer = setTimeout(check, idleTimeoutMs);
+  const watch = new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      watchController = controller;
+    },
+    transform(chunk, controller) {
+      lastChunkAt = Date.now();
+      controller.enqueue(chunk);
+    },
+  });
+  const delivered = body
+    .pipeThrough(watch)
+    .pipeTo(relay.writable)
+    .finally(() => clearTimeout(timer))
+    .then(release, () => {
+      if (stalled) onIdle();
+      release();
+    });
+  waitUntil(delivered);
   return relay.readable;
 }

@@ -93,7 +93,7 @@ describe('diffConfigs', () => {
     const after = structuredClone(base);
     after.services[0]!.timeouts.requestMs = 5_000;
     expect(diffConfigs(base, after)).toEqual([
-      { op: 'change', path: 'services[samples].timeouts', before: { requestMs: 30_000 }, after: { requestMs: 5_000 } },
+      { op: 'change', path: 'services[samples].timeouts', before: { requestMs: 30_000, responseIdleMs: 60_000 }, after: { requestMs: 5_000, responseIdleMs: 60_000 } },
     ]);
   });
 });

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
+import { gatewayWorkerSpec, workerdConfig } from '../../scripts/bench/workerd-config.ts';
 import { freePort } from '../support/ports.ts';
 import { E2E_ADMIN_TOKEN, ROOT, type RunningGateway } from './harness.ts';
 
@@ -37,37 +38,18 @@ export async function startWorkerdGateway(config: GatewayConfigInput): Promise<R
   // capnp embeds are read relative to the config file.
   copyFileSync(join(dir, 'index.js'), join(work, 'index.js'));
   const port = await freePort();
-  const capnp = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "gateway", worker = .gateway),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = ${JSON.stringify(join(work, 'do'))}, writable = true)),
-  ],
-  sockets = [(name = "gateway", address = "127.0.0.1:${port}", http = (), service = "gateway")],
-);
-const gateway :Workerd.Worker = (
-  modules = [(name = "index.js", esModule = embed "index.js")],
-  compatibilityDate = "2026-11-01",
-  compatibilityFlags = ["enable_request_signal"],
-  bindings = [
-    (name = "GATEWAY_CONFIG", text = ${JSON.stringify(JSON.stringify(config))}),
-    (name = "ADMIN_TOKEN", text = "${E2E_ADMIN_TOKEN}"),
-    (name = "RATE_LIMITS", durableObjectNamespace = "RateLimitBucket"),
-    (name = "SERVICE_STATE", durableObjectNamespace = "ServiceState"),
-    (name = "REGISTRY", durableObjectNamespace = "ServiceRegistry"),
-    (name = "API_KEYS", durableObjectNamespace = "ApiKeyStore"),
-  ],
-  durableObjectNamespaces = [
-    (className = "RateLimitBucket", uniqueKey = "e2e-RateLimitBucket", enableSql = true),
-    (className = "ServiceState", uniqueKey = "e2e-ServiceState", enableSql = true),
-    (className = "ServiceRegistry", uniqueKey = "e2e-ServiceRegistry", enableSql = true),
-    (className = "ApiKeyStore", uniqueKey = "e2e-ApiKeyStore", enableSql = true),
-  ],
-  durableObjectStorage = (localDisk = "do-disk"),
-  globalOutbound = "net",
-);
-`;
+  const capnp = workerdConfig(
+    gatewayWorkerSpec({
+      name: 'gateway',
+      port,
+      module: 'index.js',
+      text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN: E2E_ADMIN_TOKEN },
+      root: ROOT,
+      storageDir: join(work, 'do'),
+      uniqueKeyPrefix: 'e2e',
+      compatibilityFlags: ['enable_request_signal'],
+    }),
+  );
   writeFileSync(join(work, 'gateway.capnp'), capnp);
   const child = spawn(WORKERD, ['serve', '--experimental', join(work, 'gateway.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
