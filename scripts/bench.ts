@@ -14,10 +14,9 @@
  * Throughput on a shared VM drifts by ±25% from one run to the next, so each Worker's run is compared with the
  * pass-through run at the start of the same round, and the median of those ratios is what is reported.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
@@ -26,16 +25,19 @@ import type { GatewayConfig, GatewayConfigInput } from '../src/config/schema.ts'
 import { buildReference } from './bench/build-reference.ts';
 import { profileLedger } from './bench/cpu-profile.ts';
 import { processCpuMicros } from './bench/process-cpu.ts';
+import { children, need, startNginx, waitForHttp, WORKERD } from './bench/processes.ts';
 import { gatewayWorkerSpec, workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.bench');
+/** What nginx answers as the origin. */
+const ORIGIN_LOCATIONS = `location / { default_type application/json; return 200 '{"id":42,"name":"sample","ok":true}'; }`;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 5);
-/** Unset: the gateway's default (every `ok` request logged). Set to switch the access log's cost off (0) or down. */
+/** Unset: the gateway's default (0.1 of `ok` requests logged). Set to switch the access log's cost off (0) or up (1). */
 const ACCESS_LOG_SAMPLE_RATE = process.env.BENCH_ACCESS_LOG_SAMPLE_RATE === undefined ? undefined : Number(process.env.BENCH_ACCESS_LOG_SAMPLE_RATE);
 const PATH = '/bench/items/42?view=full';
 /** Opens the admin API of the benchmarked gateway, to read its state-plane counters. */
@@ -43,59 +45,6 @@ const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const JWT_SECRET = randomBytes(32).toString('hex');
 const ISSUER = 'https://issuer.bench.invalid';
 const AUDIENCE = 'bench-api';
-
-// The workerd that wrangler runs, so the bench measures the runtime `npm start` uses.
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));
-const WORKERD = join(wranglerRequire.resolve('workerd/package.json'), '..', 'bin', 'workerd');
-
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
-
-function need(command: string): void {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-  } catch {
-    console.error(`${command} is not installed: apt-get install -y ${command}`);
-    process.exit(1);
-  }
-}
-
-async function waitForHttp(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-function startNginx(port: number): void {
-  const dir = join(WORK, 'nginx');
-  mkdirSync(join(dir, 'logs'), { recursive: true });
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `daemon off;
-worker_processes 1;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${port};
-    location / { default_type application/json; return 200 '{"id":42,"name":"sample","ok":true}'; }
-  }
-}
-`,
-  );
-  children.push(spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'inherit' }));
-}
 
 /**
  * The gateway under test: two instances (both the nginx origin, so least connections has a choice), JWT auth
@@ -269,7 +218,7 @@ const gatewaySpec = (name: string, port: number): WorkerSpec =>
   });
 const referenceSpec = (name: string, port: number, module: string): WorkerSpec => ({ name, port, module: join(WORK, module), text: { ORIGIN: origin } });
 
-startNginx(originPort);
+startNginx(WORK, originPort, ORIGIN_LOCATIONS);
 const gateway = startWorkerd(gatewaySpec('gateway', gatewayPort));
 const passthrough = startWorkerd(referenceSpec('passthrough', passthroughPort, 'passthrough.js'));
 const honoBare = startWorkerd(referenceSpec('hono-bare', honoBarePort, 'hono-bare.js'));

@@ -9,21 +9,24 @@
  * Options: --connections N (default 64), --duration seconds (default 60), --threads N (default 2), --keep (leave
  * .load/ for inspection). Needs `wrk` and `nginx` (apt-get install -y wrk nginx).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import type { GatewayConfigInput } from '../src/config/schema.ts';
+import { children, need, startNginx, waitForHttp, WORKERD } from './bench/processes.ts';
 import { gatewayWorkerSpec, workerdConfig } from './bench/workerd-config.ts';
 import { renderTable } from './cli/output.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.load');
+/** What nginx answers as the origin. */
+const ORIGIN_LOCATIONS = `location /fail { default_type application/json; return 500 '{"error":"origin failure"}'; }
+    location / { default_type application/json; return 200 '{"id":42,"ok":true}'; }`;
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '64' },
@@ -40,62 +43,6 @@ for (const [name, value] of Object.entries({ connections: CONNECTIONS, duration:
     console.error(`--${name} must be a positive integer`);
     process.exit(2);
   }
-}
-
-// The workerd that wrangler runs, as scripts/bench.ts uses.
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));
-const WORKERD = join(wranglerRequire.resolve('workerd/package.json'), '..', 'bin', 'workerd');
-
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
-
-function need(command: string): void {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-  } catch {
-    console.error(`${command} is not installed: apt-get install -y ${command}`);
-    process.exit(2);
-  }
-}
-
-/** Polls until `url` answers at all (bounded), for processes that give no readiness signal. */
-async function waitForHttp(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-/** nginx as the healthy and the failing origin: 200 JSON on /api, 500 on /fail. */
-function startNginx(port: number): void {
-  const dir = join(WORK, 'nginx');
-  mkdirSync(join(dir, 'logs'), { recursive: true });
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `daemon off;
-worker_processes 1;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${port};
-    location /fail { default_type application/json; return 500 '{"error":"origin failure"}'; }
-    location / { default_type application/json; return 200 '{"id":42,"ok":true}'; }
-  }
-}
-`,
-  );
-  children.push(spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'inherit' }));
 }
 
 const ISSUER = 'load-test';
@@ -233,7 +180,7 @@ const token = await sign(secretKey);
 const forged = await sign(new TextEncoder().encode(`${jwtSecret}-not`));
 const mix = kinds(token, forged);
 
-startNginx(originPort);
+startNginx(WORK, originPort, ORIGIN_LOCATIONS);
 startWorkerd(gatewayPort, loadConfig(originUrl, `http://127.0.0.1:${deadPort}`), jwtSecret);
 const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
 await Promise.all([waitForHttp(originUrl), waitForHttp(`${gatewayUrl}/public/items/42`)]);
