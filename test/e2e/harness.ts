@@ -93,3 +93,19 @@ export function rawRequest(
     req.end(options.body);
   });
 }
+
+/**
+ * Re-runs `check` until it passes, within a bounded time: for state that background work (syncs, the trailing flush)
+ * brings about after the requests that cause it have been answered.
+ */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}

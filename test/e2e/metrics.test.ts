@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricsJson } from '../../src/observability/metrics-json.ts';
-import { E2E_ADMIN_HEADERS, rawRequest, ROOT, startGateway, type RunningGateway } from './harness.ts';
+import { E2E_ADMIN_HEADERS, eventually, rawRequest, ROOT, startGateway, type RunningGateway } from './harness.ts';
 import { answer, startOrigin, type TestOrigin } from './origins.ts';
 
 const METRICS_TOKEN = 'e2e-metrics-token-0123456789abcdef';
@@ -38,19 +38,6 @@ afterAll(async () => {
 function value(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-/** Re-runs `check` until it passes (the last sums arrive with the trailing flush), within a bounded time. */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 describe('read plane, end to end', () => {

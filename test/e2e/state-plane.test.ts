@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_ADMIN_HEADERS, rawRequest, startGateway, type RunningGateway } from './harness.ts';
+import { E2E_ADMIN_HEADERS, eventually as eventuallyWithin, rawRequest, startGateway, type RunningGateway } from './harness.ts';
 import { answer, startOrigin, type TestOrigin } from './origins.ts';
 
 let gateway: RunningGateway;
@@ -53,18 +53,8 @@ afterAll(async () => {
   await Promise.all([limited, a, b, slow].map((origin) => origin?.close()));
 });
 
-/** Re-runs `check` until it passes, for state that other requests' background syncs bring about. */
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
+/** Syncs in the background bring this state about: a longer bound and a tighter poll than the default. */
+const eventually = (check: () => Promise<void>) => eventuallyWithin(check, 15_000, 50);
 
 describe('state plane, end to end', () => {
   it('a burst of 25 concurrent requests gets exactly the 15 429s the policy predicts, and the origin sees 10', async () => {

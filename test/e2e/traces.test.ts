@@ -1,6 +1,6 @@
 /** Traces end to end: propagation to a real origin, Server-Timing, and /gateway/traces finding the request. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_ADMIN_HEADERS, rawRequest, startGateway, type RunningGateway } from './harness.ts';
+import { E2E_ADMIN_HEADERS, eventually, rawRequest, startGateway, type RunningGateway } from './harness.ts';
 import { answer, startOrigin, type TestOrigin } from './origins.ts';
 
 let gateway: RunningGateway;
@@ -36,18 +36,6 @@ afterAll(async () => {
   await gateway?.stop();
   await Promise.all([echo, slow].map((origin) => origin?.close()));
 });
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 describe('traces, end to end', () => {
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
