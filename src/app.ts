@@ -1,14 +1,11 @@
 /** @module The gateway's request chain, in the order a request goes through it. */
 import { Hono } from 'hono';
 import { adminApi } from './admin/admin-api.ts';
-import type { GatewayRuntime } from './runtime/gateway-runtime.ts';
-import type { ServiceConfig } from './config/schema.ts';
 import type { AppEnv } from './env.ts';
 import { renderError } from './errors/render-error.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { metricsRoutes } from './admin/metrics-routes.ts';
 import { recordRequests } from './observability/request-record.ts';
-import { phase } from './observability/request-spans.ts';
 import { requireAdmin } from './policies/admin-auth.ts';
 import { authenticate } from './policies/auth/authenticate.ts';
 import { authorize } from './policies/auth/authorize.ts';
@@ -54,21 +51,12 @@ export function createApp(): Hono<AppEnv> {
   // The service chain, in the order a proxied request goes through it. CORS comes before routing so a preflight
   // is answered for the method it asks about, and its headers are added to every answer of the service after.
   // Rate limits come after authentication so they can count per consumer.
-  // phase(): the I/O each policy waits for becomes a span of the request's trace and a Server-Timing entry.
   app.use(cors());
   app.use(routeRequest());
   // The policies a service has on, compiled once per configuration version: one dispatch layer for all of them,
-  // and none of the work of a policy the service does not use.
-  const authOn = (service: ServiceConfig, gateway: GatewayRuntime) => gateway.auth.service(service.name).mode !== 'none';
-  app.use(
-    serviceChain([
-      { appliesTo: authOn, handler: phase('auth', authenticate()) },
-      { appliesTo: authOn, handler: authorize() },
-      { appliesTo: (service) => service.policies.rateLimit !== undefined, handler: phase('rate-limit', rateLimit()) },
-      { appliesTo: (service) => service.policies.concurrency !== undefined, handler: phase('concurrency', concurrencyLimit()) },
-      { appliesTo: (service) => service.policies.circuitBreaker !== undefined, handler: phase('circuit-breaker', circuitBreaker()) },
-    ]),
-  );
+  // none of the work of a policy the service does not use, and no promise for a decision taken without waiting.
+  // The I/O each policy waits for becomes a span of the request's trace and a Server-Timing entry.
+  app.use(serviceChain([authenticate, authorize, rateLimit, concurrencyLimit, circuitBreaker]));
   app.all('*', proxyToService());
   return app;
 }

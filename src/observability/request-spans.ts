@@ -1,12 +1,11 @@
 /**
  * @module The read plane's per-request record of I/O: one object per request (in the Hono context), filled by the
- * phases that wait on something (policies' state calls, key fetches, upstream attempts).
+ * phases that wait on something (policies' state calls and key fetches, timed by src/policies/service-chain.ts;
+ * upstream attempts).
  *
  * Deployed Workers advance `Date.now()` only across I/O (a timing side-channel defence), so a span measures the
  * I/O a phase waited for; CPU-only work reads 0 there, and locally it reads what it took.
  */
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../env.ts';
 
 export interface Span {
   /** `upstream`, or the phase: `config`, `auth`, `rate-limit`, `concurrency`, `circuit-breaker`. */
@@ -38,31 +37,6 @@ export function recordAttempt(observation: RequestObservation, instance: string,
   observation.attempts = attempt;
   observation.upstreamMs += durationMs;
   observation.spans.push({ name: 'upstream', start, durationMs, attributes: { instance, attempt, result } });
-}
-
-/**
- * Wraps a middleware so that the time it spends before passing the request on (its own I/O: a lease, a probe, a
- * key fetch) becomes a span named `name`. Nothing is recorded for a phase that took no time.
- */
-export function phase(name: string, middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-  return async function timedPhase(c, next) {
-    const start = Date.now();
-    let passedOn = false;
-    const observed = () => {
-      if (passedOn) return;
-      passedOn = true;
-      const durationMs = Date.now() - start;
-      if (durationMs > 0) c.get('observation')?.spans.push({ name, start, durationMs });
-    };
-    try {
-      return await middleware(c, () => {
-        observed();
-        return next();
-      });
-    } finally {
-      observed();
-    }
-  };
 }
 
 /**

@@ -2,10 +2,11 @@
  * @module Concurrency limit policy: at most `maxInFlight` requests to a service at once from this isolate; up to
  * `maxQueue` more wait (in arrival order) up to `queueTimeoutMs` for a slot, the rest get 503 at once.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { ServiceConfig } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import type { Finish, ServicePolicy } from './service-chain.ts';
 
 type ConcurrencyPolicy = NonNullable<ServiceConfig['policies']['concurrency']>;
 
@@ -37,7 +38,8 @@ export class ConcurrencyGate {
    * has gone (`abandoned` aborted) leaves the queue at its next look and resolves undefined.
    */
   async acquire(policy: ConcurrencyPolicy, abandoned?: AbortSignal): Promise<(() => void) | undefined> {
-    if (this.inFlight < policy.maxInFlight && this.queued === 0) return this.#hold();
+    const free = this.tryHold(policy);
+    if (free) return free;
     if (this.#waiting.length >= policy.maxQueue || policy.queueTimeoutMs === 0) return undefined;
     const entry = { ticket: this.#nextTicket++, deadline: Date.now() + policy.queueTimeoutMs };
     this.#waiting.push(entry);
@@ -54,6 +56,11 @@ export class ConcurrencyGate {
       const index = this.#waiting.indexOf(entry);
       if (index !== -1) this.#waiting.splice(index, 1);
     }
+  }
+
+  /** A slot at once, when one is free and nobody waits for it: the release function; undefined otherwise. */
+  tryHold(policy: ConcurrencyPolicy): (() => void) | undefined {
+    return this.inFlight < policy.maxInFlight && this.queued === 0 ? this.#hold() : undefined;
   }
 
   #dropExpired(now: number): void {
@@ -79,25 +86,32 @@ export function concurrencyGateOf(service: string): ConcurrencyGate | undefined 
   return gates.get(service);
 }
 
-export function concurrencyLimit(): MiddlewareHandler<AppEnv> {
-  return async function concurrencyLimit(c, next) {
+/**
+ * Holds a slot for the request: at once when one is free, else in the queue. The slot is held until the response
+ * body has been delivered (or the client left): forwarding calls `releaseOnDelivery` then. When no response is
+ * forwarded (a refusal of a later policy, a failed forward), it is released as soon as the answer is known.
+ */
+export const concurrencyLimit: ServicePolicy = {
+  appliesTo: (service) => service.policies.concurrency !== undefined,
+  phase: 'concurrency',
+  admit(c) {
     const { service } = c.get('route');
-    const policy = service.policies.concurrency;
-    if (!policy) return next();
+    const policy = service.policies.concurrency!;
     let gate = gates.get(service.name);
     if (!gate) gates.set(service.name, (gate = new ConcurrencyGate()));
-    const release = await gate.acquire(policy, c.req.raw.signal);
-    if (!release) throw new GatewayError('concurrency-limit', { service: service.name }, { headers: { 'retry-after': '1' } });
-    // The slot is held until the response body has been delivered (or the client left): forwarding calls
-    // releaseOnDelivery then. If no response is forwarded (a refusal, an error), it is released here.
-    c.set('releaseOnDelivery', release);
-    try {
-      await next();
-    } catch (error) {
-      release();
-      throw error;
-    }
-    // Hono records an error thrown further down (a refusal, a failed forward) in c.error: nothing was forwarded.
+    const free = gate.tryHold(policy);
+    if (free) return holding(c, free);
+    return gate.acquire(policy, c.req.raw.signal).then((release) => {
+      if (!release) throw new GatewayError('concurrency-limit', { service: service.name }, { headers: { 'retry-after': '1' } });
+      return holding(c, release);
+    });
+  },
+};
+
+function holding(c: Context<AppEnv>, release: () => void): Finish {
+  c.set('releaseOnDelivery', release);
+  // An error recorded in c.error (a refusal, a failed forward) means nothing was forwarded.
+  return (c) => {
     if (c.error) release();
   };
 }

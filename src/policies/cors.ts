@@ -1,7 +1,8 @@
 /** @module CORS per service (Fetch standard §3.2): preflights answered at the edge, headers added to responses. */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import type { CorsPolicyConfig, GatewayConfig } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 
@@ -74,34 +75,38 @@ export function corsPolicies(config: GatewayConfig): ReadonlyMap<string, CorsPol
  * Services without a policy are left to their origin.
  */
 export function cors(): MiddlewareHandler<AppEnv> {
-  return async function cors(c, next) {
+  // No service has CORS (the common case): nothing to answer or add, so no async frame around the rest of the chain.
+  return function cors(c, next) {
     const gateway = c.get('gateway');
-    // No service has CORS: nothing to answer or add, and no await of our own around the rest of the chain.
     if (gateway.cors.size === 0) return next();
-    const origin = c.req.header('origin');
-    if (origin !== undefined && c.req.method === 'OPTIONS') {
-      const requestedMethod = c.req.header('access-control-request-method');
-      if (requestedMethod !== undefined) {
-        const lookup = gateway.router.match(requestedMethod, requestUrlParts(c.req.url).hostname, c.get('path'));
-        const policy = lookup.kind === 'match' ? gateway.cors.get(lookup.service.name) : undefined;
-        if (policy) return preflight(policy, origin, requestedMethod, c.req.header('access-control-request-headers'), c.get('trace').requestId);
-      }
-    }
-
-    await next();
-
-    const route = c.get('route');
-    const policy = route && gateway.cors.get(route.service.name);
-    if (!policy) return;
-    const headers = c.res.headers;
-    // The gateway owns CORS for this service: an origin's own CORS headers would contradict it.
-    for (const name of ORIGIN_CORS_HEADERS) if (headers.has(name)) headers.delete(name);
-    headers.append('vary', 'Origin');
-    if (origin === undefined || !policy.allowsOrigin(origin)) return;
-    headers.set('access-control-allow-origin', policy.allowOriginValue(origin));
-    if (policy.credentials) headers.set('access-control-allow-credentials', 'true');
-    if (policy.exposeHeaders) headers.set('access-control-expose-headers', policy.exposeHeaders);
+    return withCors(c, next, gateway);
   };
+}
+
+async function withCors(c: Context<AppEnv>, next: Next, gateway: GatewayRuntime): Promise<Response | void> {
+  const origin = c.req.header('origin');
+  if (origin !== undefined && c.req.method === 'OPTIONS') {
+    const requestedMethod = c.req.header('access-control-request-method');
+    if (requestedMethod !== undefined) {
+      const lookup = gateway.router.match(requestedMethod, requestUrlParts(c.req.url).hostname, c.get('path'));
+      const policy = lookup.kind === 'match' ? gateway.cors.get(lookup.service.name) : undefined;
+      if (policy) return preflight(policy, origin, requestedMethod, c.req.header('access-control-request-headers'), c.get('trace').requestId);
+    }
+  }
+
+  await next();
+
+  const route = c.get('route');
+  const policy = route && gateway.cors.get(route.service.name);
+  if (!policy) return;
+  const headers = c.res.headers;
+  // The gateway owns CORS for this service: an origin's own CORS headers would contradict it.
+  for (const name of ORIGIN_CORS_HEADERS) if (headers.has(name)) headers.delete(name);
+  headers.append('vary', 'Origin');
+  if (origin === undefined || !policy.allowsOrigin(origin)) return;
+  headers.set('access-control-allow-origin', policy.allowOriginValue(origin));
+  if (policy.credentials) headers.set('access-control-allow-credentials', 'true');
+  if (policy.exposeHeaders) headers.set('access-control-expose-headers', policy.exposeHeaders);
 }
 
 const ORIGIN_CORS_HEADERS = ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers'];

@@ -3,15 +3,16 @@
  * spent through leases so most requests are decided without a round trip. Headers follow the IETF httpapi
  * RateLimit draft (RateLimit-Policy and RateLimit structured fields), with Kong's older trio on request.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import type { ServiceConfig } from '../config/schema.ts';
+import type { GatewayConfig, ServiceConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { callDurableObject, StateBackoff } from '../state/clients/call-durable-object.ts';
 import { LeasedLimiter, type Admission } from '../state/clients/leased-limiter.ts';
 import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
 import { regionCallSettings, regionTarget, throughRegion } from '../state/clients/tier.ts';
 import type { BucketPolicy, LeaseReturn } from '../state/machines/token-bucket.ts';
+import type { Finish, ServicePolicy } from './service-chain.ts';
 
 type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
 
@@ -83,49 +84,75 @@ function headersFor(compiled: CompiledRateLimit, policy: RateLimitPolicy, admiss
   return headers;
 }
 
-export function rateLimit(): MiddlewareHandler<AppEnv> {
-  return async function rateLimit(c, next) {
+/**
+ * Admits a request from a lease held in this isolate when it can (no promise), else leases tokens from the
+ * bucket's object (or its region's). The RateLimit headers go on whatever answer follows, refusals of later
+ * policies included.
+ */
+export const rateLimit: ServicePolicy = {
+  appliesTo: (service) => service.policies.rateLimit !== undefined,
+  phase: 'rate-limit',
+  admit(c) {
     const { service } = c.get('route');
-    const policy = service.policies.rateLimit;
-    if (!policy) return next();
+    const policy = service.policies.rateLimit!;
     const settings = c.get('gateway').config.gateway.statePlane;
     const compiled = compile(service.name, policy);
-    const { bucket } = compiled;
     const key = bucketKey(c, policy);
-    let admission: Admission;
-    try {
-      const direct = (want: number, returned: LeaseReturn[]) =>
-        callDurableObject(
-          () => c.env.RATE_LIMITS.getByName(key),
-          (stub) => stub.acquire(bucket, want, returned),
-          { kind: 'rate-limit-lease', timeoutMs: settings.callTimeoutMs },
-        );
-      // The location tier (src/state/clients/tier.ts): through the region's object of the service when enabled.
-      const region = regionTarget(settings, service.name);
-      admission = await limiterFor(key, policy, settings.unreachableBackoffMs).admit(Date.now, (want, returned) =>
-        throughRegion(c.env, region, settings, (stub) => stub.acquire(key, bucket, want, returned, regionCallSettings(settings)), () => direct(want, returned), { kind: 'rate-limit-lease' }),
+    const limiter = limiterFor(key, policy, settings.unreachableBackoffMs);
+    const admission = limiter.admitLocally(Date.now());
+    if (admission) return decide(compiled, policy, service.name, admission);
+    return leaseAndDecide(c, limiter, key, compiled, policy, service.name, settings);
+  },
+};
+
+async function leaseAndDecide(
+  c: Context<AppEnv>,
+  limiter: LeasedLimiter,
+  key: string,
+  compiled: CompiledRateLimit,
+  policy: RateLimitPolicy,
+  serviceName: string,
+  settings: GatewayConfig['gateway']['statePlane'],
+): Promise<Finish | undefined> {
+  let admission: Admission;
+  try {
+    const direct = (want: number, returned: LeaseReturn[]) =>
+      callDurableObject(
+        () => c.env.RATE_LIMITS.getByName(key),
+        (stub) => stub.acquire(compiled.bucket, want, returned),
+        { kind: 'rate-limit-lease', timeoutMs: settings.callTimeoutMs },
       );
-    } catch (error) {
-      // Logged once per failed call, not once per request decided during the backoff that follows it.
-      if (!(error instanceof StateBackoff)) {
-        console.error(JSON.stringify({ level: 'warn', requestId: c.get('trace').requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
-      }
-      if (!policy.failOpen) {
-        statePlaneCounters.failedClosed['rate-limit'] += 1;
-        throw new GatewayError('rate-limit-unavailable', { service: service.name }, { headers: { 'retry-after': '1' } });
-      }
-      statePlaneCounters.failedOpen['rate-limit'] += 1;
-      return next();
+    // The location tier (src/state/clients/tier.ts): through the region's object of the service when enabled.
+    const region = regionTarget(settings, serviceName);
+    admission = await limiter.admitByLease(Date.now, (want, returned) =>
+      throughRegion(c.env, region, settings, (stub) => stub.acquire(key, compiled.bucket, want, returned, regionCallSettings(settings)), () => direct(want, returned), { kind: 'rate-limit-lease' }),
+    );
+  } catch (error) {
+    // Logged once per failed call, not once per request decided during the backoff that follows it.
+    if (!(error instanceof StateBackoff)) {
+      console.error(JSON.stringify({ level: 'warn', requestId: c.get('trace').requestId, event: 'rate-limit-unreachable', key, error: String(error) }));
     }
-    const headers = headersFor(compiled, policy, admission);
-    if (!admission.allowed) {
-      throw new GatewayError(
-        'rate-limited',
-        { service: service.name, retryAfter: admission.retryAfterSeconds },
-        { headers: { ...headers, 'retry-after': String(admission.retryAfterSeconds) } },
-      );
+    if (!policy.failOpen) {
+      statePlaneCounters.failedClosed['rate-limit'] += 1;
+      throw new GatewayError('rate-limit-unavailable', { service: serviceName }, { headers: { 'retry-after': '1' } });
     }
-    await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    statePlaneCounters.failedOpen['rate-limit'] += 1;
+    return undefined;
+  }
+  return decide(compiled, policy, serviceName, admission);
+}
+
+/** Refuses (429) or lets the request on with the headers to add to its answer. */
+function decide(compiled: CompiledRateLimit, policy: RateLimitPolicy, serviceName: string, admission: Admission): Finish {
+  const headers = headersFor(compiled, policy, admission);
+  if (!admission.allowed) {
+    throw new GatewayError(
+      'rate-limited',
+      { service: serviceName, retryAfter: admission.retryAfterSeconds },
+      { headers: { ...headers, 'retry-after': String(admission.retryAfterSeconds) } },
+    );
+  }
+  return (c) => {
+    for (const name in headers) c.res.headers.set(name, headers[name]!);
   };
 }

@@ -2,47 +2,95 @@
  * @module The service's policies as one middleware: for each configuration version and service, the list of the
  * policies that can act on its requests is worked out once, and a request runs only those. A policy that is off
  * for a service costs that service's requests nothing, not even a layer of dispatch.
+ *
+ * A policy is a gate, not a middleware: `admit` decides before the request is forwarded and returns a promise only
+ * when it must wait (a lease, a key, a probe permit); what it does once the answer is known is the `Finish` it
+ * returns. So a request whose policies all decide from isolate state (a cached token, a held lease, a free slot, a
+ * closed breaker) runs them as plain calls: no async frame, promise or closure per policy (the bench's ledger
+ * charged the middleware form about 40 µs per request for five policies; docs/performance.md).
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { renderError } from '../errors/render-error.ts';
 
+/**
+ * Runs once the request's answer is known: `c.res` is the response or the rendered problem, `c.error` the error
+ * when the answer is a problem (a refusal of a later policy, a failed forward). Finishes run in reverse order of
+ * their policies, as a middleware's code after `await next()` would.
+ */
+export type Finish = (c: Context<AppEnv>) => void;
+
+/** What `admit` returns: nothing to do afterwards, a `Finish`, or a promise of either when it had to wait. */
+export type Admitted = void | Finish | Promise<void | Finish>;
+
 export interface ServicePolicy {
   /** Whether the policy can act on requests of `service` under `gateway`; decided once per configuration version. */
   appliesTo(service: ServiceConfig, gateway: GatewayRuntime): boolean;
-  handler: MiddlewareHandler<AppEnv>;
+  /**
+   * The span (and `Server-Timing` entry) for the time `admit` waits, when it returns a promise: `auth`,
+   * `rate-limit`, `concurrency`, `circuit-breaker`. A decision taken without waiting records nothing.
+   */
+  phase?: string;
+  /** Decides: returns to let the request on, throws (a GatewayError) to refuse it. */
+  admit(c: Context<AppEnv>): Admitted;
 }
 
 /**
- * Runs, after routing, the `policies` (in this order) that apply to the matched service. Errors are rendered the way
- * Hono's own dispatch renders them (`c.error` set, `c.res` the problem), so a policy sees the same thing after
- * `await next()` as it would as a middleware of its own.
+ * Runs, after routing, the `policies` (in this order) that apply to the matched service, then the rest of the
+ * chain. A refusal thrown while no policy has a `Finish` pending goes to Hono's own error handling; once one has,
+ * the refusal is rendered here, the way Hono renders it (`c.error` set, `c.res` the problem), so every `Finish`
+ * sees the same answer as the client.
  */
 export function serviceChain(policies: readonly ServicePolicy[]): MiddlewareHandler<AppEnv> {
-  const compiled = new WeakMap<GatewayRuntime, Map<string, MiddlewareHandler<AppEnv>[]>>();
-  const handlersFor = (gateway: GatewayRuntime, service: ServiceConfig) => {
+  const compiled = new WeakMap<GatewayRuntime, Map<string, readonly ServicePolicy[]>>();
+  const policiesFor = (gateway: GatewayRuntime, service: ServiceConfig) => {
     let byService = compiled.get(gateway);
     if (!byService) compiled.set(gateway, (byService = new Map()));
-    let handlers = byService.get(service.name);
-    if (!handlers) byService.set(service.name, (handlers = policies.filter((policy) => policy.appliesTo(service, gateway)).map((policy) => policy.handler)));
-    return handlers;
+    let applying = byService.get(service.name);
+    if (!applying) byService.set(service.name, (applying = policies.filter((policy) => policy.appliesTo(service, gateway))));
+    return applying;
   };
 
-  return async function serviceChain(c, next) {
-    const handlers = handlersFor(c.get('gateway'), c.get('route').service);
-    const dispatch = async (i: number): Promise<void> => {
-      if (i === handlers.length) return next();
-      try {
-        const response = await handlers[i]!(c, () => dispatch(i + 1));
-        if (response instanceof Response) c.res = response;
-      } catch (error) {
-        if (!(error instanceof Error)) throw error;
-        c.error = error;
-        c.res = await renderError(error, c);
-      }
-    };
-    await dispatch(0);
+  // Not async: when every policy decides at once and none has anything to do afterwards, the request passes on
+  // with no frame of this function left to resume.
+  return function serviceChain(c, next) {
+    const applying = policiesFor(c.get('gateway'), c.get('route').service);
+    for (let i = 0; i < applying.length; i++) {
+      const admitted = applying[i]!.admit(c);
+      if (admitted) return continueChain(c, next, applying, i, admitted);
+    }
+    return next();
   };
+}
+
+/** The chain from policy `from` on, once one has waited or left a `Finish`. */
+async function continueChain(c: Context<AppEnv>, next: Next, applying: readonly ServicePolicy[], from: number, first: Admitted): Promise<void> {
+  const finishes: Finish[] = [];
+  try {
+    for (let i = from; i < applying.length; i++) {
+      let admitted = i === from ? first : applying[i]!.admit(c);
+      if (admitted instanceof Promise) admitted = await timed(c, applying[i]!.phase, admitted);
+      if (admitted) finishes.push(admitted);
+    }
+    // Hono's dispatch renders an error of the handlers after this one into c.res and c.error itself.
+    await next();
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    c.error = error;
+    c.res = await renderError(error, c);
+  }
+  for (let i = finishes.length - 1; i >= 0; i--) finishes[i]!(c);
+}
+
+/** Waits for a policy's decision; the wait becomes a span of the request's trace (nothing for a wait of 0 ms). */
+async function timed(c: Context<AppEnv>, phase: string | undefined, admitted: Promise<void | Finish>): Promise<void | Finish> {
+  const start = Date.now();
+  try {
+    return await admitted;
+  } finally {
+    const durationMs = Date.now() - start;
+    if (phase && durationMs > 0) c.get('observation')?.spans.push({ name: phase, start, durationMs });
+  }
 }

@@ -7,7 +7,8 @@ import { requestUrlParts } from './request-url.ts';
 
 /** Sets `c.var.route` (service, route, upstream path) or answers 404 / 405. */
 export function routeRequest(): MiddlewareHandler<AppEnv> {
-  return async function routeRequest(c, next) {
+  // Not async: nothing here waits or acts after the chain, so it returns next()'s promise.
+  return function routeRequest(c, next) {
     const gateway = c.get('gateway');
     const path = c.get('path');
     const method = c.req.method;
@@ -20,6 +21,6 @@ export function routeRequest(): MiddlewareHandler<AppEnv> {
     c.set('route', lookup);
     // The denominator of the state plane's round trips per request.
     statePlaneCounters.requests += 1;
-    await next();
+    return next();
   };
 }

@@ -90,3 +90,18 @@ describe('docs/gateway.config.schema.json', () => {
     expect(checkedIn.default).toEqual(JSON.parse(configJsonSchemaText()));
   });
 });
+
+describe('rate limit leases', () => {
+  const leaseOf = (rateLimit: Record<string, unknown>) =>
+    parseGatewayConfig({ services: [{ name: 'svc', routes: [{ pathPrefix: '/svc' }], instances: [{ id: 'a', url: 'http://127.0.0.1:9' }], policies: { rateLimit } }] }, 'test').services[0]!.policies.rateLimit!.maxLease;
+
+  it('default to 1% of limit + burst, at least 50 and at most 10,000 tokens', () => {
+    expect(leaseOf({ limit: 100, windowSeconds: 60 })).toBe(50);
+    expect(leaseOf({ limit: 600_000, windowSeconds: 60, burst: 200_000 })).toBe(8_000);
+    expect(leaseOf({ limit: 60_000_000, windowSeconds: 60 })).toBe(10_000);
+  });
+
+  it('keep a maxLease given in the configuration', () => {
+    expect(leaseOf({ limit: 60_000_000, windowSeconds: 60, maxLease: 7 })).toBe(7);
+  });
+});

@@ -1,4 +1,4 @@
-/** serviceChain: only the policies a service has on run, in order, with Hono's error semantics. */
+/** serviceChain: only the policies a service has on run, in order, with Hono's error semantics, timing their waits. */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { GatewayRuntime } from '../../src/runtime/gateway-runtime.ts';
@@ -6,52 +6,84 @@ import type { ServiceConfig } from '../../src/config/schema.ts';
 import type { AppEnv } from '../../src/env.ts';
 import { GatewayError } from '../../src/errors/problem.ts';
 import { renderError } from '../../src/errors/render-error.ts';
-import { serviceChain } from '../../src/policies/service-chain.ts';
+import { newObservation } from '../../src/observability/request-spans.ts';
+import { serviceChain, type ServicePolicy } from '../../src/policies/service-chain.ts';
 
 const gateway = {} as GatewayRuntime;
 const service = (name: string, on: string[]) => ({ name, policies: Object.fromEntries(on.map((policy) => [policy, {}])) }) as unknown as ServiceConfig;
+type Behaviour = 'passes' | 'finishes' | 'waits' | 'refuses';
 
-function appWith(ran: string[], decisions: { count: number }) {
-  const policy = (name: string, throws = false) => ({
-    appliesTo: (s: ServiceConfig) => {
+function appWith(ran: string[], decisions: { count: number }, behaviours: Record<string, Behaviour>) {
+  const policy = (name: string): ServicePolicy => ({
+    phase: name,
+    appliesTo: (s) => {
       decisions.count += 1;
       return name in s.policies;
     },
-    handler: async (c: { error?: Error }, next: () => Promise<void>) => {
+    admit: () => {
       ran.push(name);
-      if (throws) throw new GatewayError('rate-limited', { service: 's', retryAfter: 1 });
-      await next();
-      ran.push(`${name} saw ${c.error ? 'an error' : 'a response'}`);
+      const behaviour = behaviours[name] ?? 'passes';
+      if (behaviour === 'refuses') throw new GatewayError('rate-limited', { service: 's', retryAfter: 1 });
+      const finish = (c: { error?: Error }) => void ran.push(`${name} saw ${c.error ? 'an error' : 'a response'}`);
+      if (behaviour === 'finishes') return finish;
+      if (behaviour === 'waits') return new Promise((resolve) => setTimeout(() => resolve(finish), 5));
     },
   });
   const app = new Hono<AppEnv>();
   app.onError(renderError);
+  const observation = newObservation();
   app.use(async (c, next) => {
     c.set('gateway', gateway);
+    c.set('observation', observation);
     c.set('route', { kind: 'match', service: service(c.req.path.slice(1), c.req.query('on')?.split(',') ?? []), route: {} as never, upstreamPath: '/' });
     await next();
   });
-  app.use(serviceChain([policy('a'), policy('b', true), policy('c')] as never));
-  app.all('*', (c) => c.text('origin'));
-  return app;
+  app.use(serviceChain([policy('a'), policy('b'), policy('c')]));
+  app.all('*', (c) => (c.req.query('origin') === 'fails' ? Promise.reject(new GatewayError('upstream-unreachable', { service: 's' })) : c.text('origin')));
+  return { app, observation };
 }
 
 describe('serviceChain', () => {
   it('runs only the policies the service has on, deciding which once per configuration version and service', async () => {
     const ran: string[] = [];
     const decisions = { count: 0 };
-    const app = appWith(ran, decisions);
+    const { app } = appWith(ran, decisions, { a: 'finishes', c: 'finishes' });
     expect(await (await app.request('/svc?on=a,c')).text()).toBe('origin');
     await app.request('/svc?on=a,c');
     expect(ran).toEqual(['a', 'c', 'c saw a response', 'a saw a response', 'a', 'c', 'c saw a response', 'a saw a response']);
     expect(decisions.count).toBe(3);
   });
 
-  it('renders an error of an inner policy, which the outer ones then see as Hono would show it', async () => {
+  it('passes a request on with no finish when every policy decides at once', async () => {
     const ran: string[] = [];
-    const response = await appWith(ran, { count: 0 }).request('/other?on=a,b,c');
+    const { app, observation } = appWith(ran, { count: 0 }, {});
+    expect(await (await app.request('/svc?on=a,b,c')).text()).toBe('origin');
+    expect(ran).toEqual(['a', 'b', 'c']);
+    expect(observation.spans).toEqual([]);
+  });
+
+  it('renders a refusal of a later policy, which the earlier ones then see as Hono would show it', async () => {
+    const ran: string[] = [];
+    const response = await appWith(ran, { count: 0 }, { a: 'finishes', b: 'refuses' }).app.request('/other?on=a,b,c');
     expect(response.status).toBe(429);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(ran).toEqual(['a', 'b', 'a saw an error']);
+  });
+
+  it('a refusal before any finish is rendered by Hono', async () => {
+    const ran: string[] = [];
+    const response = await appWith(ran, { count: 0 }, { b: 'refuses' }).app.request('/other?on=a,b,c');
+    expect(response.status).toBe(429);
+    expect(ran).toEqual(['a', 'b']);
+  });
+
+  it('finishes see a failed forward as an error, and a wait becomes a span named after the policy', async () => {
+    const ran: string[] = [];
+    const { app, observation } = appWith(ran, { count: 0 }, { b: 'waits' });
+    const response = await app.request('/svc?on=a,b,c&origin=fails');
+    expect(response.status).toBe(502);
+    expect(ran).toEqual(['a', 'b', 'c', 'b saw an error']);
+    expect(observation.spans.map((span) => span.name)).toEqual(['b']);
+    expect(observation.spans[0]!.durationMs).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,4 @@
-/** @module Authentication middleware: establishes `c.get('identity')` from the one credential the service's mode takes. */
-import type { MiddlewareHandler } from 'hono';
+/** @module Authentication policy: establishes `c.get('identity')` from the one credential the service's mode takes. */
 import type { AppEnv, Env, Identity } from '../../env.ts';
 import { GatewayError } from '../../errors/problem.ts';
 import { ApiKeyStoreUnavailable, TooManyFailedAuthentications } from './api-keys.ts';
@@ -9,26 +8,37 @@ import { readCredentials, type Credentials } from './credentials.ts';
 import { IntrospectionUnavailable } from './introspection.ts';
 import { KeyServerUnavailable } from './jwks-cache.ts';
 import { TokenRejected } from './token-format.ts';
+import type { ServicePolicy } from '../service-chain.ts';
 
 /**
  * Runs after routing. Public paths and services of mode "none" pass without credentials (and without an identity);
  * every other request needs exactly one credential of a kind the service's mode accepts:
  * 401 with a `WWW-Authenticate` challenge when there is none or it is refused, 400 when it is ambiguous,
  * 503 when the key server, introspection endpoint or key store cannot answer. Never fails open.
+ * A bearer token verified before (the verifier's cache) is decided at once, without waiting.
  */
-export function authenticate(): MiddlewareHandler<AppEnv> {
-  return async function authenticate(c, next) {
+export const authenticate: ServicePolicy = {
+  appliesTo: (service, gateway) => gateway.auth.service(service.name).mode !== 'none',
+  phase: 'auth',
+  admit(c) {
     const gateway = c.get('gateway');
     const route = c.get('route');
-    const path = c.get('path');
     const policy = gateway.auth.service(route.service.name);
-    if (policy.isPublic(c.req.method, path)) return next();
+    if (policy.isPublic(c.req.method, c.get('path'))) return;
+    const credentials = readCredentials(c.req.raw.headers);
+    if (credentials.kind === 'bearer' && policy.mode !== 'api-key' && policy.mode !== 'introspection') {
+      const cached = gateway.auth.jwt.cached(credentials.token, policy.issuers);
+      if (cached) {
+        c.set('identity', cached.identity);
+        return;
+      }
+    }
     const clientAddress = c.req.header(gateway.config.gateway.clientIpHeader);
-    const identity = await identify(gateway.auth, policy, readCredentials(c.req.raw.headers), c.env, route.service.name, clientAddress);
-    c.set('identity', identity);
-    await next();
-  };
-}
+    return identify(gateway.auth, policy, credentials, c.env, route.service.name, clientAddress).then((identity) => {
+      c.set('identity', identity);
+    });
+  },
+};
 
 async function identify(
   auth: AuthRuntime,

@@ -1,6 +1,5 @@
-/** @module Authorization middleware: the roles and scopes each route of a service requires. */
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../../env.ts';
+/** @module Authorization policy: the roles and scopes each route of a service requires. */
+import type { ServicePolicy } from '../service-chain.ts';
 import { insufficientAccess } from './challenge.ts';
 
 /**
@@ -8,17 +7,16 @@ import { insufficientAccess } from './challenge.ts';
  * satisfied by the caller's roles and scopes, or the answer is 403 (with an RFC 6750 `insufficient_scope`
  * challenge for bearer tokens). Requests on public paths carry no identity and no rule applies to them.
  */
-export function authorize(): MiddlewareHandler<AppEnv> {
-  return async function authorize(c, next) {
+export const authorize: ServicePolicy = {
+  appliesTo: (service, gateway) => gateway.auth.service(service.name).mode !== 'none',
+  admit(c) {
     const identity = c.get('identity');
-    if (identity !== undefined) {
-      const policy = c.get('gateway').auth.service(c.get('route').service.name);
-      const unmet = policy.unmetRule(identity, c.req.method, c.get('path'));
-      if (unmet) {
-        const bearer = identity.method === 'jwt' || identity.method === 'introspection';
-        throw insufficientAccess(policy.mode, c.get('gateway').auth.realm, unmet.scopes, bearer);
-      }
+    if (identity === undefined) return;
+    const policy = c.get('gateway').auth.service(c.get('route').service.name);
+    const unmet = policy.unmetRule(identity, c.req.method, c.get('path'));
+    if (unmet) {
+      const bearer = identity.method === 'jwt' || identity.method === 'introspection';
+      throw insufficientAccess(policy.mode, c.get('gateway').auth.realm, unmet.scopes, bearer);
     }
-    await next();
-  };
-}
+  },
+};

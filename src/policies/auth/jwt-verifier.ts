@@ -71,6 +71,18 @@ export class JwtVerifier {
   }
 
   /**
+   * The verification of `token` an earlier `verify` cached, when there is one and its issuer is among `allowed`: a
+   * map lookup and no promise, for the request path. Undefined sends the caller to `verify`, which also names why a
+   * token is refused.
+   */
+  cached(token: string, allowed: ReadonlySet<string> | undefined, now = Date.now()): VerifiedToken | undefined {
+    if (token.length > MAX_PLAIN_KEY_LENGTH) return undefined;
+    const verified = this.#cache.get(token, now);
+    if (verified === undefined || (allowed && !allowed.has(verified.issuer))) return undefined;
+    return verified;
+  }
+
+  /**
    * Verifies `token` for a caller that accepts the issuers named in `allowed` (all issuers when undefined).
    *
    * @throws TokenRejected (401) for any token that is not valid, or valid but from an issuer not allowed here.
