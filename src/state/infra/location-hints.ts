@@ -56,3 +56,16 @@ export function locationHintOf(place: IsolatePlace | undefined): LocationHint | 
 export function regionObjectName(service: string, hint: LocationHint): string {
   return `${service}@${hint}`;
 }
+
+/** The key of the region's exchange objects: `_` cannot start a service name, so it never meets a service's object. */
+export const EXCHANGE_KEY = '_all';
+
+/**
+ * The region's exchange object an isolate talks to: `_all@<hint>#<shard>`, the shard picked by hashing the
+ * isolate's id (FNV-1a), so a busy region's isolates spread over `shards` objects and each keeps its own.
+ */
+export function exchangeObjectName(hint: LocationHint, isolateId: string, shards: number): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < isolateId.length; i++) hash = Math.imul(hash ^ isolateId.charCodeAt(i), 0x01000193);
+  return `${EXCHANGE_KEY}@${hint}#${(hash >>> 0) % Math.max(1, shards)}`;
+}

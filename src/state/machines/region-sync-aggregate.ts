@@ -81,6 +81,11 @@ export class RegionSyncAggregate {
     return acked;
   }
 
+  /** Whether the sums hold a failure the global object has not seen (news for the breaker and ejection: report soon). */
+  get hasFailures(): boolean {
+    return this.#service.failures > 0;
+  }
+
   /** Whether the region has anything the global object has not seen. */
   get hasNews(): boolean {
     return this.#service.calls > 0 || this.#pendingTraffic || this.#unacked.length > 0 || this.#instances.size > 0;
