@@ -65,7 +65,23 @@ export class RegionExchangeClient {
     let due = false;
     for (const pool of this.#pools.values()) if (pool.state.hasActivity && pool.state.isDue(now, intervalMs)) due = true;
     if (!due) return undefined;
+    return this.exchangeDue(now, intervalMs, transport);
+  }
+
+  /**
+   * Exchanges now, carrying every service with something to report whose sync is due before the next period
+   * (even if none is due yet); undefined when there is none. `syncIfDue` calls it once a sync is due.
+   */
+  exchangeDue(now: number, intervalMs: number, transport: ExchangeTransport): Promise<void> | undefined {
+    let any = false;
+    for (const pool of this.#pools.values()) if (pool.state.hasActivity && pool.state.isDue(now, intervalMs, now + intervalMs)) any = true;
+    if (!any) return undefined;
     return this.#exchange(now, intervalMs, transport, undefined, undefined).then(() => undefined);
+  }
+
+  /** Whether calls go to the region's object now (not direct after it failed). */
+  usesRegion(now: number): boolean {
+    return this.#failover.useRegion(now);
   }
 
   /** Exchanges now, carrying `pool`'s report whatever its schedule: a request that has no usable snapshot waits for this. */
