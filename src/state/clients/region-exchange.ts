@@ -147,7 +147,6 @@ export class RegionExchangeClient {
       }
       this.#failover.failed(this.#isolate.now());
       this.fallbacks += 1;
-      console.error(JSON.stringify({ level: 'warn', event: 'region-object-failed', error: String(error) }));
       answer = { snapshots: request.reports.map(() => ({ failed: true, overloaded: false })), leases: request.leases.map(() => ({ failed: true, overloaded: false })) };
     }
     request.reports.forEach((report, i) => {

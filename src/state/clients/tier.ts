@@ -46,6 +46,9 @@ export function exchangeTransport(env: Env, settings: StatePlaneSettings, name: 
         kind: request.leases.length > 0 ? 'rate-limit-lease' : 'service-sync',
         background: background && request.leases.length === 0,
         timeoutMs,
+      }).catch((error: unknown) => {
+        console.error(JSON.stringify({ level: 'warn', event: 'region-object-failed', object: name, error: String(error) }));
+        throw error;
       }),
     directSync: (service, report) => callDurableObject(() => env.SERVICE_STATE.getByName(service), (stub) => stub.sync(report), { kind: 'service-sync', background, timeoutMs }),
     directAcquire: (ask) => callDurableObject(() => env.RATE_LIMITS.getByName(ask.bucketKey), (stub) => stub.acquire(ask.policy, ask.want, ask.returned), { kind: 'rate-limit-lease', timeoutMs }),
