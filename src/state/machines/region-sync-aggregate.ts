@@ -19,7 +19,7 @@ const UNACKED_BATCHES_KEPT = 30;
 const TRACES_PER_REPORT = 50;
 
 export class RegionSyncAggregate {
-  /** The region's name towards the global object, in place of an isolate id (`region:<service>@<hint>`). */
+  /** The region's name towards the global object, in place of an isolate id (`region:<object>/<service>`). */
   readonly regionId: string;
   /** The global snapshot as last received; answered to isolates until the next global sync. */
   snapshot: ServiceSnapshot | undefined;
