@@ -105,6 +105,8 @@ export class RegionExchangeClient {
 
   async #exchange(now: number, intervalMs: number, transport: ExchangeTransport, forced: ServicePool | undefined, ask: LeaseAsk | undefined): Promise<AcquireResult | undefined> {
     const useRegion = this.#failover.useRegion(now);
+    // Direct after the region failed: a lease goes alone (the request waits for it, not for other services' syncs).
+    if (!useRegion && ask) return transport.directAcquire(ask);
     const reports: SyncReport[] = [];
     const waiters: Waiter<ServiceSnapshot>[] = [];
     // The clients take their reports synchronously and wait for these promises (ServiceStateClient.syncNow): all
@@ -119,9 +121,7 @@ export class RegionExchangeClient {
       if (started) syncs.push(started);
     }
     let lease: Promise<AcquireResult> | undefined;
-    if (!useRegion) {
-      lease = ask && transport.directAcquire(ask);
-    } else if (reports.length > 0 || ask) {
+    if (useRegion && (reports.length > 0 || ask)) {
       const leaseWaiters: Waiter<AcquireResult>[] = [];
       if (ask) lease = new Promise<AcquireResult>((resolve, reject) => leaseWaiters.push({ resolve, reject }));
       const sent = this.#send({ isolateId: this.#isolate.isolateId, reports, leases: ask ? [ask] : [] }, waiters, transport, leaseWaiters);
