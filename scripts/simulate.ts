@@ -6,7 +6,7 @@
  *
  *   npm run simulate
  *   npm run simulate -- --isolates 200 --locations 20 --duration 30 --seed 7
- *   npm run simulate -- --sync-ms 2 --acquire-ms 2 --version-ms 0.05 --region-sync-ms 0.1 --region-acquire-ms 0.15   (skip the measurement)
+ *   npm run simulate -- --sync-ms 2 --acquire-ms 2 --version-ms 0.05 --exchange-base-ms 0.2 --exchange-report-ms 0.02 --exchange-lease-ms 0.1   (skip the measurement)
  */
 import { parseArgs } from 'node:util';
 import { targetScenario, type Mode, type ModeResult, type Scenario, type ServiceTimes } from '../src/simulation/scenario.ts';
@@ -24,8 +24,10 @@ const { values } = parseArgs({
     'sync-ms': { type: 'string' },
     'acquire-ms': { type: 'string' },
     'version-ms': { type: 'string' },
-    'region-sync-ms': { type: 'string' },
-    'region-acquire-ms': { type: 'string' },
+    'exchange-base-ms': { type: 'string' },
+    'exchange-report-ms': { type: 'string' },
+    'exchange-lease-ms': { type: 'string' },
+    shards: { type: 'string' },
   },
 });
 
@@ -38,10 +40,10 @@ const number = (name: keyof typeof values): number | undefined => {
 };
 
 let serviceTimes: ServiceTimes;
-const given = [number('sync-ms'), number('acquire-ms'), number('version-ms'), number('region-sync-ms'), number('region-acquire-ms')];
+const given = [number('sync-ms'), number('acquire-ms'), number('version-ms'), number('exchange-base-ms'), number('exchange-report-ms'), number('exchange-lease-ms')];
 if (given.every((n) => n !== undefined)) {
-  const [syncMs, acquireMs, versionMs, regionSyncMs, regionAcquireMs] = given as number[];
-  serviceTimes = { syncMs: syncMs!, acquireMs: acquireMs!, versionMs: versionMs!, regionSyncMs: regionSyncMs!, regionAcquireMs: regionAcquireMs! };
+  const [syncMs, acquireMs, versionMs, exchangeBaseMs, exchangePerReportMs, exchangePerLeaseMs] = given as number[];
+  serviceTimes = { syncMs: syncMs!, acquireMs: acquireMs!, versionMs: versionMs!, exchangeBaseMs: exchangeBaseMs!, exchangePerReportMs: exchangePerReportMs!, exchangePerLeaseMs: exchangePerLeaseMs! };
   console.log('service times given on the command line (ms):', serviceTimes);
 } else {
   process.stdout.write('measuring the objects in workerd... ');
@@ -49,7 +51,8 @@ if (given.every((n) => n !== undefined)) {
   serviceTimes = measured;
   console.log(
     `ServiceState.sync ${measured.syncMs} ms, RateLimitBucket.acquire ${measured.acquireMs} ms, ServiceRegistry.version ${measured.versionMs} ms, ` +
-      `ServiceRegion.sync ${measured.regionSyncMs} ms, ServiceRegion.acquire ${measured.regionAcquireMs} ms ` +
+      `ServiceRegion.exchange ${measured.exchangeOneMs} ms with 1 report, ${measured.exchangeHundredMs} ms with 100 (${measured.hundredReportBytes} bytes), ${measured.exchangeLeaseMs} ms with a lease ask ` +
+      `=> base ${measured.exchangeBaseMs} + ${measured.exchangePerReportMs}/report + ${measured.exchangePerLeaseMs}/lease ` +
       `(median of ${measured.calls / 10}-call rounds; reports of ${measured.requestsPerReport} requests, ${measured.reportBytes} bytes)`,
   );
 }
@@ -61,6 +64,7 @@ scenario.services = number('services') ?? scenario.services;
 scenario.busiestRps = number('busiest-rps') ?? scenario.busiestRps;
 scenario.durationS = number('duration') ?? scenario.durationS;
 scenario.seed = number('seed') ?? scenario.seed;
+scenario.shardsPerRegion = number('shards') ?? scenario.shardsPerRegion;
 const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
 for (const mode of modes) if (mode !== 'direct' && mode !== 'tier') throw new Error(`--modes: expected direct and/or tier, got "${mode}"`);
 
@@ -96,6 +100,8 @@ const rows: [string, keyof ModeResult, string][] = [
   ['Durable Object calls per request', 'do_calls_per_request', '≤ 0.02'],
   ['requests counted by the global sums ÷ handled', 'traffic_counted_ratio', ''],
   ['calls that fell back to direct', 'region_fallbacks', ''],
+  ['region objects to global objects, calls/s', 'region_to_global_calls_per_s', ''],
+  ['reports per exchange call (mean)', 'reports_per_exchange', ''],
 ];
 const width = Math.max(...rows.map(([label]) => label.length));
 console.log(`\n${'figure'.padEnd(width)}  ${modes.map((m) => m.padStart(14)).join('  ')}  target`);

@@ -1,6 +1,6 @@
 /**
- * @module The simulator's measurement step: runs the real ServiceState, RateLimitBucket and ServiceRegistry
- * objects in workerd (Miniflare), calls each N times in a row with reports of the real size, and returns the
+ * @module The simulator's measurement step: runs the real ServiceState, RateLimitBucket, ServiceRegistry and
+ * ServiceRegion objects in workerd (Miniflare), calls each N times in a row with reports of the real size, and returns the
  * median time per call. The simulator models each object's service time with these figures.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,15 +19,22 @@ export interface MeasuredServiceTimes {
   acquireMs: number;
   /** Median ms per call of ServiceRegistry.version. */
   versionMs: number;
-  /** The same for the tier's ServiceRegion.sync and ServiceRegion.acquire. */
-  regionSyncMs: number;
-  regionAcquireMs: number;
+  /** The tier's ServiceRegion.exchange, fitted from calls with 1 and 100 reports and with one lease ask: base + r × perReport + l × perLease. */
+  exchangeBaseMs: number;
+  exchangePerReportMs: number;
+  exchangePerLeaseMs: number;
+  /** The medians the fit came from, and the size of a 100-report exchange. */
+  exchangeOneMs: number;
+  exchangeHundredMs: number;
+  exchangeLeaseMs: number;
+  hundredReportBytes: number;
   calls: number;
   requestsPerReport: number;
   reportBytes: number;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (ms: number) => Number(ms.toFixed(4));
 
 /** Builds the measurement Worker, runs it in workerd and answers the median of the rounds' means (the first round dropped as warm-up). */
 export async function measureServiceTimes(calls = 2_000, requestsPerReport = 50): Promise<MeasuredServiceTimes> {
@@ -59,14 +66,34 @@ export async function measureServiceTimes(calls = 2_000, requestsPerReport = 50)
     try {
       const response = await mf.dispatchFetch(`http://measure/?n=${calls}&requests=${requestsPerReport}`);
       if (!response.ok) throw new Error(`measurement Worker answered ${response.status}: ${await response.text()}`);
-      const body = (await response.json()) as { sync: number[]; acquire: number[]; version: number[]; regionSync: number[]; regionAcquire: number[]; requestsPerReport: number; reportBytes: number };
+      const body = (await response.json()) as {
+        sync: number[];
+        acquire: number[];
+        version: number[];
+        exchangeOne: number[];
+        exchangeHundred: number[];
+        exchangeLease: number[];
+        requestsPerReport: number;
+        reportBytes: number;
+        hundredReportBytes: number;
+      };
       const warm = (values: number[]) => values.slice(1);
+      const one = median(warm(body.exchangeOne));
+      const hundred = median(warm(body.exchangeHundred));
+      const lease = median(warm(body.exchangeLease));
+      const perReport = Math.max(0, (hundred - one) / 99);
+      const base = Math.max(0, one - perReport);
       return {
         syncMs: median(warm(body.sync)),
         acquireMs: median(warm(body.acquire)),
         versionMs: median(warm(body.version)),
-        regionSyncMs: median(warm(body.regionSync)),
-        regionAcquireMs: median(warm(body.regionAcquire)),
+        exchangeBaseMs: round(base),
+        exchangePerReportMs: round(perReport),
+        exchangePerLeaseMs: round(Math.max(0, lease - base)),
+        exchangeOneMs: one,
+        exchangeHundredMs: hundred,
+        exchangeLeaseMs: lease,
+        hundredReportBytes: body.hundredReportBytes,
         calls,
         requestsPerReport: body.requestsPerReport,
         reportBytes: body.reportBytes,

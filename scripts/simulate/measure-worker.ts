@@ -77,16 +77,26 @@ export default {
       previous = answer.lease ? [{ leaseId: answer.lease.id, unused: 3 }] : [];
     });
     const version = await timeCalls(n, () => registry.version());
-    // The tier's object, as isolates call it: sync reports summed (a global sync per interval in the background),
-    // leases re-leased from blocks of the global bucket.
-    const region = env.SERVICE_REGIONS.getByName('measured@weur');
+    // The tier's object, as isolates call it: one exchange per isolate and period, with 1 and with 100 services'
+    // reports (sums added, each service's global sync in the background as due), and with a lease ask only.
     const settings = { callTimeoutMs: 1_000, syncIntervalMs: 1_000, blockFactor: 20 };
-    const regionSync = await timeCalls(n, (i) => region.sync(report(i % 100, Math.floor(i / 100) + 1, requests, Date.now()), settings));
+    const template = report(0, 1, requests, Date.now());
+    // Reports built before timing (the caller's work is not the object's): a new batch number per call, so each is counted.
+    const reportsOf = (i: number, services: number): SyncReport[] =>
+      Array.from({ length: services }, (_, k) => ({ ...template, isolateId: `isolate-${i % 100}`, serviceName: `svc-${k}`, traffic: [{ seq: Math.floor(i / 100) + 1, minutes: template.traffic![0]!.minutes }] }));
+    const one = env.SERVICE_REGIONS.getByName('_all@weur#0');
+    const exchangeOne = await timeCalls(n, (i) => one.exchange({ isolateId: `isolate-${i % 100}`, reports: reportsOf(i, 1), leases: [] }, settings));
+    const hundred = env.SERVICE_REGIONS.getByName('_all@weur#1');
+    const batches = Array.from({ length: Math.max(ROUNDS, Math.floor(n / 4)) }, (_, i) => reportsOf(i, 100));
+    const exchangeHundred = await timeCalls(batches.length, (i) => hundred.exchange({ isolateId: `isolate-${i % 100}`, reports: batches[i]!, leases: [] }, settings));
+    const leasing = env.SERVICE_REGIONS.getByName('_all@weur#2');
     let regionPrevious: LeaseReturn[] = [];
-    const regionAcquire = await timeCalls(n, async (i) => {
-      const answer = await region.acquire('measured', { ...policy, maxLease: 200 }, 100 + (i % 10), regionPrevious, settings);
-      regionPrevious = answer.lease ? [{ leaseId: answer.lease.id, unused: 3 }] : [];
+    const exchangeLease = await timeCalls(n, async (i) => {
+      const ask = { bucketKey: 'measured-lease', policy: { ...policy, maxLease: 200 }, want: 100 + (i % 10), returned: regionPrevious };
+      const answer = await leasing.exchange({ isolateId: `isolate-${i % 100}`, reports: [], leases: [ask] }, settings);
+      const lease = answer.leases[0];
+      regionPrevious = lease && 'lease' in lease && lease.lease ? [{ leaseId: lease.lease.id, unused: 3 }] : [];
     });
-    return Response.json({ n, requestsPerReport: requests, reportBytes: JSON.stringify(report(0, 1, requests, Date.now())).length, sync, acquire, version, regionSync, regionAcquire });
+    return Response.json({ n, requestsPerReport: requests, reportBytes: JSON.stringify(report(0, 1, requests, Date.now())).length, sync, acquire, version, exchangeOne, exchangeHundred, exchangeLease, hundredReportBytes: JSON.stringify(batches[0]).length });
   },
 };

@@ -567,10 +567,11 @@ export const ServiceSchema = z
 /** The location tier (docs/scale.md): off by default, so small deployments and tests talk to the global objects. */
 export const TierSettingsSchema = z
   .object({
-    enabled: z.boolean().default(false).describe("Isolates talk to their region's objects (`<service>@<hint>`, created with that locationHint), which talk to the global ones; direct calls when off, when the isolate's region is unknown, or while its region object fails."),
+    enabled: z.boolean().default(false).describe("Isolates talk to their region's objects (one batched call per sync period to `_all@<hint>#<shard>`, created with that locationHint), which talk to the global ones; direct calls when off, when the isolate's region is unknown, or while its region object fails."),
     blockFactor: z.number().int().min(1).max(1_000).default(20).describe('A region leases blocks of up to this many times a rate limit\'s maxLease from the global bucket (and at most an eighth of its burst).'),
     regionPollIntervalMs: z.number().int().min(100).max(300_000).default(2_000).describe("How old a region's copy of the registry may be before the region checks it again (in the background)."),
     configMaxStaleMs: z.number().int().min(1_000).max(3_600_000).default(30_000).describe('Staleness bound: configuration older than this (since last confirmed against the registry) is refreshed before a request is served with it.'),
+    shardsPerRegion: z.number().int().min(1).max(64).default(4).describe("Exchange objects per region (`_all@<hint>#0..N-1`); an isolate picks one by its id, so a busy region's calls spread over N objects. Each shard syncs each service with its global object, so more shards mean more region-to-global calls."),
   })
   .strict();
 

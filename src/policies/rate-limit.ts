@@ -10,7 +10,7 @@ import { GatewayError } from '../errors/problem.ts';
 import { callDurableObject, StateBackoff } from '../state/clients/call-durable-object.ts';
 import { LeasedLimiter, type Admission } from '../state/clients/leased-limiter.ts';
 import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
-import { regionCallSettings, regionTarget, throughRegion } from '../state/clients/tier.ts';
+import { exchangeTransport, regionExchange } from '../state/clients/tier.ts';
 import type { BucketPolicy, LeaseReturn } from '../state/machines/token-bucket.ts';
 import type { Finish, ServicePolicy } from './service-chain.ts';
 
@@ -122,10 +122,11 @@ async function leaseAndDecide(
         (stub) => stub.acquire(compiled.bucket, want, returned),
         { kind: 'rate-limit-lease', timeoutMs: settings.callTimeoutMs },
       );
-    // The location tier (src/state/clients/tier.ts): through the region's object of the service when enabled.
-    const region = regionTarget(settings, serviceName);
+    // The location tier (src/state/clients/tier.ts): the lease rides the isolate's exchange with its region's object.
+    const tier = regionExchange(settings);
+    const transport = tier && exchangeTransport(c.env, settings, tier.name, false);
     admission = await limiter.admitByLease(Date.now, (want, returned) =>
-      throughRegion(c.env, region, settings, (stub) => stub.acquire(key, compiled.bucket, want, returned, regionCallSettings(settings)), () => direct(want, returned), { kind: 'rate-limit-lease' }),
+      tier && transport ? tier.client.acquire({ bucketKey: key, policy: compiled.bucket, want, returned }, settings.syncIntervalMs, transport) : direct(want, returned),
     );
   } catch (error) {
     // Logged once per failed call, not once per request decided during the backoff that follows it.

@@ -8,9 +8,13 @@ export interface ServiceTimes {
   syncMs: number;
   acquireMs: number;
   versionMs: number;
-  /** The tier's ServiceRegion.sync and .acquire (in-memory sums and leases: no storage write). */
-  regionSyncMs: number;
-  regionAcquireMs: number;
+  /**
+   * The tier's ServiceRegion.exchange: a call with r reports and l lease asks keeps the object busy
+   * base + r × perReport + l × perLease ms (fitted from calls with 1 and 100 reports, and with a lease).
+   */
+  exchangeBaseMs: number;
+  exchangePerReportMs: number;
+  exchangePerLeaseMs: number;
 }
 
 export interface Scenario {
@@ -46,6 +50,8 @@ export interface Scenario {
   configMaxStaleMs: number;
   /** Tier: blocks of up to this many times `maxLease` are leased from the global bucket. */
   blockFactor: number;
+  /** Tier: exchange objects per region (`tier.shardsPerRegion`). */
+  shardsPerRegion: number;
   serviceTimes: ServiceTimes;
 }
 
@@ -73,6 +79,7 @@ export function targetScenario(serviceTimes: ServiceTimes): Scenario {
     regionPollIntervalMs: 2_000,
     configMaxStaleMs: 30_000,
     blockFactor: 20,
+    shardsPerRegion: 4,
     serviceTimes,
   };
 }
@@ -80,7 +87,7 @@ export function targetScenario(serviceTimes: ServiceTimes): Scenario {
 /** A small run for the tests: same shape, few isolates, a few seconds. */
 export function smallScenario(overrides: Partial<Scenario> = {}): Scenario {
   return {
-    ...targetScenario({ syncMs: 1, acquireMs: 1, versionMs: 0.1, regionSyncMs: 0.1, regionAcquireMs: 0.1 }),
+    ...targetScenario({ syncMs: 1, acquireMs: 1, versionMs: 0.1, exchangeBaseMs: 0.1, exchangePerReportMs: 0.01, exchangePerLeaseMs: 0.05 }),
     isolates: 40,
     locations: 8,
     services: 4,
@@ -93,6 +100,7 @@ export function smallScenario(overrides: Partial<Scenario> = {}): Scenario {
     freshIsolates: 3,
     freshFromS: 3,
     rateLimit: { limit: 1_000, windowSeconds: 1, burst: 500, maxLease: 50, leaseTtlMs: 2_000 },
+    shardsPerRegion: 2,
     ...overrides,
   };
 }
@@ -120,5 +128,9 @@ export interface ModeResult {
   traffic_counted_ratio: number;
   /** Calls that fell back to the global object because a region object failed. */
   region_fallbacks: number;
+  /** Tier: calls from the region objects to the global ones (service syncs and block leases) per second. */
+  region_to_global_calls_per_s: number;
+  /** Tier: service reports carried per exchange call, on average. */
+  reports_per_exchange: number;
 }
 

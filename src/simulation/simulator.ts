@@ -13,11 +13,14 @@ import { parseGatewayConfig } from '../config/load.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import { IsolateContext } from '../state/infra/isolate-context.ts';
 import { LeasedLimiter, type AcquireLease } from '../state/clients/leased-limiter.ts';
-import { regionObjectName, type LocationHint } from '../state/infra/location-hints.ts';
+import { exchangeObjectName, regionObjectName, type LocationHint } from '../state/infra/location-hints.ts';
+import type { ExchangeTransport, RegionExchangeClient } from '../state/clients/region-exchange.ts';
+import type { RegionGlobalCalls } from '../state/machines/region-hub.ts';
+import type { RegionExchangeAnswer, RegionExchangeRequest } from '../state/protocol/region-exchange-protocol.ts';
 import { RegionFailover } from '../state/machines/region-failover.ts';
 import { IDLE_SYNC_MAX_FACTOR } from '../state/clients/service-state-client.ts';
 import type { ServiceSnapshot, SyncReport } from '../state/protocol/service-state-protocol.ts';
-import type { AcquireResult, BucketPolicy } from '../state/machines/token-bucket.ts';
+import type { BucketPolicy } from '../state/machines/token-bucket.ts';
 import { REGISTRY_COPY_KEY } from '../control-plane/regional-config.ts';
 import { EventQueue } from './event-queue.ts';
 import { Network } from './network.ts';
@@ -26,7 +29,7 @@ import type { Mode, ModeResult, Scenario } from './scenario.ts';
 
 export type { ModeResult };
 import { SimObject } from './sim-object.ts';
-import { SimRegion, SimRegionConfig, SimRegistry, SimServiceState, TokenBucketLedger } from './state-objects.ts';
+import { SimHub, SimRegionConfig, SimRegistry, SimServiceState, TokenBucketLedger } from './state-objects.ts';
 
 export interface SimulateOptions {
   /** Regions whose tier objects throw on every call (the failover test). */
@@ -59,12 +62,31 @@ class SimIsolate {
   sawOpenAt: number | undefined;
   sawChangeAt: number | undefined;
 
-  constructor(index: number, location: number, hint: LocationHint, now: () => number, backoffMs: number) {
+  /** Tier: the isolate's exchange object, its batched exchange (the Worker's module) and the transport it uses. */
+  readonly hubName: string;
+  readonly exchange: RegionExchangeClient;
+  transport!: ExchangeTransport;
+  /**
+   * The services simulated in aggregate (index k for service k; 0 and 1 unused), as this isolate's exchange sees
+   * them: when each one's adaptive sync is next due, whether it had traffic then (it has something to report), and
+   * the chance that it had traffic in a quiet period.
+   */
+  readonly aggregateDue: Float64Array;
+  readonly aggregateActive: Uint8Array;
+  readonly aggregateChance: Float64Array;
+  aggregateTimerAt = Number.POSITIVE_INFINITY;
+
+  constructor(index: number, location: number, hint: LocationHint, now: () => number, backoffMs: number, shards: number, services: number) {
     this.index = index;
     this.location = location;
     this.hint = hint;
     this.context = new IsolateContext({ isolateId: `isolate-${index}`, now });
     this.failover = new RegionFailover(backoffMs);
+    this.hubName = exchangeObjectName(hint, this.context.isolateId, shards);
+    this.exchange = this.context.regionExchange(this.hubName, backoffMs);
+    this.aggregateDue = new Float64Array(services).fill(Number.POSITIVE_INFINITY);
+    this.aggregateActive = new Uint8Array(services);
+    this.aggregateChance = new Float64Array(services);
   }
 }
 
@@ -79,7 +101,7 @@ class Simulation {
   readonly serviceStates: SimServiceState[] = [];
   readonly bucket = new TokenBucketLedger();
   readonly registry = new SimRegistry();
-  readonly regions = new Map<string, SimRegion>();
+  readonly hubs = new Map<string, SimHub>();
   readonly regionConfigs = new Map<LocationHint, SimRegionConfig>();
   readonly isolates: SimIsolate[] = [];
   readonly configs: ServiceConfig[];
@@ -92,6 +114,10 @@ class Simulation {
   doCalls = 0;
   requests = 0;
   fallbacks = 0;
+  /** Tier: exchange calls made, the reports they carried, and the regions' calls to global objects. */
+  exchanges = 0;
+  exchangedReports = 0;
+  regionGlobalCalls = 0;
   readonly admittedBins: Int32Array;
   admittedAfterOpen = 0;
   /** Requests of service 0 recorded into the traffic sums (those that reached the origin). */
@@ -126,6 +152,8 @@ class Simulation {
     }
     this.#object('bucket:svc-0', this.#globalSite, 'global');
     this.#object('registry', this.#globalSite, 'global');
+    // Tier: the services simulated in aggregate have real global objects here, called by the regions' syncs.
+    if (mode === 'tier') for (let k = 2; k < scenario.services; k++) this.#object(`state:svc-${k}`, this.#globalSite, 'global');
     // Isolates: by location weight, each with its own share of the traffic (uneven within a location too).
     const weights: number[] = [];
     const locationWeights = this.network.locations.map((l) => l.weight);
@@ -140,6 +168,19 @@ class Simulation {
     this.#cumulative = new Float64Array(weights.length);
     let sum = 0;
     weights.forEach((w, i) => (this.#cumulative[i] = sum += w));
+    if (mode === 'tier') {
+      // Services 2..: rates falling as 1/rank from the busiest (Zipf), each isolate's share as for services 0 and 1.
+      const quietS = (scenario.syncIntervalMs * IDLE_SYNC_MAX_FACTOR) / 1000;
+      this.isolates.forEach((isolate, i) => {
+        const share = weights[i]! / sum;
+        for (let k = 2; k < scenario.services; k++) {
+          isolate.aggregateChance[k] = 1 - Math.exp(-(scenario.busiestRps / (k + 1)) * share * quietS);
+          // Syncs start spread over the first quiet period (isolates and services start at different times).
+          isolate.aggregateDue[k] = scenario.warmupS * 1000 * this.random() + quietS * 1000 * this.random();
+        }
+        this.#scheduleAggregate(isolate);
+      });
+    }
   }
 
   #object(name: string, site: number, tier: 'global' | 'region'): SimObject {
@@ -150,7 +191,7 @@ class Simulation {
 
   #newIsolate(location: number): SimIsolate {
     const hint = this.network.locations[location]!.hint;
-    return new SimIsolate(this.isolates.length, location, hint, () => this.now, 1_000);
+    return this.#withTransport(new SimIsolate(this.isolates.length, location, hint, () => this.now, 1_000, this.scenario.shardsPerRegion, this.scenario.services));
   }
 
   #pickIsolate(): SimIsolate {
@@ -209,53 +250,147 @@ class Simulation {
 
   // ---- the tier's objects -------------------------------------------------------------------------------------
 
-  #region(service: number, hint: LocationHint): { region: SimRegion; name: string } {
-    const name = regionObjectName(`svc-${service}`, hint);
-    let region = this.regions.get(name);
-    if (!region) {
-      this.regions.set(name, (region = new SimRegion(name, this.scenario.blockFactor)));
-      const object = this.#object(name, this.network.regionSite.get(hint)!, 'region');
-      object.unreachable = this.unreachable.has(hint);
+  #hub(name: string, hint: LocationHint): SimHub {
+    let hub = this.hubs.get(name);
+    if (!hub) {
+      this.hubs.set(name, (hub = new SimHub(name, this.scenario.services)));
+      this.#object(name, this.network.regionSite.get(hint)!, 'region').unreachable = this.unreachable.has(hint);
     }
-    return { region, name };
+    return hub;
   }
 
-  /** An isolate's acquire as the region object serves it (durable-objects/service-region.ts, `acquire`). */
-  #regionAcquire(region: SimRegion, site: number, want: number, returned: Parameters<AcquireLease>[1]): Promise<AcquireResult> {
-    return region.limiter.acquire(() => this.now, this.bucketPolicy, want, returned, (policy, blockWant, returns) =>
-      this.call(site, 'bucket:svc-0', this.scenario.serviceTimes.acquireMs, () => this.bucket.acquire(this.now, policy, blockWant, returns)),
-    );
+  /** How a region's hub reaches the global objects: simulated calls from the region's site. */
+  #globalCalls(site: number): RegionGlobalCalls {
+    const { syncMs, acquireMs } = this.scenario.serviceTimes;
+    return {
+      sync: (service, report) => {
+        this.regionGlobalCalls += 1;
+        const index = Number(service.slice('svc-'.length));
+        return this.call(site, `state:${service}`, syncMs, () => this.serviceStates[index]!.sync(report, this.now));
+      },
+      leaseBlock: (_key, policy, want, returned) => {
+        this.regionGlobalCalls += 1;
+        return this.call(site, 'bucket:svc-0', acquireMs, () => this.bucket.acquire(this.now, policy, want, returned));
+      },
+    };
   }
 
-  /** The region sends its sum of reports to the global object and keeps the answer (one at a time, shared). */
-  #regionGlobalSync(region: SimRegion, service: number, site: number): Promise<void> {
-    region.globalSync ??= (async () => {
-      region.lastGlobalSyncAt = this.now;
-      const report = region.aggregate.takeReport(this.now)!;
-      try {
-        const snapshot = await this.call(site, `state:svc-${service}`, this.scenario.serviceTimes.syncMs, () => this.serviceStates[service]!.sync(report, this.now));
-        region.aggregate.applyGlobal(snapshot, this.now);
-      } catch (error) {
-        region.aggregate.restore(report);
-        throw error;
-      } finally {
-        region.globalSync = undefined;
+  /**
+   * The region's side for the services simulated in aggregate: a report marks the service as pending, and a
+   * pending one is synced with its global object when IDLE_SYNC_MAX_FACTOR intervals have passed since the last
+   * (RegionHub's rule for a service with no failure), checked when a report arrives, as RegionHub does.
+   */
+  #aggregateAtRegion(hub: SimHub, riders: number[], site: number): void {
+    const quiet = this.scenario.syncIntervalMs * IDLE_SYNC_MAX_FACTOR;
+    for (const k of riders) {
+      hub.pending[k] = 1;
+      if (this.now - hub.lastGlobalSyncAt[k]! < quiet) continue;
+      hub.pending[k] = 0;
+      hub.lastGlobalSyncAt[k] = this.now;
+      this.regionGlobalCalls += 1;
+      this.call(site, `state:svc-${k}`, this.scenario.serviceTimes.syncMs, () => undefined).catch(() => undefined);
+    }
+  }
+
+  /** The isolate's calls for its exchange: to its hub (with the aggregate services' due reports riding along), or direct. */
+  #withTransport(isolate: SimIsolate): SimIsolate {
+    const { syncMs, acquireMs, exchangeBaseMs, exchangePerReportMs, exchangePerLeaseMs } = this.scenario.serviceTimes;
+    const site = this.network.regionSite.get(isolate.hint)!;
+    const noteOpen = (service: string | undefined, snapshot: ServiceSnapshot) => {
+      if (service === 'svc-1' && snapshot.breaker.state === 'open') isolate.sawOpenAt ??= this.now;
+    };
+    isolate.transport = {
+      exchange: (request: RegionExchangeRequest): Promise<RegionExchangeAnswer> => {
+        const riders = this.#aggregateRiders(isolate);
+        const reports = request.reports.length + riders.length;
+        this.exchanges += 1;
+        this.exchangedReports += reports;
+        const hub = this.#hub(isolate.hubName, isolate.hint);
+        const serviceMs = exchangeBaseMs + reports * exchangePerReportMs + request.leases.length * exchangePerLeaseMs;
+        return this.call(isolate.location, isolate.hubName, serviceMs, () => {
+          this.#aggregateAtRegion(hub, riders, site);
+          return hub.hub.exchange(request, { callTimeoutMs: this.scenario.callTimeoutMs, syncIntervalMs: this.scenario.syncIntervalMs, blockFactor: this.scenario.blockFactor }, () => this.now, this.#globalCalls(site));
+        }).then(
+          (answer) => {
+            answer.snapshots.forEach((part, i) => 'breaker' in part && noteOpen(request.reports[i]!.serviceName, part));
+            return answer;
+          },
+          (error: Error) => {
+            // The region failed: the aggregate services' reports go to their global objects directly too.
+            if (!error.message.endsWith('overloaded')) for (const k of riders) this.call(isolate.location, `state:svc-${k}`, syncMs, () => undefined).catch(() => undefined);
+            throw error;
+          },
+        );
+      },
+      directSync: (service, report) => {
+        const index = Number(service.slice('svc-'.length));
+        return this.call(isolate.location, `state:${service}`, syncMs, () => this.serviceStates[index]!.sync(report, this.now)).then((snapshot) => (noteOpen(service, snapshot), snapshot));
+      },
+      directAcquire: (ask) => this.call(isolate.location, 'bucket:svc-0', acquireMs, () => this.bucket.acquire(this.now, ask.policy, ask.want, ask.returned)),
+    };
+    return isolate;
+  }
+
+  /**
+   * The aggregate services whose reports ride an exchange sent now: those with traffic whose sync is due before
+   * the next period (the exchange client's rule for the simulated services); each one's next sync is then due
+   * IDLE_SYNC_MAX_FACTOR intervals later (adaptive sync of a service without failures).
+   */
+  #aggregateRiders(isolate: SimIsolate): number[] {
+    const riders: number[] = [];
+    const { syncIntervalMs } = this.scenario;
+    const horizon = this.now + syncIntervalMs;
+    for (let k = 2; k < this.scenario.services; k++) {
+      if (!isolate.aggregateActive[k] && isolate.aggregateDue[k]! > horizon) continue;
+      if (isolate.aggregateActive[k] || this.random() < isolate.aggregateChance[k]!) riders.push(k);
+      isolate.aggregateActive[k] = 0;
+      isolate.aggregateDue[k] = this.now + syncIntervalMs * IDLE_SYNC_MAX_FACTOR;
+    }
+    this.#scheduleAggregate(isolate);
+    return riders;
+  }
+
+  #scheduleAggregate(isolate: SimIsolate): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (let k = 2; k < this.scenario.services; k++) next = Math.min(next, isolate.aggregateDue[k]!);
+    if (next >= isolate.aggregateTimerAt && isolate.aggregateTimerAt > this.now) return;
+    isolate.aggregateTimerAt = next;
+    // At least 1 ms ahead, so that a service left due cannot make the clock stand still.
+    if (Number.isFinite(next)) this.queue.push(Math.max(next, this.now + 1), () => this.#aggregateTick(isolate, next));
+  }
+
+  /**
+   * An aggregate service's sync falls due: if it had traffic, the isolate exchanges now (the exchange client's
+   * `exchangeDue`, carrying the simulated services due before the next period, or a call with only the aggregate
+   * services' reports when none is); without traffic it is looked at again a quiet period later.
+   */
+  #aggregateTick(isolate: SimIsolate, at: number): void {
+    if (at !== isolate.aggregateTimerAt) return;
+    isolate.aggregateTimerAt = Number.POSITIVE_INFINITY;
+    const quiet = this.scenario.syncIntervalMs * IDLE_SYNC_MAX_FACTOR;
+    let active = false;
+    for (let k = 2; k < this.scenario.services; k++) {
+      if (isolate.aggregateDue[k]! > this.now || isolate.aggregateActive[k]) continue;
+      if (this.random() < isolate.aggregateChance[k]!) {
+        isolate.aggregateActive[k] = 1;
+        active = true;
+      } else {
+        isolate.aggregateDue[k] = this.now + quiet;
       }
-    })();
-    return region.globalSync;
-  }
-
-  /** An isolate's sync as the region object serves it (durable-objects/service-region.ts, `sync`). */
-  #regionSync(region: SimRegion, service: number, site: number, report: SyncReport): ServiceSnapshot | Promise<ServiceSnapshot> {
-    if (!region.aggregate.snapshot) {
-      region.aggregate.notePolicy(report);
-      return this.#regionGlobalSync(region, service, site).then(() => region.aggregate.answer(region.aggregate.take(report, this.now))!);
     }
-    const acked = region.aggregate.take(report, this.now);
-    if (!region.globalSync && this.now - region.lastGlobalSyncAt >= this.scenario.syncIntervalMs) {
-      this.#regionGlobalSync(region, service, site).catch(() => undefined);
+    if (!active) return this.#scheduleAggregate(isolate);
+    if (!isolate.exchange.usesRegion(this.now)) {
+      // Direct after the region failed: each service's report to its own global object.
+      for (let k = 2; k < this.scenario.services; k++) {
+        if (!isolate.aggregateActive[k]) continue;
+        isolate.aggregateActive[k] = 0;
+        isolate.aggregateDue[k] = this.now + quiet;
+        this.call(isolate.location, `state:svc-${k}`, this.scenario.serviceTimes.syncMs, () => undefined).catch(() => undefined);
+      }
+      return this.#scheduleAggregate(isolate);
     }
-    return region.aggregate.answer(acked)!;
+    const started = isolate.exchange.exchangeDue(this.now, this.scenario.syncIntervalMs, isolate.transport);
+    if (!started) isolate.transport.exchange({ isolateId: isolate.context.isolateId, reports: [], leases: [] }).catch(() => undefined);
   }
 
   /** The region's copy of the registry (`registry@<hint>`): checked when older than the poll interval. */
@@ -303,35 +438,21 @@ class Simulation {
     });
   }
 
+  /** Direct mode: a service's sync with its global object. */
   #sender(isolate: SimIsolate, service: number): (report: SyncReport) => Promise<ServiceSnapshot> {
-    const direct = (report: SyncReport) => this.call(isolate.location, `state:svc-${service}`, this.scenario.serviceTimes.syncMs, () => this.serviceStates[service]!.sync(report, this.now));
     return (report) =>
-      this.#viaRegion(
-        isolate,
-        () => {
-          const { region, name } = this.#region(service, isolate.hint);
-          const site = this.network.regionSite.get(isolate.hint)!;
-          return this.call(isolate.location, name, this.scenario.serviceTimes.regionSyncMs, () => this.#regionSync(region, service, site, report));
-        },
-        () => direct(report),
-      ).then((snapshot) => {
+      this.call(isolate.location, `state:svc-${service}`, this.scenario.serviceTimes.syncMs, () => this.serviceStates[service]!.sync(report, this.now)).then((snapshot) => {
         if (service === 1 && snapshot.breaker.state === 'open') isolate.sawOpenAt ??= this.now;
         return snapshot;
       });
   }
 
+  /** A lease: from the global bucket (direct), or riding the isolate's exchange with its region (tier). */
   #acquirer(isolate: SimIsolate): AcquireLease {
-    const { acquireMs, regionAcquireMs } = this.scenario.serviceTimes;
-    return (want, returned) =>
-      this.#viaRegion(
-        isolate,
-        () => {
-          const { region, name } = this.#region(0, isolate.hint);
-          const site = this.network.regionSite.get(isolate.hint)!;
-          return this.call(isolate.location, name, regionAcquireMs, () => this.#regionAcquire(region, site, want, returned));
-        },
-        () => this.call(isolate.location, 'bucket:svc-0', acquireMs, () => this.bucket.acquire(this.now, this.bucketPolicy, want, returned)),
-      );
+    if (this.mode === 'tier') {
+      return (want, returned) => isolate.exchange.acquire({ bucketKey: 'svc-0', policy: this.bucketPolicy, want, returned }, this.scenario.syncIntervalMs, isolate.transport);
+    }
+    return (want, returned) => this.call(isolate.location, 'bucket:svc-0', this.scenario.serviceTimes.acquireMs, () => this.bucket.acquire(this.now, this.bucketPolicy, want, returned));
   }
 
   /** Brings the isolate's configuration up to date: the registry (direct) or the region's copy (tier). */
@@ -361,6 +482,7 @@ class Simulation {
         limiter: policy ? new LeasedLimiter({ ...policy, unreachableBackoffMs: 1_000 }, this.random) : undefined,
       };
       isolate.services.set(service, state);
+      if (this.mode === 'tier') isolate.exchange.track(state.pool);
     }
     return state;
   }
@@ -380,12 +502,15 @@ class Simulation {
         .catch(() => undefined)
         .finally(() => (isolate.polling = false));
     }
-    if (isolate.nextPollAt === 0) isolate.nextPollAt = this.now + scenario.pollIntervalMs;
+    // The first poll at a random phase of the interval: real isolates start at different times, while the
+    // simulation's ramp starts every isolate within its first second, which would put every poll in the same second.
+    if (isolate.nextPollAt === 0) isolate.nextPollAt = this.now + scenario.pollIntervalMs * this.random();
     const state = this.#service(isolate, service);
     const { pool } = state;
     const send = this.#sender(isolate, service);
+    const tier = this.mode === 'tier';
     if (!pool.state.snapshot || this.now - pool.state.snapshotReceivedAt > SNAPSHOT_MAX_AGE_INTERVALS * scenario.syncIntervalMs) {
-      await pool.state.syncNow(pool, send);
+      await (tier ? isolate.exchange.syncNow(pool, scenario.syncIntervalMs, isolate.transport) : pool.state.syncNow(pool, send));
     }
     if (fresh) this.firstRequestAdded.push(this.now - arrival);
     if (pool.state.breaker(this.now).state === 'open') return;
@@ -401,7 +526,8 @@ class Simulation {
     const instance = pool.instances[Math.floor(this.random() * pool.instances.length)]!;
     pool.recordOutcome(instance, failing, ORIGIN_LATENCY_MS);
     pool.state.recordRequest({ method: 'GET', status: failing ? 502 : 200, outcome: failing ? 'upstream-error' : 'ok', latencyMs: ORIGIN_LATENCY_MS, upstreamMs: ORIGIN_LATENCY_MS, bytesIn: 0, bytesOut: 1_000 }, this.now);
-    pool.state.syncIfDue(this.now, pool, scenario.syncIntervalMs, send);
+    if (tier) isolate.exchange.syncIfDue(this.now, scenario.syncIntervalMs, isolate.transport)?.catch(() => undefined);
+    else pool.state.syncIfDue(this.now, pool, scenario.syncIntervalMs, send);
   }
 
   // ---- the run ------------------------------------------------------------------------------------------------
@@ -418,7 +544,7 @@ class Simulation {
     for (let k = 0; k < scenario.freshIsolates; k++) {
       this.queue.push((scenario.freshFromS + k * scenario.freshEveryS) * 1000, () => {
         const location = Math.floor(this.random() * this.network.locations.length);
-        const isolate = new SimIsolate(1_000_000 + k, location, this.network.locations[location]!.hint, () => this.now, 1_000);
+        const isolate = this.#withTransport(new SimIsolate(1_000_000 + k, location, this.network.locations[location]!.hint, () => this.now, 1_000, scenario.shardsPerRegion, scenario.services));
         void this.request(isolate, 1, true);
       });
     }
@@ -502,43 +628,35 @@ class Simulation {
       first_request_added_ms: round(quantile(this.firstRequestAdded, 0.99), 1),
       do_calls_per_request: round((this.doCalls + aggregate.callsPerSecond * (to - 0)) / (this.requests + aggregate.requestsPerSecond * to), 4),
       traffic_counted_ratio: round(this.serviceStates[0]!.countedRequests / Math.max(1, this.recorded0), 4),
-      region_fallbacks: this.fallbacks,
+      region_fallbacks: this.fallbacks + this.isolates.reduce((sum, isolate) => sum + isolate.exchange.fallbacks, 0),
+      region_to_global_calls_per_s: round(this.regionGlobalCalls / to, 1),
+      reports_per_exchange: round(this.exchangedReports / Math.max(1, this.exchanges), 1),
     };
   }
 
   /**
-   * Services 2.. (rates falling as 1/rank from the busiest, Zipf): expected syncs per second on each object, from
-   * the chance that an isolate (direct) or a region (tier) has traffic for the service in a sync interval.
+   * Services 2.. (rates falling as 1/rank from the busiest, Zipf). Direct mode: expected syncs per second on each
+   * global object, from the chance that an isolate has traffic for the service in a quiet sync period. Tier mode:
+   * their reports ride the isolates' exchanges, simulated call by call (#aggregateRiders); only their requests count here.
    */
   #aggregateServices(): { objects: { name: string; rps: number; serviceMs: number }[]; callsPerSecond: number; requestsPerSecond: number } {
     const { scenario } = this;
-    const interval = scenario.syncIntervalMs / 1000;
     const totalWeight = this.#cumulative[this.#cumulative.length - 1]!;
     const shares = this.isolates.map((_, i) => (this.#cumulative[i]! - (i > 0 ? this.#cumulative[i - 1]! : 0)) / totalWeight);
     const objects: { name: string; rps: number; serviceMs: number }[] = [];
-    const { syncMs, regionSyncMs } = scenario.serviceTimes;
+    // Adaptive sync (service-state-client.ts): with no failure to report, an isolate syncs every
+    // IDLE_SYNC_MAX_FACTOR intervals at most, if it had a request in that time.
+    const quiet = (scenario.syncIntervalMs / 1000) * IDLE_SYNC_MAX_FACTOR;
     let calls = 0;
     let requests = 0;
     for (let k = 2; k < scenario.services; k++) {
       const rate = scenario.busiestRps / (k + 1);
       requests += rate;
-      const perRegion = new Map<LocationHint, number>();
+      if (this.mode !== 'direct') continue;
       let direct = 0;
-      // Adaptive sync (service-state-client.ts): with no failure to report, an isolate syncs every
-      // IDLE_SYNC_MAX_FACTOR intervals at most, if it had a request in that time.
-      const quiet = interval * IDLE_SYNC_MAX_FACTOR;
-      this.isolates.forEach((isolate, i) => {
-        const active = (1 - Math.exp(-rate * shares[i]! * quiet)) / quiet;
-        direct += active;
-        perRegion.set(isolate.hint, (perRegion.get(isolate.hint) ?? 0) + active);
-      });
-      if (this.mode === 'direct') {
-        objects.push({ name: `state:svc-${k}`, rps: direct, serviceMs: syncMs });
-      } else {
-        for (const [hint, rps] of perRegion) objects.push({ name: regionObjectName(`svc-${k}`, hint), rps, serviceMs: regionSyncMs });
-        objects.push({ name: `state:svc-${k}`, rps: perRegion.size / interval, serviceMs: syncMs });
-      }
-      calls += direct + (this.mode === 'tier' ? perRegion.size / interval : 0);
+      for (const share of shares) direct += (1 - Math.exp(-rate * share * quiet)) / quiet;
+      objects.push({ name: `state:svc-${k}`, rps: direct, serviceMs: scenario.serviceTimes.syncMs });
+      calls += direct;
     }
     return { objects, callsPerSecond: calls, requestsPerSecond: requests };
   }

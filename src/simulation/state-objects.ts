@@ -1,6 +1,6 @@
 /**
  * @module The logic of the gateway's objects as the simulation runs it: the real pure modules (token-bucket
- * ledger, circuit breaker, outlier ejection, per-minute sums, the tier's lease pool and report aggregate) with
+ * ledger, circuit breaker, outlier ejection, per-minute sums, the tier's RegionHub with its lease pools and report aggregates) with
  * the simulation's clock, without the runtime's storage. `SimServiceState.sync` follows
  * durable-objects/service-state.ts step for step (in-flight and latency figures aside, which the simulation does
  * not measure); `SimRegistry` keeps only the registry's version number.
@@ -9,8 +9,7 @@ import { CircuitBreakerMachine, newBreakerData } from '../state/machines/breaker
 import { OutlierDetector } from '../state/machines/outlier-ejection.ts';
 import type { ServiceSnapshot, SyncReport } from '../state/protocol/service-state-protocol.ts';
 import { addMinuteSums, isCompatible, type MinuteSums } from '../observability/traffic-sums.ts';
-import { RegionLimiter } from '../state/machines/region-lease-pool.ts';
-import { RegionSyncAggregate } from '../state/machines/region-sync-aggregate.ts';
+import { RegionHub } from '../state/machines/region-hub.ts';
 import { TokenBucketLedger } from '../state/machines/token-bucket.ts';
 
 export class SimServiceState {
@@ -53,16 +52,20 @@ export class SimRegistry {
   version = 1;
 }
 
-/** A region's tier object for one service: the same two pure parts durable-objects/service-region.ts uses. */
-export class SimRegion {
-  readonly limiter: RegionLimiter;
-  readonly aggregate: RegionSyncAggregate;
-  lastGlobalSyncAt = Number.NEGATIVE_INFINITY;
-  globalSync: Promise<void> | undefined;
+/**
+ * A region's exchange object (`_all@<hint>#<shard>`): the same RegionHub durable-objects/service-region.ts runs for
+ * the simulated services, and for the services simulated in aggregate which of them wait for a global sync.
+ */
+export class SimHub {
+  readonly hub: RegionHub;
+  /** Per aggregate service: a report arrived since the region's last global sync of it, and when that was. */
+  readonly pending: Uint8Array;
+  readonly lastGlobalSyncAt: Float64Array;
 
-  constructor(name: string, blockFactor: number) {
-    this.limiter = new RegionLimiter({ blockFactor });
-    this.aggregate = new RegionSyncAggregate(`region:${name}`);
+  constructor(name: string, services: number) {
+    this.hub = new RegionHub(name);
+    this.pending = new Uint8Array(services);
+    this.lastGlobalSyncAt = new Float64Array(services).fill(Number.NEGATIVE_INFINITY);
   }
 }
 

@@ -169,13 +169,28 @@ export class ServiceStateClient {
   }
 
   /**
-   * Reports and refreshes the snapshot if the sync interval has passed and no background sync is under way.
-   * Returns the sync's promise (for the caller's waitUntil) or undefined when nothing was due.
+   * Whether a sync is due at `now`, or will be by `dueBy` (the location tier's exchange takes along every service
+   * due before the next one, src/state/clients/region-exchange.ts): the adaptive wait is over, or a failure waits
+   * to be reported and an interval has passed, or a batch's worth of requests is pending. Never while one is under way.
    */
-  syncIfDue(now: number, pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
-    if (this.#syncing) return undefined;
+  isDue(now: number, intervalMs: number, dueBy = now): boolean {
+    if (this.#syncing) return false;
     const urgent = now >= this.#lastSyncAt + intervalMs && this.#hasNews();
-    if (now < this.#nextSyncAt && !urgent && this.#pendingRequests < SYNC_BATCH_REQUESTS) return undefined;
+    return dueBy >= this.#nextSyncAt || urgent || this.#pendingRequests >= SYNC_BATCH_REQUESTS;
+  }
+
+  /** Whether anything was recorded since the last report (a request's outcome or traffic sums): a quiet service does not sync. */
+  get hasActivity(): boolean {
+    return this.#service.calls > 0 || this.hasPendingTraffic;
+  }
+
+  /**
+   * Reports and refreshes the snapshot if the sync interval has passed and no background sync is under way.
+   * Returns the sync's promise (for the caller's waitUntil) or undefined when nothing was due. `dueBy`: sync now
+   * if the sync would be due by then (the tier's exchange), not only at `now`.
+   */
+  syncIfDue(now: number, pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>, dueBy = now): Promise<void> | undefined {
+    if (!this.isDue(now, intervalMs, dueBy)) return undefined;
     // Adaptive sync: each sync in a row with nothing new doubles the wait before the next, up to
     // IDLE_SYNC_MAX_FACTOR intervals; news (a failure) makes the next one due after one interval again.
     this.#quietSyncs = this.#hasNews() ? 0 : this.#quietSyncs + 1;

@@ -1,39 +1,53 @@
-/** @module When and how an isolate syncs with a service's state object. */
+/**
+ * @module When and how an isolate syncs with a service's state object: directly, or with the location tier on,
+ * inside the isolate's one batched exchange per sync period with its region's object (src/state/clients/tier.ts).
+ */
 import type { ServicePool } from '../../balancing/service-pool.ts';
 import type { GatewayConfig } from '../../config/schema.ts';
 import type { Env } from '../../env.ts';
 import { callDurableObject } from './call-durable-object.ts';
+import { defaultIsolateContext, type IsolateContext } from '../infra/isolate-context.ts';
 import type { SyncReport } from '../protocol/service-state-protocol.ts';
-import { regionCallSettings, regionTarget, throughRegion } from './tier.ts';
+import { exchangeTransport, regionExchange } from './tier.ts';
 
-/** The call that carries a report to the service's object (or its region's, src/state/clients/tier.ts) and brings back its snapshot. */
-function sender(env: Env, pool: ServicePool, settings: GatewayConfig['gateway']['statePlane'], background: boolean) {
-  const direct = (report: SyncReport) =>
+type StatePlaneSettings = GatewayConfig['gateway']['statePlane'];
+
+/** The call that carries one report to the service's object (or in an exchange of its own to the region's) and brings back its snapshot. */
+function sender(env: Env, pool: ServicePool, settings: StatePlaneSettings, background: boolean, isolate: IsolateContext) {
+  const tier = regionExchange(settings, isolate);
+  if (tier) {
+    const transport = exchangeTransport(env, settings, tier.name, background, isolate);
+    return (report: SyncReport) => tier.client.sendOne(report, transport);
+  }
+  return (report: SyncReport) =>
     callDurableObject(() => env.SERVICE_STATE.getByName(pool.service.name), (stub) => stub.sync(report), {
       kind: 'service-sync',
       background,
       timeoutMs: settings.callTimeoutMs,
     });
-  return (report: SyncReport) => {
-    const region = regionTarget(settings, pool.service.name);
-    return throughRegion(env, region, settings, (stub) => stub.sync(report, regionCallSettings(settings)), () => direct(report), { kind: 'service-sync', background });
-  };
 }
 
-/** Starts a sync with the service's object in the background (under `waitUntil`) if one is due. */
-export function syncServiceState(
-  env: Env,
-  pool: ServicePool,
-  settings: GatewayConfig['gateway']['statePlane'],
-  waitUntil: (promise: Promise<unknown>) => void,
-): void {
-  const pending = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, sender(env, pool, settings, true));
+/**
+ * Starts a sync in the background (under `waitUntil`) if one is due. With the tier, the isolate's exchange
+ * decides: one call carries every service whose sync is due before the next period.
+ */
+export function syncServiceState(env: Env, pool: ServicePool, settings: StatePlaneSettings, waitUntil: (promise: Promise<unknown>) => void, isolate: IsolateContext = defaultIsolateContext): void {
+  const tier = regionExchange(settings, isolate);
+  if (tier) {
+    tier.client.track(pool);
+    const pending = tier.client.syncIfDue(isolate.now(), settings.syncIntervalMs, exchangeTransport(env, settings, tier.name, true, isolate));
+    if (pending) waitUntil(pending);
+    return;
+  }
+  const pending = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
   if (pending) waitUntil(pending);
 }
 
 /** Syncs now and waits for it: for a request that has no snapshot yet to decide on. */
-export function syncServiceStateNow(env: Env, pool: ServicePool, settings: GatewayConfig['gateway']['statePlane']): Promise<void> {
-  return pool.state.syncNow(pool, sender(env, pool, settings, false));
+export function syncServiceStateNow(env: Env, pool: ServicePool, settings: StatePlaneSettings, isolate: IsolateContext = defaultIsolateContext): Promise<void> {
+  const tier = regionExchange(settings, isolate);
+  if (tier) return tier.client.syncNow(pool, settings.syncIntervalMs, exchangeTransport(env, settings, tier.name, false, isolate));
+  return pool.state.syncNow(pool, sender(env, pool, settings, false, isolate));
 }
 
 /**
@@ -41,16 +55,17 @@ export function syncServiceStateNow(env: Env, pool: ServicePool, settings: Gatew
  * is started now if due, else (when the configuration's `trailingFlush` is on) one waits under `waitUntil` for
  * the end of the interval. At most one waits per isolate and service.
  */
-export function flushServiceState(
-  env: Env,
-  pool: ServicePool,
-  settings: GatewayConfig['gateway']['statePlane'],
-  waitUntil: (promise: Promise<unknown>) => void,
-): void {
-  const send = sender(env, pool, settings, true);
-  const started = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, send);
-  if (started) waitUntil(started);
+export function flushServiceState(env: Env, pool: ServicePool, settings: StatePlaneSettings, waitUntil: (promise: Promise<unknown>) => void, isolate: IsolateContext = defaultIsolateContext): void {
+  const tier = regionExchange(settings, isolate);
+  if (tier) {
+    tier.client.track(pool);
+    const started = tier.client.syncIfDue(isolate.now(), settings.syncIntervalMs, exchangeTransport(env, settings, tier.name, true, isolate));
+    if (started) waitUntil(started);
+  } else {
+    const started = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
+    if (started) waitUntil(started);
+  }
   if (!settings.trailingFlush) return;
-  const trailing = pool.state.trailingFlush(pool, settings.syncIntervalMs, send);
+  const trailing = pool.state.trailingFlush(pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
   if (trailing) waitUntil(trailing);
 }

@@ -6,6 +6,7 @@
 import type { LocationHint } from './location-hints.ts';
 import { RegionFailover } from '../machines/region-failover.ts';
 import { ServiceStateClient } from '../clients/service-state-client.ts';
+import { RegionExchangeClient } from '../clients/region-exchange.ts';
 import { statePlaneCounters, type StatePlaneCounters } from './state-plane-metrics.ts';
 
 export interface IsolateContextOptions {
@@ -22,6 +23,7 @@ export class IsolateContext {
   readonly #serviceStates = new Map<string, ServiceStateClient>();
   readonly #regionFailovers = new Map<string, RegionFailover>();
   #isolateId: string | undefined;
+  #regionExchange: RegionExchangeClient | undefined;
   /** The region this isolate runs in (location tier), once a request told; undefined locally. */
   locationHint: LocationHint | undefined;
   /** Whether a request's `cf` has been looked at yet. */
@@ -44,6 +46,11 @@ export class IsolateContext {
     let failover = this.#regionFailovers.get(name);
     if (!failover) this.#regionFailovers.set(name, (failover = new RegionFailover(backoffMs)));
     return failover;
+  }
+
+  /** This isolate's batched exchange with its region's object `name` (one per isolate: its region and shard are fixed). */
+  regionExchange(name: string, backoffMs: number): RegionExchangeClient {
+    return (this.#regionExchange ??= new RegionExchangeClient(this, this.regionFailover(name, backoffMs)));
   }
 
   /** The client for `service` in this isolate; it outlives configuration changes. */

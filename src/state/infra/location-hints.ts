@@ -1,6 +1,6 @@
 /**
  * @module Which of the platform's Durable Object location hints an isolate's data centre belongs to: the region
- * whose tier objects (`<service>@<hint>`) it talks to. Not every data centre hosts Durable Objects, so the tier
+ * whose tier objects (`_all@<hint>#<shard>`, `_registry@<hint>`) it talks to. Not every data centre hosts Durable Objects, so the tier
  * is per region, not per data centre. The table names the larger data centres by IATA code (`request.cf.colo`);
  * any other is placed by its country, then its continent (`request.cf.country`, `request.cf.continent`).
  */
@@ -52,7 +52,20 @@ export function locationHintOf(place: IsolatePlace | undefined): LocationHint | 
   return continent ? HINT_OF_CONTINENT[continent] : undefined;
 }
 
-/** The name of a service's tier object in a region: `<service>@<hint>`. */
+/** The name of a keyed tier object in a region: `<key>@<hint>` (the registry copy, `_registry@<hint>`). */
 export function regionObjectName(service: string, hint: LocationHint): string {
   return `${service}@${hint}`;
+}
+
+/** The key of the region's exchange objects: `_` cannot start a service name, so it never meets a service's object. */
+export const EXCHANGE_KEY = '_all';
+
+/**
+ * The region's exchange object an isolate talks to: `_all@<hint>#<shard>`, the shard picked by hashing the
+ * isolate's id (FNV-1a), so a busy region's isolates spread over `shards` objects and each keeps its own.
+ */
+export function exchangeObjectName(hint: LocationHint, isolateId: string, shards: number): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < isolateId.length; i++) hash = Math.imul(hash ^ isolateId.charCodeAt(i), 0x01000193);
+  return `${EXCHANGE_KEY}@${hint}#${(hash >>> 0) % Math.max(1, shards)}`;
 }

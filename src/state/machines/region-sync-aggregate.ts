@@ -19,7 +19,7 @@ const UNACKED_BATCHES_KEPT = 30;
 const TRACES_PER_REPORT = 50;
 
 export class RegionSyncAggregate {
-  /** The region's name towards the global object, in place of an isolate id (`region:<service>@<hint>`). */
+  /** The region's name towards the global object, in place of an isolate id (`region:<object>/<service>`). */
   readonly regionId: string;
   /** The global snapshot as last received; answered to isolates until the next global sync. */
   snapshot: ServiceSnapshot | undefined;
@@ -79,6 +79,11 @@ export class RegionSyncAggregate {
     if (report.traces) this.#traces = [...this.#traces, ...report.traces].slice(-TRACES_PER_REPORT);
     this.#tracesKept = report.tracesKept ?? this.#tracesKept;
     return acked;
+  }
+
+  /** Whether the sums hold a failure the global object has not seen (news for the breaker and ejection: report soon). */
+  get hasFailures(): boolean {
+    return this.#service.failures > 0;
   }
 
   /** Whether the region has anything the global object has not seen. */
