@@ -47,9 +47,9 @@ export function accessLogLine(
 }
 
 /**
- * Writes `record`'s line when its level and the sampling let it in; nothing is serialised otherwise. With the
- * default settings (every `ok` request logged) the console write is the largest single cost of a proxied request
- * in the bench's ledger (docs/performance.md): `accessLog.sampleRate` is the knob.
+ * Writes `record`'s line when its level and the sampling let it in; nothing is serialised otherwise. A console
+ * write costs more than the rest of a proxied request's recording (docs/performance.md), so `ok` requests are
+ * sampled (`accessLog.sampleRate`, 0.1 by default); warnings and errors are always written.
  */
 export function writeAccessLog(record: RequestRecord, settings: ObservabilitySettings['accessLog']): void {
   if (settings.level === 'off') return;

@@ -149,11 +149,11 @@ async function attemptOnce(
     url: `${instance.base}${request.path}${request.search}`,
     method: request.method,
     headers: request.headers,
-    ...(request.rewriteHeaders ? { rewriteHeaders: request.rewriteHeaders } : {}),
+    rewriteHeaders: request.rewriteHeaders,
     body,
     timeoutMs,
-    ...(request.clientBody ? { clientBody: request.clientBody } : {}),
-    ...(request.clientGone ? { clientGone: request.clientGone } : {}),
+    clientBody: request.clientBody,
+    clientGone: request.clientGone,
   });
   if (outcome.kind === 'response') instance.observeRtt(Date.now() - started, Date.now(), ewmaDecayMs);
   else instance.inFlight -= 1;

@@ -47,10 +47,10 @@ export function proxyToService(): MiddlewareHandler<AppEnv> {
         trace,
         webSocket,
         observation: c.get('observation'),
-        ...(c.get('clientBody') ? { clientBody: c.get('clientBody') } : {}),
+        clientBody: c.get('clientBody'),
         // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
         clientGone: c.req.raw.signal,
-        ...(c.get('releaseOnDelivery') ? { onDelivered: c.get('releaseOnDelivery') } : {}),
+        onDelivered: c.get('releaseOnDelivery'),
       },
       waitUntil,
     );

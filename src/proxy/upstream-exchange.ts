@@ -70,28 +70,36 @@ export function exchange(input: ExchangeInput): Promise<AttemptOutcome> {
  * request's context ends. (The client's departure is not watched here: while a request waits for the origin's
  * headers, workerd cancels its continuation without firing `request.signal`.)
  */
-async function exchangeWithoutBody(input: ExchangeInput): Promise<AttemptOutcome> {
+function exchangeWithoutBody(input: ExchangeInput): Promise<AttemptOutcome> {
   let upstream: Request;
   try {
     upstream = new Request(input.url, { method: input.method, headers: input.headers, redirect: 'manual' });
   } catch (cause) {
-    return { kind: 'client-fault', problem: new GatewayError('request-not-forwardable', {}, { cause }) };
+    return Promise.resolve({ kind: 'client-fault', problem: new GatewayError('request-not-forwardable', {}, { cause }) });
   }
   input.rewriteHeaders?.(upstream.headers);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, input.timeoutMs, undefined)));
-  const answer = fetch(upstream);
-  try {
-    const response = await Promise.race([answer, timedOut]);
-    if (response) return { kind: 'response', response };
-    answer.then((late) => late.body?.cancel(), () => {});
-    return { kind: 'origin-failure', failure: 'timeout' };
-  } catch {
-    return { kind: 'origin-failure', failure: 'connect-failure' };
-  } finally {
-    clearTimeout(timer);
-  }
+  // One promise settled by whichever comes first (fewer allocations than an async function around Promise.race).
+  return new Promise((resolve) => {
+    const answer = fetch(upstream);
+    const timer = setTimeout(() => {
+      resolve(TIMED_OUT);
+      answer.then((late) => late.body?.cancel(), () => {});
+    }, input.timeoutMs);
+    answer.then(
+      (response) => {
+        clearTimeout(timer);
+        resolve({ kind: 'response', response });
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(CONNECT_FAILURE);
+      },
+    );
+  });
 }
+
+const TIMED_OUT: AttemptOutcome = { kind: 'origin-failure', failure: 'timeout' };
+const CONNECT_FAILURE: AttemptOutcome = { kind: 'origin-failure', failure: 'connect-failure' };
 
 /**
  * A request with a body: one controller, which the timer, the client's body guard and the client's departure

@@ -133,8 +133,13 @@ export class ServiceStateClient {
    * undefined when one is already waiting or nothing is pending. It waits at most {@link FLUSH_MAX_WAIT_MS}, within
    * the platform's limit on work after the response, and then sends even if the interval is longer.
    */
+  /** Whether `trailingFlush` would start one: something is pending and no flush waits yet. */
+  get wantsTrailingFlush(): boolean {
+    return !this.#flushing && this.hasPendingTraffic;
+  }
+
   trailingFlush(pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
-    if (this.#flushing || !this.hasPendingTraffic) return undefined;
+    if (!this.wantsTrailingFlush) return undefined;
     this.#flushing = true;
     return (async () => {
       try {

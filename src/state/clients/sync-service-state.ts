@@ -39,7 +39,10 @@ export function syncServiceState(env: Env, pool: ServicePool, settings: StatePla
     if (pending) waitUntil(pending);
     return;
   }
-  const pending = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
+  // Asked first, so that a request with no sync due (almost all) builds no sender.
+  const now = Date.now();
+  if (!pool.state.isDue(now, settings.syncIntervalMs)) return;
+  const pending = pool.state.syncIfDue(now, pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
   if (pending) waitUntil(pending);
 }
 
@@ -61,11 +64,11 @@ export function flushServiceState(env: Env, pool: ServicePool, settings: StatePl
     tier.client.track(pool);
     const started = tier.client.syncIfDue(isolate.now(), settings.syncIntervalMs, exchangeTransport(env, settings, tier.name, true, isolate));
     if (started) waitUntil(started);
-  } else {
+  } else if (pool.state.isDue(Date.now(), settings.syncIntervalMs)) {
     const started = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
     if (started) waitUntil(started);
   }
-  if (!settings.trailingFlush) return;
+  if (!settings.trailingFlush || !pool.state.wantsTrailingFlush) return;
   const trailing = pool.state.trailingFlush(pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
   if (trailing) waitUntil(trailing);
 }
