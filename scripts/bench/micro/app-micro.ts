@@ -1,0 +1,74 @@
+/**
+ * @module The whole gateway as a micro-benchmark: its fetch handler called in a loop inside workerd, the origin
+ * answered in-process (app-micro-worker.js), so the figure is the gateway's own work per request (µs of wall time
+ * in an otherwise idle isolate, its Durable Objects in the same process) without the network and HTTP parsing that
+ * make wrk runs drift. Several builds side by side, alternating, best and median of rounds: how docs/performance.md
+ * tells apart changes of 10-20 µs that `npm run bench` cannot resolve on a shared machine.
+ *
+ * Build each variant: `npx wrangler deploy --dry-run --no-minify --outdir <dir>`; then
+ * `node scripts/bench/micro/app-micro.ts before=<dir> after=<dir>` (R rounds, default 7; N requests per round,
+ * default 3000; PROF=40 prints the 40 costliest functions of a CPU profile of each instead). `floor` is the same
+ * loop calling the stubbed fetch directly. The bench's service and chain (scripts/bench.ts), with the origin's
+ * URL replaced by an in-process answer; ML=<n> sets the rate limit's maxLease.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { children, waitForHttp, WORKERD } from '../processes.ts';
+import { gatewayWorkerSpec, workerdConfig } from '../workerd-config.ts';
+import { freePort } from '../../free-port.ts';
+import { profileLedger } from '../cpu-profile.ts';
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const WORK = join(ROOT, '.bench', 'app-micro');
+rmSync(WORK, { recursive: true, force: true });
+const ROUNDS = Number(process.env.R ?? 7), N = Number(process.env.N ?? 3000);
+const JWT_SECRET = randomBytes(32).toString('hex'), ISSUER = 'https://issuer.bench.invalid', AUDIENCE = 'bench-api';
+const config = { gateway: { auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] } },
+  services: [{ name: 'bench', routes: [{ pathPrefix: '/bench', rewritePrefix: '/api/v1/bench' }], instances: [{ id: 'origin-a', url: 'http://origin.invalid' }, { id: 'origin-b', url: 'http://origin.invalid' }],
+    loadBalancing: { strategy: 'least_connections' }, policies: { auth: { mode: 'jwt', issuers: ['bench'] }, rateLimit: { limit: 60_000_000, windowSeconds: 60, burst: 1_000_000, ...(process.env.ML ? { maxLease: Number(process.env.ML) } : {}) }, circuitBreaker: {}, concurrency: { maxInFlight: 1_000, maxQueue: 1_000 } } }] };
+const targets: { name: string; port: number; inspector: number; bundle: string }[] = [];
+for (const arg of process.argv.slice(2)) {
+  const [name, dir] = arg.split('=') as [string, string];
+  const wd = join(WORK, name); mkdirSync(join(wd, 'do'), { recursive: true });
+  copyFileSync(join(dir, 'index.js'), join(wd, 'index.js'));
+  copyFileSync(fileURLToPath(new URL('app-micro-worker.js', import.meta.url)), join(wd, 'micro.js'));
+  const port = await freePort();
+  const spec = gatewayWorkerSpec({ name, port, module: 'micro.js', text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN: 'x'.repeat(32), JWT_SECRET }, root: ROOT, storageDir: join(wd, 'do') });
+  let capnp = workerdConfig(spec);
+  capnp = capnp.replace('modules = [(name = "index.js", esModule = embed "micro.js")]', 'modules = [(name = "micro.js", esModule = embed "micro.js"), (name = "index.js", esModule = embed "index.js")]');
+  writeFileSync(join(wd, 'config.capnp'), capnp);
+  const log = openSync(join(wd, 'console.log'), 'w');
+  const inspector = await freePort();
+  children.push(spawn(WORKERD, ['serve', join(wd, 'config.capnp'), ...(process.env.PROF ? [`--inspector-addr=127.0.0.1:${inspector}`] : [])], { stdio: ['ignore', log, 'inherit'] })); closeSync(log);
+  targets.push({ name, port, inspector, bundle: join(wd, 'index.js') });
+}
+const now = Math.floor(Date.now() / 1000);
+const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('c').setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(JWT_SECRET));
+await Promise.all(targets.map((t) => waitForHttp(`http://127.0.0.1:${t.port}/?n=1`)));
+if (process.env.PROF) {
+  for (const t of targets) {
+    await fetch(`http://127.0.0.1:${t.port}/?n=2000`, { headers: { authorization: `Bearer ${token}` } });
+    const n = 20000;
+    const ledger = await profileLedger({ inspectorPort: t.inspector, service: t.name, bundlePath: t.bundle, load: async () => { await (await fetch(`http://127.0.0.1:${t.port}/?n=${n}`, { headers: { authorization: `Bearer ${token}` } })).text(); return n + 200; } });
+    console.log(t.name, 'total', ledger.totalUs);
+    console.log(Object.entries(ledger.functions).sort(([, a], [, b]) => b - a).slice(0, Number(process.env.PROF)).map(([k, v]) => `  ${v.toFixed(2)}  ${k}`).join('\n'));
+  }
+  process.exit(0);
+}
+const results: Record<string, number[]> = {};
+const modes = [['floor', 'fetch'], ...targets.map((t) => [t.name, 'gateway'])] as const;
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [name, mode] of modes) {
+    const t = mode === 'fetch' ? targets[0]! : targets.find((x) => x.name === name)!;
+    const res = await fetch(`http://127.0.0.1:${t.port}/?n=${N}&mode=${mode}`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${name}: ${text}`);
+    (results[name] ??= []).push(JSON.parse(text).us);
+  }
+}
+const sorted = (v: number[]) => [...v].sort((a, b) => a - b);
+for (const [name, v] of Object.entries(results)) console.log(`${name.padEnd(12)} best ${sorted(v)[0]} µs  median ${sorted(v)[Math.floor(v.length / 2)]} µs  (${v.join(' ')})`);
+process.exit(0);
