@@ -87,7 +87,7 @@ export interface Variables {
   releaseOnDelivery?: () => void;
   /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
   requestHeaders?: readonly (readonly [string, string])[];
-  /** The read plane's per-request record: I/O spans, and what forwarding learnt of the upstream exchange (set by recordRequests). */
+  /** The read plane's per-request record: I/O spans, and what forwarding learnt of the upstream exchange (set by startRecording). */
   observation?: RequestObservation;
 }
 

@@ -1,15 +1,13 @@
-/** @module The middleware that arms health checks from an isolate's first request (per configuration version). */
-import type { MiddlewareHandler } from 'hono';
+/** @module Arms health checks from an isolate's first request (per configuration version). */
+import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { waitUntilOf } from '../middleware/wait-until.ts';
 import { armOnce } from './scheduler.ts';
 
-/** Arms every service's health-check alarm in the background, once per configuration version; never delays the request. */
-export function armHealthChecksOnFirstRequest(): MiddlewareHandler<AppEnv> {
-  // Not async: after the first request of a configuration version it only passes the request on, so it returns
-  // next()'s promise instead of adding an async frame to every request.
-  return function armHealthChecksOnFirstRequest(c, next) {
-    armOnce(c.env, c.get('gateway'), waitUntilOf(c));
-    return next();
-  };
+/**
+ * Arms every service's health-check alarm in the background, once per configuration version; never delays the
+ * request. A step of the edge layer (src/app.ts): health checks run on each service object's alarm, and this arms
+ * them where no cron fires (wrangler dev).
+ */
+export function armHealthChecksOnFirstRequest(c: Context<AppEnv>, waitUntil: (promise: Promise<unknown>) => void): void {
+  armOnce(c.env, c.get('gateway'), waitUntil);
 }

@@ -1,5 +1,5 @@
 /** @module First in the chain: ids, the normalised path and the configuration every later step relies on. */
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context } from 'hono';
 import { configSource } from '../control-plane/config-source.ts';
 import type { AppEnv } from '../env.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
@@ -13,33 +13,30 @@ import { noteClientFault } from '../proxy/upstream-exchange.ts';
 import type { IsolatePlace } from '../state/infra/location-hints.ts';
 import { noteIsolatePlace } from '../state/clients/tier.ts';
 import { defaultIsolateContext } from '../state/infra/isolate-context.ts';
-import { waitUntilOf } from './wait-until.ts';
 
 /**
  * Sets `trace` (request id and trace context, echoed on every response), `path` (normalised) and `gateway`
  * (the compiled configuration). A malformed `Host` (400), an unsupported method (501) and a path with no canonical
- * form (400) are refused here, before anything acts on them.
+ * form (400) are refused here (thrown), before anything acts on them. Returns a promise only while the
+ * configuration is loading (an isolate's first request of a version); every other request is set up synchronously.
+ * The first step of the edge layer (src/app.ts).
  */
-export function requestContext(): MiddlewareHandler<AppEnv> {
-  // Not an async function: once the configuration is loaded (every request but an isolate's first) nothing here
-  // waits, and returning `next()`'s promise spares an async frame and its resumption per request.
-  return function requestContext(c, next) {
-    noteIsolateStart(Date.now());
-    // The location tier needs the isolate's region: the first request's `cf` tells it (absent locally). Read only
-    // until then: `request.cf` is a runtime getter (deployed, parsed from JSON on a request's first read) and
-    // reading it on every request cost more than the rest of this function (the bench's ledger, routing: 20 µs).
-    if (!defaultIsolateContext.placeKnown) noteIsolatePlace(c.req.raw.cf as IsolatePlace | undefined);
-    const trace = traceContextFrom(c.req.raw.headers);
-    c.set('trace', trace);
-    checkRequestTarget(c.req.raw, trace.requestId);
-    const runtime = configSource(c.env).current(c.env, waitUntilOf(c));
-    if (runtime instanceof Promise) return runtime.then((gateway) => withGateway(c, gateway, next));
-    return withGateway(c, runtime, next);
-  };
+export function enterRequestContext(c: Context<AppEnv>, waitUntil: (promise: Promise<unknown>) => void): void | Promise<void> {
+  noteIsolateStart(Date.now());
+  // The location tier needs the isolate's region: the first request's `cf` tells it (absent locally). Read only
+  // until then: `request.cf` is a runtime getter (deployed, parsed from JSON on a request's first read) and
+  // reading it on every request cost more than the rest of this function (the bench's ledger, routing: 20 µs).
+  if (!defaultIsolateContext.placeKnown) noteIsolatePlace(c.req.raw.cf as IsolatePlace | undefined);
+  const trace = traceContextFrom(c.req.raw.headers);
+  c.set('trace', trace);
+  checkRequestTarget(c.req.raw, trace.requestId);
+  const runtime = configSource(c.env).current(c.env, waitUntil);
+  if (runtime instanceof Promise) return runtime.then((gateway) => withGateway(c, gateway));
+  withGateway(c, runtime);
 }
 
-/** The rest of the context, once the configuration is known: the normalised path, then the chain. */
-function withGateway(c: Context<AppEnv>, gateway: GatewayRuntime, next: Next): Promise<void> {
+/** The rest of the context, once the configuration is known: the normalised path. */
+function withGateway(c: Context<AppEnv>, gateway: GatewayRuntime): void {
   c.set('gateway', gateway);
   const rawPath = rawPathOf(c.req.url);
   try {
@@ -51,7 +48,6 @@ function withGateway(c: Context<AppEnv>, gateway: GatewayRuntime, next: Next): P
   if (gateway.config.gateway.escapedSlashes === 'reject' && /%2f|%5c/i.test(rawPath)) {
     throw new GatewayError('invalid-path');
   }
-  return next();
 }
 
 /**

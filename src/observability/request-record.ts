@@ -3,15 +3,14 @@
  * is made and handed to the sinks (the service's per-minute sums carried on its state sync, Analytics Engine).
  * Nothing here waits on I/O: sends go through `waitUntil`.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import type { ProblemKind } from '../errors/messages.ts';
-import { waitUntilOf } from '../middleware/wait-until.ts';
 import { flushServiceState } from '../state/clients/sync-service-state.ts';
 import { writeAccessLog } from './access-log.ts';
 import { writeRequestDataPoint } from './analytics-engine.ts';
-import { newObservation, serverTiming, type RequestObservation } from './request-spans.ts';
+import { newObservation, serverTiming } from './request-spans.ts';
 import { keepReason } from './trace-sampling.ts';
 import { methodLabel, type RequestSample } from './traffic-sums.ts';
 
@@ -82,73 +81,77 @@ function declaredLength(headers: Headers): number {
 }
 
 /**
- * Wraps the service chain: records every request that matched a service route, whatever its answer. Put it
- * right after requestContext, so problems rendered by onError are seen as the response they became.
+ * The recording point's first half, in the edge layer (src/app.ts) right after the request context: the request's
+ * observation (which the forward fills in) and its start time, which {@link finishRecording} takes back.
  */
-export function recordRequests(): MiddlewareHandler<AppEnv> {
-  return async function recordRequests(c, next) {
-    const started = Date.now();
-    const observation: RequestObservation = newObservation();
-    c.set('observation', observation);
-    await next();
-    const route = c.get('route');
-    if (!route) return;
-    const gateway = c.get('gateway');
-    const settings = gateway.config.gateway.observability;
-    if (!settings.recording) return;
-    const response = c.res;
-    const trace = c.get('trace');
-    const latencyMs = Date.now() - started;
-    const record: RequestRecord = {
-      service: route.service.name,
-      routeId: route.route.id!,
-      method: methodLabel(c.req.method),
-      status: response.status,
-      outcome: outcomeOf(response.status, c.error),
-      instance: observation.instance ?? '-',
-      colo: coloOf(c.req.raw),
-      latencyMs,
-      upstreamMs: observation.attempts > 0 ? observation.upstreamMs : undefined,
-      attempts: observation.attempts,
-      // A request without a body (most of them) needs no header read.
-      bytesIn: c.req.raw.body === null ? 0 : declaredLength(c.req.raw.headers),
-      bytesOut: declaredLength(response.headers),
-      requestId: trace.requestId,
-      traceId: trace.traceId,
-    };
-    try {
-      response.headers.set('server-timing', serverTiming(observation, latencyMs));
-    } catch {
-      // Immutable headers (a response passed through untouched): the timing is still in the trace and the log.
-    }
-    const pool = gateway.pools.get(record.service);
-    const waitUntil = waitUntilOf(c);
-    if (pool) {
-      pool.state.recordRequest(record, Date.now());
-      // The caller's sampled flag counts only when the trace id is the caller's (the gateway started none).
-      // The flag first: the header is read only when the trace is flagged sampled.
-      const parentSampled = (parseInt(trace.flags, 16) & 1) === 1 && (c.req.raw.headers.get('traceparent')?.includes(trace.traceId) ?? false);
-      const kept = keepReason(record, parentSampled, settings.traces, Math.random());
-      if (kept) {
-        pool.state.tracesKept = settings.traces.keptPerService;
-        pool.state.recordTrace({
-          traceId: trace.traceId,
-          spanId: trace.spanId,
-          requestId: trace.requestId,
-          service: record.service,
-          route: record.routeId,
-          method: record.method,
-          status: record.status,
-          outcome: record.outcome,
-          start: started,
-          durationMs: latencyMs,
-          kept,
-          spans: observation.spans,
-        });
-      }
-      flushServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
-    }
-    if (c.env.REQUEST_ANALYTICS) writeRequestDataPoint(c.env.REQUEST_ANALYTICS, record);
-    writeAccessLog(record, settings.accessLog);
+export function startRecording(c: Context<AppEnv>): number {
+  c.set('observation', newObservation());
+  return Date.now();
+}
+
+/**
+ * The recording point's second half, once the answer is known: records every request that matched a service
+ * route, whatever its answer. The edge layer calls it with `c.res` already the problem when the chain refused the
+ * request (rendered by onError), so problems are recorded as the response they became.
+ */
+export function finishRecording(c: Context<AppEnv>, started: number, waitUntil: (promise: Promise<unknown>) => void): void {
+  const route = c.get('route');
+  if (!route) return;
+  const gateway = c.get('gateway');
+  const settings = gateway.config.gateway.observability;
+  if (!settings.recording) return;
+  const observation = c.get('observation')!;
+  const response = c.res;
+  const trace = c.get('trace');
+  const latencyMs = Date.now() - started;
+  const record: RequestRecord = {
+    service: route.service.name,
+    routeId: route.route.id!,
+    method: methodLabel(c.req.method),
+    status: response.status,
+    outcome: outcomeOf(response.status, c.error),
+    instance: observation.instance ?? '-',
+    colo: coloOf(c.req.raw),
+    latencyMs,
+    upstreamMs: observation.attempts > 0 ? observation.upstreamMs : undefined,
+    attempts: observation.attempts,
+    // A request without a body (most of them) needs no header read.
+    bytesIn: c.req.raw.body === null ? 0 : declaredLength(c.req.raw.headers),
+    bytesOut: declaredLength(response.headers),
+    requestId: trace.requestId,
+    traceId: trace.traceId,
   };
+  try {
+    response.headers.set('server-timing', serverTiming(observation, latencyMs));
+  } catch {
+    // Immutable headers (a response passed through untouched): the timing is still in the trace and the log.
+  }
+  const pool = gateway.pools.get(record.service);
+  if (pool) {
+    pool.state.recordRequest(record, Date.now());
+    // The caller's sampled flag counts only when the trace id is the caller's (the gateway started none).
+    // The flag first: the header is read only when the trace is flagged sampled.
+    const parentSampled = (parseInt(trace.flags, 16) & 1) === 1 && (c.req.raw.headers.get('traceparent')?.includes(trace.traceId) ?? false);
+    const kept = keepReason(record, parentSampled, settings.traces, Math.random());
+    if (kept) {
+      pool.state.tracesKept = settings.traces.keptPerService;
+      pool.state.recordTrace({
+        traceId: trace.traceId,
+        spanId: trace.spanId,
+        requestId: trace.requestId,
+        service: record.service,
+        route: record.routeId,
+        method: record.method,
+        status: record.status,
+        outcome: record.outcome,
+        start: started,
+        durationMs: latencyMs,
+        kept,
+        spans: observation.spans,
+      });
+    }
+    flushServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
+  }
+  if (c.env.REQUEST_ANALYTICS) writeRequestDataPoint(c.env.REQUEST_ANALYTICS, record);
+  writeAccessLog(record, settings.accessLog);
 }

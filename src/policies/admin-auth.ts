@@ -34,7 +34,7 @@ export interface RequireAdminOptions {
  * from the team's Access for an allowed email or service token. 401 with a challenge otherwise, 403 for a valid token
  * without the role. Other paths pass untouched.
  *
- * @example app.use(requireAdmin()) // before the admin endpoints
+ * @example for (const prefix of ADMIN_PREFIXES) app.use(`${prefix}/*`, guard) // guard = requireAdmin(), before the admin endpoints
  */
 export function requireAdmin(
   options: RequireAdminOptions = { prefixes: ADMIN_PREFIXES, open: PUBLIC_ADMIN_EXCEPTIONS },

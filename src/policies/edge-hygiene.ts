@@ -2,7 +2,7 @@
  * @module Edge hygiene, before anything else looks at a request: allowed hosts, header size and control characters,
  * encoded CR/LF in the path, and the request body limit.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { GatewaySettings } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
@@ -49,44 +49,42 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  * - a body larger than `limits.maxBodyBytes` (413): by `Content-Length` at once, before any byte of it is read, or
  *   counted as it streams; a body that stalls for `limits.bodyIdleTimeoutMs` (408) or ends short (400). The stream
  *   is guarded (never buffered) and the upstream request aborted when the client is at fault, see guardClientBody.
+ *
+ * A step of the edge layer (src/app.ts), after the request context: it throws the refusal, or returns.
  */
-export function edgeHygiene(): MiddlewareHandler<AppEnv> {
-  // Not async: nothing here waits, so it returns next()'s promise (no async frame to resume per request).
-  return function edgeHygiene(c, next) {
-    const gateway = c.get('gateway');
-    const path = c.get('path');
-    const rules = gateway.edge;
-    if (!rules.anyHost) {
-      const { hostname } = requestUrlParts(c.req.url);
-      if (!rules.allowsHost(hostname)) throw new GatewayError('host-not-allowed', { host: hostname.slice(0, 253) });
-    }
-    if (path.includes('%0') && /%0[AD]/.test(path)) throw new GatewayError('invalid-path');
+export function checkEdgeHygiene(c: Context<AppEnv>): void {
+  const gateway = c.get('gateway');
+  const path = c.get('path');
+  const rules = gateway.edge;
+  if (!rules.anyHost) {
+    const { hostname } = requestUrlParts(c.req.url);
+    if (!rules.allowsHost(hostname)) throw new GatewayError('host-not-allowed', { host: hostname.slice(0, 253) });
+  }
+  if (path.includes('%0') && /%0[AD]/.test(path)) throw new GatewayError('invalid-path');
 
-    const request = c.req.raw;
-    // Read once, and kept for forwarding, which needs the same list.
-    const headers = [...request.headers];
-    let headerBytes = 0;
-    for (const [name, value] of headers) {
-      headerBytes += name.length + value.length;
-      if (CONTROL_CHARACTER.test(value)) throw new GatewayError('invalid-header');
-    }
-    if (headerBytes > rules.maxHeaderBytes) throw new GatewayError('headers-too-large', { limit: rules.maxHeaderBytes });
-    c.set('requestHeaders', headers);
+  const request = c.req.raw;
+  // Read once, and kept for forwarding, which needs the same list.
+  const headers = [...request.headers];
+  let headerBytes = 0;
+  for (const [name, value] of headers) {
+    headerBytes += name.length + value.length;
+    if (CONTROL_CHARACTER.test(value)) throw new GatewayError('invalid-header');
+  }
+  if (headerBytes > rules.maxHeaderBytes) throw new GatewayError('headers-too-large', { limit: rules.maxHeaderBytes });
+  c.set('requestHeaders', headers);
 
-    if (request.body !== null) {
-      // RFC 9110 §9.3.1: a body on GET has no defined meaning, and workerd refuses to send one.
-      if (request.method === 'GET' || request.method === 'HEAD') {
-        throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), c.get('trace').requestId);
-      }
-      const declared = request.headers.get('content-length');
-      const declaredLength = declared === null ? undefined : Number(declared);
-      if (declaredLength !== undefined && declaredLength > rules.maxBodyBytes) {
-        throw new GatewayError('payload-too-large', { limit: rules.maxBodyBytes });
-      }
-      const guarded = guardClientBody(request.body, declaredLength, { maxBytes: rules.maxBodyBytes, idleTimeoutMs: rules.bodyIdleTimeoutMs });
-      c.req.raw = new Request(request, { body: guarded.body });
-      c.set('clientBody', guarded);
+  if (request.body !== null) {
+    // RFC 9110 §9.3.1: a body on GET has no defined meaning, and workerd refuses to send one.
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), c.get('trace').requestId);
     }
-    return next();
-  };
+    const declared = request.headers.get('content-length');
+    const declaredLength = declared === null ? undefined : Number(declared);
+    if (declaredLength !== undefined && declaredLength > rules.maxBodyBytes) {
+      throw new GatewayError('payload-too-large', { limit: rules.maxBodyBytes });
+    }
+    const guarded = guardClientBody(request.body, declaredLength, { maxBytes: rules.maxBodyBytes, idleTimeoutMs: rules.bodyIdleTimeoutMs });
+    c.req.raw = new Request(request, { body: guarded.body });
+    c.set('clientBody', guarded);
+  }
 }

@@ -1,5 +1,5 @@
 /** @module Security headers on every response: HSTS (https only), nosniff, frame and referrer policy, CSP for the admin UI. */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { SecurityHeadersSchema, type GatewaySettings } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { pathHasPrefix } from '../routing/normalize-path.ts';
@@ -35,22 +35,20 @@ export class SecurityHeaderSet {
 const DEFAULTS = new SecurityHeaderSet(SecurityHeadersSchema.parse({}));
 
 /**
- * First in the chain, so it sees every response on the way out, problems included (even those for a request whose
- * configuration could not be loaded, which get the defaults). An origin's own value of a header is kept unless
- * `overrideOrigin` is set. HSTS goes on https responses only (RFC 6797 §7.2).
+ * Sets the security headers on `c.res`. Runs last on the way out (src/app.ts, the edge layer), so it sees every
+ * response, problems included (even those for a request whose configuration could not be loaded, which get the
+ * defaults). An origin's own value of a header is kept unless `overrideOrigin` is set. HSTS goes on https responses
+ * only (RFC 6797 §7.2).
  */
-export function securityHeaders(): MiddlewareHandler<AppEnv> {
-  return async function securityHeaders(c, next) {
-    await next();
-    const set = c.get('gateway')?.security ?? DEFAULTS;
-    const headers = c.res.headers;
-    for (const [name, value] of set.common) if (set.override || !headers.has(name)) headers.set(name, value);
-    if (set.hsts && c.req.url.startsWith('https:') && (set.override || !headers.has('strict-transport-security'))) {
-      headers.set('strict-transport-security', set.hsts);
-    }
-    const path = c.get('path');
-    if (path !== undefined && pathHasPrefix(path, ADMIN_PREFIX)) {
-      headers.set('content-security-policy', pathHasPrefix(path, DASHBOARD_PREFIX) ? set.dashboardCsp : ADMIN_API_CSP);
-    }
-  };
+export function applySecurityHeaders(c: Context<AppEnv>): void {
+  const set = c.get('gateway')?.security ?? DEFAULTS;
+  const headers = c.res.headers;
+  for (const [name, value] of set.common) if (set.override || !headers.has(name)) headers.set(name, value);
+  if (set.hsts && c.req.url.startsWith('https:') && (set.override || !headers.has('strict-transport-security'))) {
+    headers.set('strict-transport-security', set.hsts);
+  }
+  const path = c.get('path');
+  if (path !== undefined && pathHasPrefix(path, ADMIN_PREFIX)) {
+    headers.set('content-security-policy', pathHasPrefix(path, DASHBOARD_PREFIX) ? set.dashboardCsp : ADMIN_API_CSP);
+  }
 }

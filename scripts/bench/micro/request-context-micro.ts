@@ -14,13 +14,23 @@ import { normalizePath } from '../../../src/routing/normalize-path.ts';
 import { rawPathOf } from '../../../src/routing/request-url.ts';
 import { isSupportedMethod, isValidHost } from '../../../src/routing/request-target.ts';
 import { noteIsolatePlace } from '../../../src/state/clients/tier.ts';
-import { requestContext } from '../../../src/middleware/request-context.ts';
-import { edgeHygiene } from '../../../src/policies/edge-hygiene.ts';
+import { enterRequestContext } from '../../../src/middleware/request-context.ts';
+import { checkEdgeHygiene } from '../../../src/policies/edge-hygiene.ts';
 import type { AppEnv } from '../../../src/env.ts';
 
-// The middleware alone in front of a handler, against the same app with a middleware that only calls next().
-const withContext = new Hono<AppEnv>().use(requestContext()).all('*', (c) => c.body(null, 204));
-const withHygiene = new Hono<AppEnv>().use(requestContext()).use(edgeHygiene()).all('*', (c) => c.body(null, 204));
+// The edge layer's steps (src/app.ts) alone in front of a handler, against the same app with a middleware that
+// only calls next().
+const noWaitUntil = () => {};
+const withContext = new Hono<AppEnv>().use(function context(c, next) {
+  const loading = enterRequestContext(c, noWaitUntil);
+  return loading ? loading.then(next) : next();
+}).all('*', (c) => c.body(null, 204));
+const withHygiene = new Hono<AppEnv>().use(function contextAndHygiene(c, next) {
+  const loading = enterRequestContext(c, noWaitUntil);
+  if (loading) return loading.then(() => { checkEdgeHygiene(c); return next(); });
+  checkEdgeHygiene(c);
+  return next();
+}).all('*', (c) => c.body(null, 204));
 const withNothingSync = new Hono<AppEnv>().use(function nothing(_c, next) { return next(); }).all('*', (c) => c.body(null, 204));
 const withNothing = new Hono<AppEnv>().use(async function nothing(_c, next) { await next(); }).all('*', (c) => c.body(null, 204));
 
