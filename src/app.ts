@@ -51,11 +51,16 @@ export function createApp(): Hono<AppEnv> {
   // is answered for the method it asks about, and its headers are added to every answer of the service after.
   // Rate limits come after authentication so they can count per consumer.
   app.use(cors());
-  app.use(routeRequest());
   // The policies a service has on, compiled once per configuration version: one dispatch layer for all of them,
   // none of the work of a policy the service does not use, and no promise for a decision taken without waiting.
   // The I/O each policy waits for becomes a span of the request's trace and a Server-Timing entry.
-  app.use(serviceChain([authenticate, authorize, rateLimit, concurrencyLimit, circuitBreaker]));
+  const servicePolicies = serviceChain([authenticate, authorize, rateLimit, concurrencyLimit, circuitBreaker]);
+  // Routing first, in the same layer: its refusals (404, 405) are thrown before any policy runs, so Hono renders
+  // them here as it did in a layer of their own.
+  app.use(function routedServiceChain(c, next) {
+    routeRequest(c);
+    return servicePolicies(c, next);
+  });
   app.all('*', proxyToService());
   return app;
 }
