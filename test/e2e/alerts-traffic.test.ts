@@ -31,7 +31,9 @@ describe('alerts on real traffic', () => {
         res.writeHead(200).end();
       });
     });
-    const rule = (name: string, metric: string, threshold: number) => ({ name, metric, threshold, windowSeconds: 60, minRequests: 20, cooldownSeconds: 0, channels: ['hook'] });
+    // Each rule watches its own service, so one test's traffic never dilutes the other's window (a fast gateway
+    // sends thousands of quick requests while the error-rate test waits to resolve).
+    const rule = (name: string, metric: string, threshold: number, service: string) => ({ name, metric, threshold, service, windowSeconds: 60, minRequests: 20, cooldownSeconds: 0, channels: ['hook'] });
     gateway = await startGateway({
       gateway: {
         controlPlane: { allowPrivateOriginAddresses: true },
@@ -40,10 +42,13 @@ describe('alerts on real traffic', () => {
           evaluationIntervalSeconds: 10,
           defaultRules: false,
           channels: [{ name: 'hook', type: 'webhook', url: `${hook.url}/alerts` }],
-          rules: [rule('high-error-rate', 'error_rate', 0.05), rule('slow-responses', 'latency_p95_ms', 300)],
+          rules: [rule('high-error-rate', 'error_rate', 0.05, 'errors'), rule('slow-responses', 'latency_p95_ms', 300, 'latency')],
         },
       },
-      services: [{ name: 'traffic', routes: [{ pathPrefix: '/traffic' }], instances: [{ url: origin.url }], retries: { attempts: 0 } }],
+      services: [
+        { name: 'errors', routes: [{ pathPrefix: '/errors' }], instances: [{ url: origin.url }], retries: { attempts: 0 } },
+        { name: 'latency', routes: [{ pathPrefix: '/latency' }], instances: [{ url: origin.url }], retries: { attempts: 0 } },
+      ],
     });
   }, 60_000);
 
@@ -58,21 +63,21 @@ describe('alerts on real traffic', () => {
     expect(condition()).toBe(true);
   }
   const find = (rule: string, kind: string) => received.find((payload) => payload.alert.rule === rule && payload.kind === kind);
-  const send = () => rawRequest(gateway.url, '/traffic/x');
+  const sendTo = (service: string) => () => rawRequest(gateway.url, `/${service}/x`);
 
   it('fires high-error-rate on 10 % errors over enough requests, and resolves when errors stop', async () => {
     failEvery = 10;
-    await until(() => find('high-error-rate', 'fired') !== undefined, 60_000, send);
+    await until(() => find('high-error-rate', 'fired') !== undefined, 60_000, sendTo('errors'));
     expect(find('high-error-rate', 'fired')!.alert.value).toBeGreaterThan(0.05);
     failEvery = 0;
-    await until(() => find('high-error-rate', 'resolved') !== undefined, 120_000, send);
+    await until(() => find('high-error-rate', 'resolved') !== undefined, 120_000, sendTo('errors'));
   }, 200_000);
 
   it('fires slow-responses when p95 passes 300 ms, and resolves when responses are fast again', async () => {
     delayMs = 400;
-    await until(() => find('slow-responses', 'fired') !== undefined, 60_000, send);
+    await until(() => find('slow-responses', 'fired') !== undefined, 60_000, sendTo('latency'));
     delayMs = 0;
-    await until(() => find('slow-responses', 'resolved') !== undefined, 120_000, send);
+    await until(() => find('slow-responses', 'resolved') !== undefined, 120_000, sendTo('latency'));
     const stats = await rawRequest(gateway.url, '/alerts/statistics', { headers: E2E_ADMIN_HEADERS });
     expect(stats.json<{ evaluation: { summariesUnavailable: number } }>().evaluation.summariesUnavailable).toBe(0);
   }, 200_000);
