@@ -59,15 +59,7 @@ export function syncServiceStateNow(env: Env, pool: ServicePool, settings: State
  * the end of the interval. At most one waits per isolate and service.
  */
 export function flushServiceState(env: Env, pool: ServicePool, settings: StatePlaneSettings, waitUntil: (promise: Promise<unknown>) => void, isolate: IsolateContext = defaultIsolateContext): void {
-  const tier = regionExchange(settings, isolate);
-  if (tier) {
-    tier.client.track(pool);
-    const started = tier.client.syncIfDue(isolate.now(), settings.syncIntervalMs, exchangeTransport(env, settings, tier.name, true, isolate));
-    if (started) waitUntil(started);
-  } else if (pool.state.isDue(Date.now(), settings.syncIntervalMs)) {
-    const started = pool.state.syncIfDue(Date.now(), pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
-    if (started) waitUntil(started);
-  }
+  syncServiceState(env, pool, settings, waitUntil, isolate);
   if (!settings.trailingFlush || !pool.state.wantsTrailingFlush) return;
   const trailing = pool.state.trailingFlush(pool, settings.syncIntervalMs, sender(env, pool, settings, true, isolate));
   if (trailing) waitUntil(trailing);
