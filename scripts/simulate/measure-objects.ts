@@ -9,20 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import type { ServiceTimes } from '../../src/simulation/scenario.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export interface MeasuredServiceTimes {
-  /** Ms per call of ServiceState.sync with one isolate's report (median over rounds of the rounds' means). */
-  syncMs: number;
-  /** Median ms per call of RateLimitBucket.acquire with one lease returned. */
-  acquireMs: number;
-  /** Median ms per call of ServiceRegistry.version. */
-  versionMs: number;
-  /** The tier's ServiceRegion.exchange, fitted from calls with 1 and 100 reports and with one lease ask: base + r × perReport + l × perLease. */
-  exchangeBaseMs: number;
-  exchangePerReportMs: number;
-  exchangePerLeaseMs: number;
+/** What the simulator models an object's calls with (src/simulation/scenario.ts), and how it was measured. */
+export interface MeasuredServiceTimes extends ServiceTimes {
   /** The medians the fit came from, and the size of a 100-report exchange. */
   exchangeOneMs: number;
   exchangeHundredMs: number;
