@@ -8,7 +8,7 @@ import type { Env } from '../src/env.ts';
 import type { Channel } from '../src/alerting/channel-config.ts';
 import type { Notification } from '../src/alerting/notification.ts';
 import { evaluateOnSchedule, queueSender } from '../src/alerting/evaluator.ts';
-import { acknowledge, resolveByHand, step, type Alert, type AlertStatus, type Condition, type Transition } from '../src/alerting/lifecycle.ts';
+import { acknowledge, resolveByHand, step, type Alert, type AlertStatistics, type AlertStatus, type Condition, type Transition } from '../src/alerting/lifecycle.ts';
 import type { AlertRule, Severity } from '../src/alerting/rules.ts';
 import { migrate } from '../src/state/infra/sqlite-migrations.ts';
 
@@ -41,17 +41,6 @@ export interface AlertFilter {
 
 export type Delivery = { at: number; channel: string; kind: string; attempt: number; ok: boolean; status: number | null; detail: string };
 export type AlertWithDeliveries = Alert & { deliveries: Delivery[] };
-
-export type AlertStatistics = {
-  total: number;
-  bySeverity: Record<string, number>;
-  byStatus: Record<string, number>;
-  byRule: Record<string, number>;
-  suppressed: number;
-  meanTimeToAcknowledgeMs: number | null;
-  meanTimeToResolveMs: number | null;
-  deliveries: { ok: number; failed: number; deadLettered: number };
-};
 
 export class AlertManager extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {

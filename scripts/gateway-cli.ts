@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CliError, emit, EXIT, renderFields, renderTable, type CommandOutput } from './cli/output.ts';
+import type { AlertStatistics } from '../src/alerting/lifecycle.ts';
 
 const OPTIONS = {
   url: { type: 'string', default: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8787' },
@@ -426,17 +427,7 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
     stats: {
       summary: 'alert counts, mean time to acknowledge and resolve, deliveries',
       async run(_args, options) {
-        type Stats = {
-          total: number;
-          bySeverity: Record<string, number>;
-          byStatus: Record<string, number>;
-          byRule: Record<string, number>;
-          suppressed: number;
-          meanTimeToAcknowledgeMs: number | null;
-          meanTimeToResolveMs: number | null;
-          deliveries: { ok: number; failed: number; deadLettered: number };
-        };
-        const s = (await call(options, 'GET', '/alerts/statistics')) as Stats;
+        const s = (await call(options, 'GET', '/alerts/statistics')) as AlertStatistics;
         const counts = (byKey: Record<string, number>) => Object.entries(byKey).map(([key, n]) => `${key} ${n}`).join(', ') || null;
         const seconds = (ms: number | null) => (ms === null ? null : `${(ms / 1000).toFixed(1)} s`);
         return {

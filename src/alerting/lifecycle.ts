@@ -6,6 +6,18 @@ import type { Severity } from './rules.ts';
 
 export type AlertStatus = 'active' | 'acknowledged' | 'resolved';
 
+/** What `GET /alerts/statistics` answers (AlertManager.statistics), and what the CLI's `alerts stats` prints. */
+export type AlertStatistics = {
+  total: number;
+  bySeverity: Record<string, number>;
+  byStatus: Record<string, number>;
+  byRule: Record<string, number>;
+  suppressed: number;
+  meanTimeToAcknowledgeMs: number | null;
+  meanTimeToResolveMs: number | null;
+  deliveries: { ok: number; failed: number; deadLettered: number };
+};
+
 // A type alias, not an interface: alerts are stored as plain records and cross RPC.
 export type Alert = {
   id: string;
