@@ -3,38 +3,18 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { Echo } from '../../scripts/demo-origins.ts';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
-import { ADMIN_HEADERS, asAdmin, send } from '../support/gateway.ts';
+import { asAdmin, send } from '../support/gateway.ts';
+import { adminJson, problemOf, registryConfig, registryVersion } from '../support/admin-api.ts';
 
 const [echo1, echo2, echo3] = inject('echoOrigins');
 
-const config: GatewayConfigInput = {
-  gateway: { controlPlane: { pollIntervalMs: 500, allowPrivateOriginAddresses: true, allowedOriginHosts: [] } },
-  services: [
-    { name: 'samples', routes: [{ id: 'samples', pathPrefix: '/samples' }], instances: [{ id: 'samples-1', url: echo1! }] },
-    { name: 'storage', routes: [{ id: 'storage', pathPrefix: '/storage' }], instances: [{ id: 'storage-1', url: echo1! }, { id: 'storage-2', url: echo2! }] },
-  ],
-};
+const config = registryConfig(echo1!, echo2!);
 
 const strict: GatewayConfigInput = { ...config, gateway: { controlPlane: { pollIntervalMs: 500, allowPrivateOriginAddresses: false, allowedOriginHosts: [] } } };
 
-const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
-  method,
-  headers: { 'content-type': 'application/json', ...ADMIN_HEADERS, ...headers },
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-});
-
-async function problem(response: Response): Promise<{ type: string; errors?: { path: string; message: string }[] }> {
-  expect(response.headers.get('content-type')).toContain('application/problem+json');
-  return response.json() as never;
-}
-
-async function version(): Promise<number> {
-  return ((await (await send(config, '/gateway/services', asAdmin())).json()) as { version: number }).version;
-}
-
 describe('POST /gateway/services/register', () => {
   it('registers an instance, answers with its id, and traffic reaches it', async () => {
-    const response = await send(config, '/gateway/services/register', json('POST', { service: 'samples', url: echo3, weight: 1, metadata: { zone: 'eu-1' } }));
+    const response = await send(config, '/gateway/services/register', adminJson('POST', { service: 'samples', url: echo3, weight: 1, metadata: { zone: 'eu-1' } }));
     expect(response.status).toBe(201);
     const instance = (await response.json()) as { id: string };
     expect(instance).toEqual({ id: 'samples-2', url: echo3, weight: 1, metadata: { zone: 'eu-1' }, source: 'registry' });
@@ -56,52 +36,52 @@ describe('POST /gateway/services/register', () => {
     [{ service: 'samples', url: 'ftp://example.com' }, 'url'],
     [{ service: 'samples', url: 'http://user:pw@example.com' }, 'url'],
   ])('refuses %j with 400, naming the field %s', async (body, path) => {
-    const response = await send(config, '/gateway/services/register', json('POST', body));
+    const response = await send(config, '/gateway/services/register', adminJson('POST', body));
     expect(response.status).toBe(400);
-    const details = await problem(response);
+    const details = await problemOf(response);
     expect(details.type).toBe('urn:edge-gateway:problem:invalid-request');
     expect(details.errors!.map((e) => e.path)).toContain(path);
   });
 
   it('refuses a malformed JSON body with 400', async () => {
-    const response = await send(config, '/gateway/services/register', json('POST', '{"service": '));
+    const response = await send(config, '/gateway/services/register', adminJson('POST', '{"service": '));
     expect(response.status).toBe(400);
-    expect((await problem(response)).type).toBe('urn:edge-gateway:problem:invalid-request');
+    expect((await problemOf(response)).type).toBe('urn:edge-gateway:problem:invalid-request');
   });
 
   it.each(['http://127.0.0.1:9', 'http://169.254.169.254', 'http://[::1]:8080', 'http://2130706433'])(
     'refuses the private address %s unless the control plane allows private origins',
     async (url) => {
-      const response = await send(strict, '/gateway/services/register', json('POST', { service: 'samples', url }));
+      const response = await send(strict, '/gateway/services/register', adminJson('POST', { service: 'samples', url }));
       expect(response.status).toBe(400);
-      expect((await problem(response)).errors).toEqual([{ path: 'url', message: expect.stringMatching(/non-public address/) }]);
+      expect((await problemOf(response)).errors).toEqual([{ path: 'url', message: expect.stringMatching(/non-public address/) }]);
     },
   );
 
   it('answers 404 for an unknown service', async () => {
-    const response = await send(config, '/gateway/services/register', json('POST', { service: 'nope', url: echo2 }));
+    const response = await send(config, '/gateway/services/register', adminJson('POST', { service: 'nope', url: echo2 }));
     expect(response.status).toBe(404);
-    expect((await problem(response)).type).toBe('urn:edge-gateway:problem:service-not-found');
+    expect((await problemOf(response)).type).toBe('urn:edge-gateway:problem:service-not-found');
   });
 
   it('is idempotent for the same id and body, and answers 409 for the same id with another body', async () => {
     const body = { service: 'storage', id: 'storage-9', url: echo3, weight: 2 };
-    expect((await send(config, '/gateway/services/register', json('POST', body))).status).toBe(201);
-    const before = await version();
-    expect((await send(config, '/gateway/services/register', json('POST', body))).status).toBe(200);
-    expect(await version()).toBe(before);
-    const conflict = await send(config, '/gateway/services/register', json('POST', { ...body, weight: 3 }));
+    expect((await send(config, '/gateway/services/register', adminJson('POST', body))).status).toBe(201);
+    const before = await registryVersion(config);
+    expect((await send(config, '/gateway/services/register', adminJson('POST', body))).status).toBe(200);
+    expect(await registryVersion(config)).toBe(before);
+    const conflict = await send(config, '/gateway/services/register', adminJson('POST', { ...body, weight: 3 }));
     expect(conflict.status).toBe(409);
-    expect((await problem(conflict)).type).toBe('urn:edge-gateway:problem:resource-exists');
+    expect((await problemOf(conflict)).type).toBe('urn:edge-gateway:problem:resource-exists');
   });
 
   it('answers 412 when If-Match names a version the registry has moved past, and applies a current one', async () => {
-    const current = await version();
-    const stale = await send(config, '/gateway/services/register', json('POST', { service: 'storage', url: echo2 }, { 'if-match': `"${current - 1}"` }));
+    const current = await registryVersion(config);
+    const stale = await send(config, '/gateway/services/register', adminJson('POST', { service: 'storage', url: echo2 }, { 'if-match': `"${current - 1}"` }));
     expect(stale.status).toBe(412);
-    expect((await problem(stale)).type).toBe('urn:edge-gateway:problem:precondition-failed');
+    expect((await problemOf(stale)).type).toBe('urn:edge-gateway:problem:precondition-failed');
     expect(stale.headers.get('etag')).toBe(`"${current}"`);
-    const fresh = await send(config, '/gateway/services/register', json('POST', { service: 'storage', url: echo2 }, { 'if-match': `"${current}"` }));
+    const fresh = await send(config, '/gateway/services/register', adminJson('POST', { service: 'storage', url: echo2 }, { 'if-match': `"${current}"` }));
     expect(fresh.status).toBe(201);
     expect(fresh.headers.get('etag')).toBe(`"${current + 1}"`);
   });
@@ -109,7 +89,7 @@ describe('POST /gateway/services/register', () => {
 
 describe('DELETE /gateway/services/{service}/{instanceId}', () => {
   it('deregisters an instance, then answers 404 for it', async () => {
-    await send(config, '/gateway/services/register', json('POST', { service: 'storage', id: 'storage-gone', url: echo3 }));
+    await send(config, '/gateway/services/register', adminJson('POST', { service: 'storage', id: 'storage-gone', url: echo3 }));
     const response = await send(config, '/gateway/services/storage/storage-gone', asAdmin({ method: 'DELETE' }));
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id: 'storage-gone', source: 'registry' });
@@ -120,19 +100,19 @@ describe('DELETE /gateway/services/{service}/{instanceId}', () => {
     const { services } = (await (await send(config, '/gateway/services', asAdmin())).json()) as { services: { name: string; instances: { id: string }[] }[] };
     const ids = services.find((s) => s.name === 'samples')!.instances.map((i) => i.id);
     for (const id of ids.slice(1)) expect((await send(config, `/gateway/services/samples/${id}`, asAdmin({ method: 'DELETE' }))).status).toBe(200);
-    const before = await version();
+    const before = await registryVersion(config);
     const response = await send(config, `/gateway/services/samples/${ids[0]}`, asAdmin({ method: 'DELETE' }));
     expect(response.status).toBe(400);
-    const details = await problem(response);
+    const details = await problemOf(response);
     expect(details.type).toBe('urn:edge-gateway:problem:invalid-configuration');
     expect(details.errors!.map((e) => e.path)).toContain('services[0].instances');
-    expect(await version()).toBe(before);
+    expect(await registryVersion(config)).toBe(before);
   });
 });
 
 describe('routes', () => {
   it('creates, reads, replaces idempotently and deletes a route, and traffic follows', async () => {
-    const created = await send(config, '/gateway/routes', json('POST', { id: 'samples-v2', service: 'samples', pathPrefix: '/v2/samples', stripPrefix: true }));
+    const created = await send(config, '/gateway/routes', adminJson('POST', { id: 'samples-v2', service: 'samples', pathPrefix: '/v2/samples', stripPrefix: true }));
     expect(created.status).toBe(201);
     expect(((await (await send(config, '/v2/samples/7')).json()) as Echo).path).toBe('/7');
 
@@ -140,9 +120,9 @@ describe('routes', () => {
     expect(await read.json()).toMatchObject({ id: 'samples-v2', service: 'samples', pathPrefix: '/v2/samples', source: 'registry' });
     const etag = read.headers.get('etag')!;
 
-    const replaced = await send(config, '/gateway/routes/samples-v2', json('PUT', { service: 'storage', pathPrefix: '/v2/samples' }, { 'if-match': etag }));
+    const replaced = await send(config, '/gateway/routes/samples-v2', adminJson('PUT', { service: 'storage', pathPrefix: '/v2/samples' }, { 'if-match': etag }));
     expect(replaced.status).toBe(200);
-    const again = await send(config, '/gateway/routes/samples-v2', json('PUT', { service: 'storage', pathPrefix: '/v2/samples' }));
+    const again = await send(config, '/gateway/routes/samples-v2', adminJson('PUT', { service: 'storage', pathPrefix: '/v2/samples' }));
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(await replaced.clone().json());
 
@@ -152,7 +132,7 @@ describe('routes', () => {
   });
 
   it('creates a route with PUT on a new id (201)', async () => {
-    const response = await send(config, '/gateway/routes/storage-files', json('PUT', { service: 'storage', pathPrefix: '/files' }));
+    const response = await send(config, '/gateway/routes/storage-files', adminJson('PUT', { service: 'storage', pathPrefix: '/files' }));
     expect(response.status).toBe(201);
   });
 
@@ -161,15 +141,15 @@ describe('routes', () => {
     [{ service: 'samples', pathPrefix: '/gateway/x' }, /pathPrefix$/],
     [{ service: 'samples', pathPrefix: '/samples' }, /pathPrefix$/],
   ])('refuses the route %j with 400 invalid-configuration, naming the field', async (body, path) => {
-    const response = await send(config, '/gateway/routes', json('POST', body));
+    const response = await send(config, '/gateway/routes', adminJson('POST', body));
     expect(response.status).toBe(400);
-    const details = await problem(response);
+    const details = await problemOf(response);
     expect(details.type).toBe('urn:edge-gateway:problem:invalid-configuration');
     expect(details.errors!.map((e) => e.path).some((p) => path.test(p))).toBe(true);
   });
 
   it('answers 409 to a POST for an existing route id', async () => {
-    const response = await send(config, '/gateway/routes', json('POST', { id: 'samples', service: 'samples', pathPrefix: '/elsewhere' }));
+    const response = await send(config, '/gateway/routes', adminJson('POST', { id: 'samples', service: 'samples', pathPrefix: '/elsewhere' }));
     expect(response.status).toBe(409);
   });
 });

@@ -1,27 +1,17 @@
 import { describe, expect, inject, it } from 'vitest';
-import type { GatewayConfigInput } from '../../src/config/schema.ts';
 import { asAdmin, send } from '../support/gateway.ts';
+import { registryConfig, registryVersion } from '../support/admin-api.ts';
 
 const [echo1, echo2] = inject('echoOrigins');
 
-const config: GatewayConfigInput = {
-  gateway: { controlPlane: { pollIntervalMs: 500, allowPrivateOriginAddresses: true, allowedOriginHosts: [] } },
-  services: [
-    { name: 'samples', routes: [{ id: 'samples', pathPrefix: '/samples' }], instances: [{ id: 'samples-1', url: echo1! }] },
-    { name: 'storage', routes: [{ id: 'storage', pathPrefix: '/storage' }], instances: [{ id: 'storage-1', url: echo1! }, { id: 'storage-2', url: echo2! }] },
-  ],
-};
-
-async function version(): Promise<number> {
-  return ((await (await send(config, '/gateway/services', asAdmin())).json()) as { version: number }).version;
-}
+const config = registryConfig(echo1!, echo2!);
 
 describe('GET /gateway/status', () => {
   it('reports versions, counts and that the registry and state plane answer', async () => {
     const status = (await (await send(config, '/gateway/status', asAdmin())).json()) as Record<string, unknown>;
     expect(status).toMatchObject({
       version: '0.1.0',
-      configVersion: await version(),
+      configVersion: await registryVersion(config),
       registry: { reachable: true, lastError: null, skippedChanges: [] },
       statePlane: { reachable: true },
     });
@@ -42,6 +32,6 @@ describe('GET /gateway/health', () => {
   it('answers 200 with the configuration version', async () => {
     const response = await send(config, '/gateway/health', asAdmin());
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', configVersion: await version() });
+    expect(await response.json()).toEqual({ status: 'ok', configVersion: await registryVersion(config) });
   });
 });
