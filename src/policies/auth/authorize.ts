@@ -1,5 +1,6 @@
 /** @module Authorization policy: the roles and scopes each route of a service requires. */
 import type { ServicePolicy } from '../service-chain.ts';
+import { authenticate } from './authenticate.ts';
 import { insufficientAccess } from './challenge.ts';
 
 /**
@@ -8,7 +9,8 @@ import { insufficientAccess } from './challenge.ts';
  * challenge for bearer tokens). Requests on public paths carry no identity and no rule applies to them.
  */
 export const authorize: ServicePolicy = {
-  appliesTo: (service, gateway) => gateway.auth.service(service.name).mode !== 'none',
+  // Wherever authentication runs: the rules are about the identity it establishes.
+  appliesTo: authenticate.appliesTo,
   admit(c) {
     const identity = c.get('identity');
     if (identity === undefined) return;
