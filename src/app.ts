@@ -12,12 +12,12 @@ import { authenticate } from './policies/auth/authenticate.ts';
 import { authorize } from './policies/auth/authorize.ts';
 import { circuitBreaker } from './policies/circuit-breaker.ts';
 import { concurrencyLimit } from './policies/concurrency-limit.ts';
-import { cors } from './policies/cors.ts';
+import { withCors } from './policies/cors.ts';
 import { checkEdgeHygiene } from './policies/edge-hygiene.ts';
 import { armHealthChecksOnFirstRequest } from './health/arm-on-request.ts';
 import { rateLimit } from './policies/rate-limit.ts';
 import { applySecurityHeaders } from './policies/security-headers.ts';
-import { serviceChain } from './policies/service-chain.ts';
+import { answerWithProblem, applyAnswerHeaders, serviceChain } from './policies/service-chain.ts';
 import { proxyToService } from './proxy/proxy-to-service.ts';
 import { normalizePath } from './routing/normalize-path.ts';
 import { rawPathOf, requestUrlParts } from './routing/request-url.ts';
@@ -32,7 +32,7 @@ export function createApp(): Hono<AppEnv> {
   app.onError(renderError);
 
   // The edge steps, in one layer (see edge() below): request context, the recording point, edge hygiene, health
-  // arming; on the way out the recording and the security headers.
+  // arming; on the way out the recording, the policies' answer headers and the security headers.
   app.use(edge);
 
   // The gateway's own endpoints are registered here, before the service chain: a handler that answers ends the
@@ -47,52 +47,57 @@ export function createApp(): Hono<AppEnv> {
   for (const prefix of ADMIN_PREFIXES) app.use(`${prefix}/*`, adminGuard);
   app.route('/', adminApi());
 
-  // The service chain, in the order a proxied request goes through it. CORS comes before routing so a preflight
-  // is answered for the method it asks about, and its headers are added to every answer of the service after.
-  // Rate limits come after authentication so they can count per consumer.
-  app.use(cors());
-  // The policies a service has on, compiled once per configuration version: one dispatch layer for all of them,
-  // none of the work of a policy the service does not use, and no promise for a decision taken without waiting.
-  // The I/O each policy waits for becomes a span of the request's trace and a Server-Timing entry.
-  const servicePolicies = serviceChain([authenticate, authorize, rateLimit, concurrencyLimit, circuitBreaker]);
-  // Routing first, in the same layer: its refusals (404, 405) are thrown before any policy runs, so Hono renders
-  // them here as it did in a layer of their own.
-  app.use(function routedServiceChain(c, next) {
+  // The service chain, in the order a proxied request goes through it: CORS, routing, the policies, the forward.
+  // It is the handler of every request no gateway endpoint answers (Hono's not-found handler), so a proxied request
+  // matches a single Hono layer, the edge, and Hono runs it without composing a chain: no layer, async frame or
+  // closure per step (docs/performance.md). An admin path no endpoint answers reaches it too, and gets its 404
+  // from routing. CORS comes before routing so a preflight is answered for the method it asks about, and its
+  // headers are added to every answer of the service after. Rate limits come after authentication so they can
+  // count per consumer. The policies a service has on are compiled once per configuration version: none of the
+  // work of a policy the service does not use, and no promise for a decision taken without waiting; the I/O each
+  // policy waits for becomes a span of the request's trace and a Server-Timing entry.
+  const forwardAdmitted = serviceChain([authenticate, authorize, rateLimit, concurrencyLimit, circuitBreaker], proxyToService);
+  const routedService = (c: Context<AppEnv>) => {
+    // Its refusals (404, 405) are thrown before any policy runs.
     routeRequest(c);
-    return servicePolicies(c, next);
+    return forwardAdmitted(c);
+  };
+  app.notFound(function serviceRequest(c) {
+    return withCors(c, routedService);
   });
-  app.all('*', proxyToService());
   return app;
 }
 
 /**
  * The edge of every request, in one Hono layer instead of five: each step is a plain function in its own module,
  * called here in the order a request meets them, so a request pays one dispatch and one async frame for all of
- * them. Semantics as five layers had them: a refusal by a step here is rendered by onError (`c.error` set, `c.res`
- * the problem) and still gets the security headers; the chain after this layer renders its own errors into `c.res`
- * (Hono's dispatch), which the recording point then records as the answer the client got.
+ * them. An error of any step, or of the service chain after them (which Hono's not-found handler runs, passing
+ * its errors up), becomes the problem here (`answerWithProblem`: `c.error` set, what the request holds released);
+ * a gateway endpoint's errors are rendered by Hono (onError) before they get here. Either way the recording
+ * point then records the answer the client got, and every answer gets the security headers.
  */
 async function edge(c: Context<AppEnv>, next: Next): Promise<void> {
   const waitUntil = waitUntilOf(c);
+  let started: number | undefined;
   try {
     // Ids, the normalised path, the configuration: a promise only while the configuration loads.
     const loading = enterRequestContext(c, waitUntil);
     if (loading) await loading;
     // The read plane's one recording point sees every routed request's final answer, problems included.
-    const started = startRecording(c);
+    started = startRecording(c);
     // Cheap refusals before any work: host, header size and characters, body size.
     checkEdgeHygiene(c);
     // Health checks run on each service object's alarm; this arms them where no cron fires (wrangler dev).
     armHealthChecksOnFirstRequest(c, waitUntil);
     await next();
-    finishRecording(c, started, waitUntil);
   } catch (error) {
-    // What Hono's dispatch does with an error thrown by a layer.
     if (!(error instanceof Error)) throw error;
-    c.error = error;
-    c.res = await renderError(error, c);
+    c.res = answerWithProblem(c, error);
   }
-  // Last on the way out, so that every response gets them, problems included.
+  // Records only requests that were routed to a service: a refusal of the steps above never was.
+  if (started !== undefined) finishRecording(c, started, waitUntil);
+  // Last on the way out, so that every answer gets them, problems included.
+  applyAnswerHeaders(c);
   applySecurityHeaders(c);
 }
 

@@ -83,9 +83,17 @@ export interface Variables {
    * off rather than sent truncated, and the instance is not blamed.
    */
   clientBody?: ClientBody;
-  /** Set by the concurrency limit: releases its slot; forwarding calls it once the response body is delivered. */
+  /**
+   * Set by the concurrency limit: releases its slot; forwarding calls it once the response body is delivered, and
+   * answerWithProblem (src/policies/service-chain.ts) when the answer is a problem.
+   */
   releaseOnDelivery?: () => void;
-  /** The request's headers as edge hygiene read them, so forwarding need not read them from the runtime again. */
+  /** Headers policies put on the answer, whatever it is (the rate limit's RateLimit fields): see applyAnswerHeaders. */
+  answerHeaders?: Record<string, string>;
+  /**
+   * The request's headers that forwarding may have to remove or edit, as edge hygiene read them (see
+   * namesForwardingReviews in src/proxy/headers.ts), so forwarding need not read them all from the runtime again.
+   */
   requestHeaders?: readonly (readonly [string, string])[];
   /** The read plane's per-request record: I/O spans, and what forwarding learnt of the upstream exchange (set by startRecording). */
   observation?: RequestObservation;

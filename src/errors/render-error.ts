@@ -1,5 +1,5 @@
 /** @module The one place errors become responses. */
-import type { ErrorHandler } from 'hono';
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError } from '../config/load.ts';
 import type { AppEnv } from '../env.ts';
@@ -12,7 +12,7 @@ import { GatewayError, problemResponse } from './problem.ts';
  * Hono `onError` handler: a {@link GatewayError} becomes its problem; anything else is logged with the request id
  * and answered with a generic 500, never with its message or stack.
  */
-export const renderError: ErrorHandler<AppEnv> = (error, c) => {
+export const renderError = (error: Error, c: Context<AppEnv>): Response => {
   const trace = c.get('trace') ?? traceContextFrom(c.req.raw.headers);
   let problem: GatewayError;
   if (error instanceof GatewayError) {

@@ -91,8 +91,8 @@ async function probe(c: Context<AppEnv>, pool: ServicePool): Promise<Finish> {
     pool.state.probeDeniedUntil = Date.now() + PROBE_REFUSAL_CACHE_MS;
     throw new GatewayError('circuit-open', { service: service.name, retryAfter: 1 }, { headers: { 'retry-after': '1' } });
   }
-  return (c) => {
-    const success = c.error === undefined && c.res.status < 500;
+  return (c, answer) => {
+    const success = c.error === undefined && answer.status < 500;
     waitUntilOf(c)(
       callDurableObject(stub, (s) => s.reportProbe(policy, success), { kind: 'breaker-probe', background: true, timeoutMs: settings.callTimeoutMs })
         .then((snapshot) => pool.state.apply(snapshot, pool, Date.now()))

@@ -2,11 +2,9 @@
  * @module Concurrency limit policy: at most `maxInFlight` requests to a service at once from this isolate; up to
  * `maxQueue` more wait (in arrival order) up to `queueTimeoutMs` for a slot, the rest get 503 at once.
  */
-import type { Context } from 'hono';
 import type { ServiceConfig } from '../config/schema.ts';
-import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
-import type { Finish, ServicePolicy } from './service-chain.ts';
+import type { ServicePolicy } from './service-chain.ts';
 
 type ConcurrencyPolicy = NonNullable<ServiceConfig['policies']['concurrency']>;
 
@@ -99,19 +97,13 @@ export const concurrencyLimit: ServicePolicy = {
     const policy = service.policies.concurrency!;
     let gate = gates.get(service.name);
     if (!gate) gates.set(service.name, (gate = new ConcurrencyGate()));
+    // The slot is released when the response body has been delivered, or at once when the request is answered
+    // with a problem (answerWithProblem in service-chain.ts): nothing is left for the policy to do afterwards.
     const free = gate.tryHold(policy);
-    if (free) return holding(c, free);
+    if (free) return void c.set('releaseOnDelivery', free);
     return gate.acquire(policy, c.req.raw.signal).then((release) => {
       if (!release) throw new GatewayError('concurrency-limit', { service: service.name }, { headers: { 'retry-after': '1' } });
-      return holding(c, release);
+      c.set('releaseOnDelivery', release);
     });
   },
 };
-
-function holding(c: Context<AppEnv>, release: () => void): Finish {
-  c.set('releaseOnDelivery', release);
-  // An error recorded in c.error (a refusal, a failed forward) means nothing was forwarded.
-  return (c) => {
-    if (c.error) release();
-  };
-}

@@ -1,10 +1,11 @@
 /** @module CORS per service (Fetch standard §3.2): preflights answered at the edge, headers added to responses. */
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context } from 'hono';
 import type { CorsPolicyConfig, GatewayConfig } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
+import { answerWithProblem } from './service-chain.ts';
 
 /** One service's CORS policy, with its header values built once. */
 export class CorsPolicy {
@@ -68,22 +69,21 @@ export function corsPolicies(config: GatewayConfig): ReadonlyMap<string, CorsPol
 }
 
 /**
+ * The CORS step of the service chain (src/app.ts), around the rest of it (`inner`: routing, policies, forward).
  * Before routing: answers a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) for a service
  * with a CORS policy itself, 204 when allowed and 403 when not, without touching the origin. The route is looked up
  * with the method the preflight asks about, so routes limited to e.g. GET and POST still get their preflight.
- * After the rest of the chain: adds the CORS headers to responses for allowed origins, `Vary: Origin` to all.
- * Services without a policy are left to their origin.
+ * After the rest of the chain: adds the CORS headers to its answer (a problem too, so a browser can read it) for
+ * allowed origins, `Vary: Origin` to all. Services without a policy are left to their origin.
  */
-export function cors(): MiddlewareHandler<AppEnv> {
+export function withCors(c: Context<AppEnv>, inner: (c: Context<AppEnv>) => Promise<Response>): Promise<Response> {
   // No service has CORS (the common case): nothing to answer or add, so no async frame around the rest of the chain.
-  return function cors(c, next) {
-    const gateway = c.get('gateway');
-    if (gateway.cors.size === 0) return next();
-    return withCors(c, next, gateway);
-  };
+  const gateway = c.get('gateway');
+  if (gateway.cors.size === 0) return inner(c);
+  return corsAround(c, inner, gateway);
 }
 
-async function withCors(c: Context<AppEnv>, next: Next, gateway: GatewayRuntime): Promise<Response | void> {
+async function corsAround(c: Context<AppEnv>, inner: (c: Context<AppEnv>) => Promise<Response>, gateway: GatewayRuntime): Promise<Response> {
   const origin = c.req.header('origin');
   if (origin !== undefined && c.req.method === 'OPTIONS') {
     const requestedMethod = c.req.header('access-control-request-method');
@@ -94,19 +94,26 @@ async function withCors(c: Context<AppEnv>, next: Next, gateway: GatewayRuntime)
     }
   }
 
-  await next();
+  let answer: Response;
+  try {
+    answer = await inner(c);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    answer = answerWithProblem(c, error);
+  }
 
   const route = c.get('route');
   const policy = route && gateway.cors.get(route.service.name);
-  if (!policy) return;
-  const headers = c.res.headers;
+  if (!policy) return answer;
+  const headers = answer.headers;
   // The gateway owns CORS for this service: an origin's own CORS headers would contradict it.
   for (const name of ORIGIN_CORS_HEADERS) if (headers.has(name)) headers.delete(name);
   headers.append('vary', 'Origin');
-  if (origin === undefined || !policy.allowsOrigin(origin)) return;
+  if (origin === undefined || !policy.allowsOrigin(origin)) return answer;
   headers.set('access-control-allow-origin', policy.allowOriginValue(origin));
   if (policy.credentials) headers.set('access-control-allow-credentials', 'true');
   if (policy.exposeHeaders) headers.set('access-control-expose-headers', policy.exposeHeaders);
+  return answer;
 }
 
 const ORIGIN_CORS_HEADERS = ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers'];

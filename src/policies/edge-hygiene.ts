@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import type { GatewaySettings } from '../config/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { namesForwardingReviews } from '../proxy/headers.ts';
 import { guardClientBody, noteClientFault } from '../proxy/upstream-exchange.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 
@@ -18,8 +19,11 @@ export class EdgeRules {
   readonly maxBodyBytes: number;
   readonly maxHeaderBytes: number;
   readonly bodyIdleTimeoutMs: number;
+  /** Header names forwarding may have to remove or edit (namesForwardingReviews in src/proxy/headers.ts). */
+  readonly reviewedHeaderNames: ReadonlySet<string>;
 
-  constructor(settings: GatewaySettings) {
+  constructor(settings: GatewaySettings, reviewedHeaderNames: ReadonlySet<string> = namesForwardingReviews([])) {
+    this.reviewedHeaderNames = reviewedHeaderNames;
     this.anyHost = settings.allowedHosts.length === 0;
     this.#exactHosts = new Set(settings.allowedHosts.filter((host) => !host.startsWith('*.')));
     this.#hostSuffixes = settings.allowedHosts.filter((host) => host.startsWith('*.')).map((host) => host.slice(1));
@@ -63,15 +67,20 @@ export function checkEdgeHygiene(c: Context<AppEnv>): void {
   if (path.includes('%0') && /%0[AD]/.test(path)) throw new GatewayError('invalid-path');
 
   const request = c.req.raw;
-  // Read once, and kept for forwarding, which needs the same list.
-  const headers = [...request.headers];
+  // Every header is read here, once: forwarding gets the few it may have to remove or edit (usually none), so it
+  // need not read them all again. forEach, not a spread: no array per header (about half the cost, and a
+  // kilobyte less garbage per request).
+  const reviewed: [string, string][] = [];
   let headerBytes = 0;
-  for (const [name, value] of headers) {
+  let controlCharacter = false;
+  request.headers.forEach((value, name) => {
     headerBytes += name.length + value.length;
-    if (CONTROL_CHARACTER.test(value)) throw new GatewayError('invalid-header');
-  }
+    if (CONTROL_CHARACTER.test(value)) controlCharacter = true;
+    if (rules.reviewedHeaderNames.has(name)) reviewed.push([name, value]);
+  });
+  if (controlCharacter) throw new GatewayError('invalid-header');
   if (headerBytes > rules.maxHeaderBytes) throw new GatewayError('headers-too-large', { limit: rules.maxHeaderBytes });
-  c.set('requestHeaders', headers);
+  c.set('requestHeaders', reviewed);
 
   if (request.body !== null) {
     // RFC 9110 §9.3.1: a body on GET has no defined meaning, and workerd refuses to send one.

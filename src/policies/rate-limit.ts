@@ -12,7 +12,7 @@ import { LeasedLimiter, type Admission } from '../state/clients/leased-limiter.t
 import { statePlaneCounters } from '../state/infra/state-plane-metrics.ts';
 import { exchangeTransport, regionExchange } from '../state/clients/tier.ts';
 import type { BucketPolicy, LeaseReturn } from '../state/machines/token-bucket.ts';
-import type { Finish, ServicePolicy } from './service-chain.ts';
+import type { ServicePolicy } from './service-chain.ts';
 
 type RateLimitPolicy = NonNullable<ServiceConfig['policies']['rateLimit']>;
 
@@ -100,7 +100,7 @@ export const rateLimit: ServicePolicy = {
     const key = bucketKey(c, policy);
     const limiter = limiterFor(key, policy, settings.unreachableBackoffMs);
     const admission = limiter.admitLocally(Date.now());
-    if (admission) return decide(compiled, policy, service.name, admission);
+    if (admission) return decide(c, compiled, policy, service.name, admission);
     return leaseAndDecide(c, limiter, key, compiled, policy, service.name, settings);
   },
 };
@@ -113,7 +113,7 @@ async function leaseAndDecide(
   policy: RateLimitPolicy,
   serviceName: string,
   settings: GatewayConfig['gateway']['statePlane'],
-): Promise<Finish | undefined> {
+): Promise<void> {
   let admission: Admission;
   try {
     const direct = (want: number, returned: LeaseReturn[]) =>
@@ -138,13 +138,13 @@ async function leaseAndDecide(
       throw new GatewayError('rate-limit-unavailable', { service: serviceName }, { headers: { 'retry-after': '1' } });
     }
     statePlaneCounters.failedOpen['rate-limit'] += 1;
-    return undefined;
+    return;
   }
-  return decide(compiled, policy, serviceName, admission);
+  decide(c, compiled, policy, serviceName, admission);
 }
 
-/** Refuses (429) or lets the request on with the headers to add to its answer. */
-function decide(compiled: CompiledRateLimit, policy: RateLimitPolicy, serviceName: string, admission: Admission): Finish {
+/** Refuses (429) or lets the request on, with the RateLimit headers for its answer (`answerHeaders`). */
+function decide(c: Context<AppEnv>, compiled: CompiledRateLimit, policy: RateLimitPolicy, serviceName: string, admission: Admission): void {
   const headers = headersFor(compiled, policy, admission);
   if (!admission.allowed) {
     throw new GatewayError(
@@ -153,7 +153,5 @@ function decide(compiled: CompiledRateLimit, policy: RateLimitPolicy, serviceNam
       { headers: { ...headers, 'retry-after': String(admission.retryAfterSeconds) } },
     );
   }
-  return (c) => {
-    for (const name in headers) c.res.headers.set(name, headers[name]!);
-  };
+  c.set('answerHeaders', headers);
 }

@@ -63,6 +63,18 @@ function withoutAccessCookie(cookie: string): string {
 }
 
 /**
+ * The request header names forwarding may have to remove or edit, given every name a service reserves: the
+ * hop-by-hop ones, `Connection` (and what it names), `Cookie` (Access's session cookie) and the reserved names.
+ * Edge hygiene, which reads every header anyway, keeps the client's headers with these names (usually none), so
+ * forwarding looks at those instead of reading the whole list from the runtime again.
+ */
+export function namesForwardingReviews(reserved: Iterable<ReadonlySet<string>>): ReadonlySet<string> {
+  const names = new Set([...HOP_BY_HOP, 'cookie', ...RESERVED_REQUEST_HEADERS]);
+  for (const set of reserved) for (const name of set) names.add(name);
+  return names;
+}
+
+/**
  * Removes from `headers` the hop-by-hop headers, every header the `Connection` header names (RFC 9110 §7.6.1)
  * and any name in `alsoRemove`. Only names actually present are deleted: each Headers call crosses into the
  * runtime, and deleting a fixed list on every request cost more than the rest of the header work.
@@ -108,8 +120,8 @@ export interface UpstreamHeaderOptions {
   /** The authenticated caller, whose identity headers are set. */
   identity?: Identity | undefined;
   /**
-   * `incoming`'s entries when they have been read already (edge hygiene reads them once): reading headers crosses into
-   * the runtime and costs about as much as the rest of the header work.
+   * `incoming`'s entries with a name in {@link namesForwardingReviews} (edge hygiene keeps them as it reads every
+   * header), so that the rest need not be read from the runtime again; all of them are read when absent.
    */
   entries?: readonly (readonly [string, string])[] | undefined;
 }

@@ -1,5 +1,5 @@
 /** @module Last in the chain: forwards the request to the service its route leads to. */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { waitUntilOf } from '../middleware/wait-until.ts';
 import { syncServiceState } from '../state/clients/sync-service-state.ts';
@@ -8,64 +8,61 @@ import { rewriteRequestHeaders } from './headers.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 
 /**
- * The chain's handler: answers with the forward's promise. Not an async function: it has nothing to wait for before
- * forwarding, and returning the promise spares an async frame and its resumption per request (Hono's dispatch
- * catches a synchronous throw as it would a rejection).
+ * The end of the service chain: answers with the forward's promise. Not an async function: it has nothing to wait
+ * for before forwarding, and returning the promise spares an async frame and its resumption per request.
  */
-export function proxyToService(): MiddlewareHandler<AppEnv> {
-  return function proxyToService(c) {
-    // c.get, not c.var: Hono builds a new object from all variables on every c.var access.
-    const gateway = c.get('gateway');
-    const route = c.get('route');
-    const trace = c.get('trace');
-    const url = requestUrlParts(c.req.url);
+export function proxyToService(c: Context<AppEnv>): Promise<Response> {
+  // c.get, not c.var: Hono builds a new object from all variables on every c.var access.
+  const gateway = c.get('gateway');
+  const route = c.get('route');
+  const trace = c.get('trace');
+  const url = requestUrlParts(c.req.url);
 
-    const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
-    const facts = {
-      clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
-      proto: url.protocol,
-      host: url.host,
+  const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
+  const facts = {
+    clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
+    proto: url.protocol,
+    host: url.host,
+    trace,
+    webSocket,
+  };
+  const headerOptions = {
+    forwarding: gateway.auth.service(route.service.name).forwarding,
+    identity: c.get('identity'),
+    entries: c.get('requestHeaders'),
+  };
+  const declaredLength = c.req.header('content-length');
+  const pool = gateway.pools.get(route.service.name)!;
+  const waitUntil = waitUntilOf(c);
+  // Outcomes reach the service's object in the background, at most once per sync interval.
+  syncServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
+  const forwarding = forward(
+    pool,
+    {
+      method: c.req.method,
+      path: route.upstreamPath,
+      search: url.search,
+      // Each attempt's upstream Request copies the client's headers once; the rewrite edits that copy.
+      headers: c.req.raw.headers,
+      rewriteHeaders: (headers) => rewriteRequestHeaders(headers, facts, headerOptions),
+      body: c.req.raw.body,
+      contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
       trace,
       webSocket,
-    };
-    const headerOptions = {
-      forwarding: gateway.auth.service(route.service.name).forwarding,
-      identity: c.get('identity'),
-      entries: c.get('requestHeaders'),
-    };
-    const declaredLength = c.req.header('content-length');
-    const pool = gateway.pools.get(route.service.name)!;
-    const waitUntil = waitUntilOf(c);
-    // Outcomes reach the service's object in the background, at most once per sync interval.
-    syncServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
-    const forwarding = forward(
-      pool,
-      {
-        method: c.req.method,
-        path: route.upstreamPath,
-        search: url.search,
-        // Each attempt's upstream Request copies the client's headers once; the rewrite edits that copy.
-        headers: c.req.raw.headers,
-        rewriteHeaders: (headers) => rewriteRequestHeaders(headers, facts, headerOptions),
-        body: c.req.raw.body,
-        contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
-        trace,
-        webSocket,
-        observation: c.get('observation'),
-        clientBody: c.get('clientBody'),
-        // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
-        clientGone: c.req.raw.signal,
-        onDelivered: c.get('releaseOnDelivery'),
-      },
-      waitUntil,
-    );
-    // When the client disconnects, workerd cancels this handler and nothing after an await runs: continuations
-    // of a promise registered with waitUntil still do. The attempt (bounded by its timeouts) then still lowers the
-    // instance's in-flight count, and a failed forward releases the concurrency slot. A response body's delivery
-    // releases both on its own (see releaseWhenDelivered).
-    const release = c.get('releaseOnDelivery');
-    waitUntil(forwarding.catch(() => release?.()));
-    return forwarding;
-  };
+      observation: c.get('observation'),
+      clientBody: c.get('clientBody'),
+      // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
+      clientGone: c.req.raw.signal,
+      onDelivered: c.get('releaseOnDelivery'),
+    },
+    waitUntil,
+  );
+  // When the client disconnects, workerd cancels this handler and nothing after an await runs: continuations
+  // of a promise registered with waitUntil still do. The attempt (bounded by its timeouts) then still lowers the
+  // instance's in-flight count, and a failed forward releases the concurrency slot. A response body's delivery
+  // releases both on its own (see releaseWhenDelivered).
+  const release = c.get('releaseOnDelivery');
+  waitUntil(forwarding.catch(() => release?.()));
+  return forwarding;
 }
 

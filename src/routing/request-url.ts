@@ -15,11 +15,29 @@ export function rawPathOf(url: string): string {
   return url.slice(start, end);
 }
 
+export interface RequestUrlParts {
+  readonly protocol: string;
+  readonly host: string;
+  readonly hostname: string;
+  readonly search: string;
+}
+
+/** The last URL's parts: routing, hygiene and forwarding each ask for the same request's. */
+let last: { url: string; parts: RequestUrlParts } | undefined;
+
 /**
  * Scheme, host and query of the request URL, which the runtime has already parsed and normalised, so plain string
- * slicing is enough (and spares a URL object per request).
+ * slicing is enough (and spares a URL object per request). The parts of the last URL asked about are kept: the
+ * steps of one request ask for them several times.
  */
-export function requestUrlParts(url: string): { protocol: string; host: string; hostname: string; search: string } {
+export function requestUrlParts(url: string): RequestUrlParts {
+  if (last?.url === url) return last.parts;
+  const parts = parseRequestUrl(url);
+  last = { url, parts };
+  return parts;
+}
+
+function parseRequestUrl(url: string): RequestUrlParts {
   const schemeEnd = url.indexOf('://');
   const hostStart = schemeEnd + 3;
   let hostEnd = url.indexOf('/', hostStart);

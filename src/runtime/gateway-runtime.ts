@@ -7,6 +7,7 @@ import { ServicePool } from '../balancing/service-pool.ts';
 import { AuthRuntime } from '../policies/auth/auth-policy.ts';
 import { corsPolicies, type CorsPolicy } from '../policies/cors.ts';
 import { EdgeRules } from '../policies/edge-hygiene.ts';
+import { namesForwardingReviews } from '../proxy/headers.ts';
 import { SecurityHeaderSet } from '../policies/security-headers.ts';
 import { Router } from '../routing/router.ts';
 import type { GatewayConfig } from '../config/schema.ts';
@@ -28,7 +29,9 @@ export class GatewayRuntime {
     this.pools = new Map(config.services.map((service) => [service.name, new ServicePool(service)]));
     this.auth = new AuthRuntime(config);
     this.cors = corsPolicies(config);
-    this.edge = new EdgeRules(config.gateway);
+    // Every name any service reserves: edge hygiene runs before routing, so before the service is known.
+    const reserved = config.services.map((service) => this.auth.service(service.name).forwarding.reserved);
+    this.edge = new EdgeRules(config.gateway, namesForwardingReviews(reserved));
     this.security = new SecurityHeaderSet(config.gateway.securityHeaders);
   }
 }

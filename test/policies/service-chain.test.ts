@@ -1,4 +1,4 @@
-/** serviceChain: only the policies a service has on run, in order, with Hono's error semantics, timing their waits. */
+/** serviceChain: only the policies a service has on run, in order, then the handler; refusals rendered once a finish waits; waits timed. */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { GatewayRuntime } from '../../src/runtime/gateway-runtime.ts';
@@ -7,7 +7,7 @@ import type { AppEnv } from '../../src/env.ts';
 import { GatewayError } from '../../src/errors/problem.ts';
 import { renderError } from '../../src/errors/render-error.ts';
 import { newObservation } from '../../src/observability/request-spans.ts';
-import { serviceChain, type ServicePolicy } from '../../src/policies/service-chain.ts';
+import { answerWithProblem, applyAnswerHeaders, serviceChain, type ServicePolicy } from '../../src/policies/service-chain.ts';
 
 const gateway = {} as GatewayRuntime;
 const service = (name: string, on: string[]) => ({ name, policies: Object.fromEntries(on.map((policy) => [policy, {}])) }) as unknown as ServiceConfig;
@@ -38,8 +38,10 @@ function appWith(ran: string[], decisions: { count: number }, behaviours: Record
     c.set('route', { kind: 'match', service: service(c.req.path.slice(1), c.req.query('on')?.split(',') ?? []), route: {} as never, upstreamPath: '/' });
     await next();
   });
-  app.use(serviceChain([policy('a'), policy('b'), policy('c')]));
-  app.all('*', (c) => (c.req.query('origin') === 'fails' ? Promise.reject(new GatewayError('upstream-unreachable', { service: 's' })) : c.text('origin')));
+  const chain = serviceChain([policy('a'), policy('b'), policy('c')], (c) =>
+    c.req.query('origin') === 'fails' ? Promise.reject(new GatewayError('upstream-unreachable', { service: 's' })) : Promise.resolve(c.text('origin')),
+  );
+  app.all('*', (c) => chain(c));
   return { app, observation };
 }
 
@@ -70,7 +72,7 @@ describe('serviceChain', () => {
     expect(ran).toEqual(['a', 'b', 'a saw an error']);
   });
 
-  it('a refusal before any finish is rendered by Hono', async () => {
+  it('passes a refusal before any finish up to its caller (here Hono, which renders it)', async () => {
     const ran: string[] = [];
     const response = await appWith(ran, { count: 0 }, { b: 'refuses' }).app.request('/other?on=a,b,c');
     expect(response.status).toBe(429);
@@ -85,5 +87,37 @@ describe('serviceChain', () => {
     expect(ran).toEqual(['a', 'b', 'c', 'b saw an error']);
     expect(observation.spans.map((span) => span.name)).toEqual(['b']);
     expect(observation.spans[0]!.durationMs).toBeGreaterThan(0);
+  });
+});
+
+describe('answerWithProblem and applyAnswerHeaders', () => {
+  it('renders the problem, records the error and releases what the request holds, once', async () => {
+    const app = new Hono<AppEnv>();
+    let releases = 0;
+    app.get('*', (c) => {
+      c.set('releaseOnDelivery', () => void (releases += 1));
+      const answer = answerWithProblem(c, new GatewayError('circuit-open', { service: 's', retryAfter: 1 }));
+      expect(c.error).toBeInstanceOf(GatewayError);
+      return answer;
+    });
+    const response = await app.request('/x');
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(releases).toBe(1);
+  });
+
+  it('puts the headers policies asked for on whatever the answer is', async () => {
+    const app = new Hono<AppEnv>();
+    app.use(async (c, next) => {
+      await next();
+      applyAnswerHeaders(c);
+    });
+    app.get('/asked', (c) => {
+      c.set('answerHeaders', { ratelimit: '"s";r=1;t=2' });
+      return c.text('ok');
+    });
+    app.get('/none', (c) => c.text('ok'));
+    expect((await app.request('/asked')).headers.get('ratelimit')).toBe('"s";r=1;t=2');
+    expect((await app.request('/none')).headers.get('ratelimit')).toBeNull();
   });
 });
