@@ -1,8 +1,9 @@
 /**
  * @module `npm run bench`: the built gateway with its real chain on (JWT HS256 auth with cached verification, rate
  * limit, concurrency limit, circuit breaker with outlier ejection, least connections, each state-backed policy on
- * its Durable Object), a bare pass-through Worker and two Hono references (Hono's dispatch alone; Hono's proxy
- * helper with a request-id middleware), each in its own plain `workerd serve` (the workerd wrangler runs; no
+ * its Durable Object), a bare pass-through Worker, two Hono references (Hono's dispatch alone; Hono's proxy
+ * helper with a request-id middleware) and the duties floor (scripts/bench/duties-floor.ts: only the runtime work
+ * the gateway's features oblige it to do, done directly), each in its own plain `workerd serve` (the workerd wrangler runs; no
  * inspector, no dev-server logging), in front of the same nginx origin, loaded by wrk in alternating rounds.
  * Then, in separate profiled processes, a CPU profile of the gateway and of the pass-through: the cost ledger.
  * Prints a summary and, as its last line, the figures as JSON.
@@ -199,10 +200,13 @@ await Promise.all([
   buildReference('passthrough', join(WORK, 'passthrough.js')),
   buildReference('hono-bare', join(WORK, 'hono-bare.js')),
   buildReference('hono-proxy', join(WORK, 'hono-proxy.js')),
+  buildReference('duties-floor', join(WORK, 'duties-floor.js')),
 ]);
 
-const ports = await Promise.all(Array.from({ length: 9 }, () => freePort()));
-const [originPort, gatewayPort, passthroughPort, honoBarePort, honoProxyPort, profiledGatewayPort, profiledPassthroughPort, gatewayInspector, passthroughInspector] = ports as [number, number, number, number, number, number, number, number, number];
+const ports = await Promise.all(Array.from({ length: 10 }, () => freePort()));
+const [originPort, gatewayPort, passthroughPort, honoBarePort, honoProxyPort, dutiesFloorPort, profiledGatewayPort, profiledPassthroughPort, gatewayInspector, passthroughInspector] = ports as [
+  number, number, number, number, number, number, number, number, number, number,
+];
 const originUrl = `http://127.0.0.1:${originPort}`;
 const origin = `${originUrl}/api/v1`;
 const config = benchConfig(originUrl);
@@ -223,7 +227,8 @@ const gateway = startWorkerd(gatewaySpec('gateway', gatewayPort));
 const passthrough = startWorkerd(referenceSpec('passthrough', passthroughPort, 'passthrough.js'));
 const honoBare = startWorkerd(referenceSpec('hono-bare', honoBarePort, 'hono-bare.js'));
 const honoProxy = startWorkerd(referenceSpec('hono-proxy', honoProxyPort, 'hono-proxy.js'));
-await Promise.all([originUrl, gateway.url, passthrough.url, honoBare.url, honoProxy.url].map(waitForHttp));
+const dutiesFloor = startWorkerd(referenceSpec('duties-floor', dutiesFloorPort, 'duties-floor.js'));
+await Promise.all([originUrl, gateway.url, passthrough.url, honoBare.url, honoProxy.url, dutiesFloor.url].map(waitForHttp));
 
 const nowSeconds = Math.floor(Date.now() / 1000);
 const token = await new SignJWT({})
@@ -237,17 +242,18 @@ const token = await new SignJWT({})
 await checkChain(gateway.url, token);
 const chain = chainOf(parsed);
 
-console.log(`warming up, then ${ROUNDS} alternating rounds of ${SECONDS}s at ${CONNECTIONS} connections (pass-through, gateway, hono bare, hono proxy)…`);
-for (const target of [passthrough, gateway, honoBare, honoProxy]) wrk(target.url, CONNECTIONS, 2, { token });
+console.log(`warming up, then ${ROUNDS} alternating rounds of ${SECONDS}s at ${CONNECTIONS} connections (pass-through, gateway, hono bare, hono proxy, duties floor)…`);
+for (const target of [passthrough, gateway, honoBare, honoProxy, dutiesFloor]) wrk(target.url, CONNECTIONS, 2, { token });
 const stateBefore = await statePlane(gatewayPort);
 const nginx = wrk(`${origin}/bench/items/42`, CONNECTIONS, SECONDS);
-const runs = { passthrough: [] as WrkResult[], gateway: [] as WrkResult[], honoBare: [] as WrkResult[], honoProxy: [] as WrkResult[] };
+const runs = { passthrough: [] as WrkResult[], gateway: [] as WrkResult[], honoBare: [] as WrkResult[], honoProxy: [] as WrkResult[], dutiesFloor: [] as WrkResult[] };
 for (let i = 0; i < ROUNDS; i++) {
   runs.passthrough.push(wrk(passthrough.url, CONNECTIONS, SECONDS, { pid: passthrough.pid }));
   runs.gateway.push(wrk(gateway.url, CONNECTIONS, SECONDS, { token, pid: gateway.pid }));
   runs.honoBare.push(wrk(honoBare.url, CONNECTIONS, SECONDS));
   runs.honoProxy.push(wrk(honoProxy.url, CONNECTIONS, SECONDS));
-  console.log(`round ${i + 1}: ${(['passthrough', 'gateway', 'honoBare', 'honoProxy'] as const).map((name) => `${name} ${round(runs[name][i]!.rps, 0)} req/s`).join(', ')}`);
+  runs.dutiesFloor.push(wrk(dutiesFloor.url, CONNECTIONS, SECONDS, { token, pid: dutiesFloor.pid }));
+  console.log(`round ${i + 1}: ${(['passthrough', 'gateway', 'honoBare', 'honoProxy', 'dutiesFloor'] as const).map((name) => `${name} ${round(runs[name][i]!.rps, 0)} req/s`).join(', ')}`);
 }
 const stateAfter = await statePlane(gatewayPort);
 const measuredRequests = stateAfter.requests - stateBefore.requests;
@@ -277,7 +283,7 @@ const passthroughProfile = await profileLedger({
 });
 
 const pairRatios = runs.gateway.map((r, i) => r.rps / runs.passthrough[i]!.rps);
-const ratioTo = (name: 'honoBare' | 'honoProxy') => median(runs[name].map((r, i) => r.rps / runs.passthrough[i]!.rps));
+const ratioTo = (name: 'honoBare' | 'honoProxy' | 'dutiesFloor') => median(runs[name].map((r, i) => r.rps / runs.passthrough[i]!.rps));
 const errors = [...Object.values(runs).flat(), passthroughSerial, gatewaySerial].reduce((sum, r) => sum + r.errors, 0);
 const cpuGateway = cpuPerRequest(runs.gateway);
 const cpuPassthrough = cpuPerRequest(runs.passthrough);
@@ -298,12 +304,14 @@ const result = {
   pair_ratios: pairRatios.map((r) => round(r)),
   hono_bare_ratio: round(ratioTo('honoBare')),
   hono_proxy_ratio: round(ratioTo('honoProxy')),
+  duties_floor_ratio: round(ratioTo('dutiesFloor')),
   p50_overhead_ms: round(gatewaySerial.p50Ms - passthroughSerial.p50Ms),
   p99_gateway_ms: round(median(runs.gateway.map((r) => r.p99Ms))),
   p99_passthrough_ms: round(median(runs.passthrough.map((r) => r.p99Ms))),
   cpu_us_per_request_gateway: round(cpuGateway, 1),
   cpu_us_per_request_passthrough: round(cpuPassthrough, 1),
   cpu_us_per_request_difference: round(cpuGateway - cpuPassthrough, 1),
+  cpu_us_per_request_duties_floor: round(cpuPerRequest(runs.dutiesFloor), 1),
   do_calls_per_request: round((synchronousCalls + backgroundCalls) / measuredRequests, 4),
   chain,
   ledger,
@@ -316,6 +324,7 @@ const result = {
   gateway_rps: round(median(runs.gateway.map((r) => r.rps)), 0),
   hono_bare_rps: round(median(runs.honoBare.map((r) => r.rps)), 0),
   hono_proxy_rps: round(median(runs.honoProxy.map((r) => r.rps)), 0),
+  duties_floor_rps: round(median(runs.dutiesFloor.map((r) => r.rps)), 0),
   p50_passthrough_ms: round(passthroughSerial.p50Ms),
   p50_gateway_ms: round(gatewaySerial.p50Ms),
   do_synchronous_calls_per_request: round(synchronousCalls / measuredRequests, 4),
@@ -328,7 +337,7 @@ const result = {
   non_2xx: errors,
 };
 console.log(
-  `gateway ratio ${result.ratio} (hono bare ${result.hono_bare_ratio}, hono proxy ${result.hono_proxy_ratio}); ` +
+  `gateway ratio ${result.ratio} (hono bare ${result.hono_bare_ratio}, hono proxy ${result.hono_proxy_ratio}, duties floor ${result.duties_floor_ratio}); ` +
     `p50 at 1 connection +${result.p50_overhead_ms} ms; p99 at ${CONNECTIONS}: gateway ${result.p99_gateway_ms} ms, pass-through ${result.p99_passthrough_ms} ms; ` +
     `CPU per request (process user+system ÷ requests, an approximation of billed CPU): gateway ${result.cpu_us_per_request_gateway} µs, pass-through ${result.cpu_us_per_request_passthrough} µs; ` +
     `Durable Object calls per request ${result.do_calls_per_request}`,

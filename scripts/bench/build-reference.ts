@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Bundles `scripts/bench/<name>.ts` into `outfile` as one ES module (esbuild keeps `// path` module markers). */
-export async function buildReference(name: 'passthrough' | 'hono-bare' | 'hono-proxy', outfile: string): Promise<void> {
+export async function buildReference(name: 'passthrough' | 'hono-bare' | 'hono-proxy' | 'duties-floor', outfile: string): Promise<void> {
   await build({
     entryPoints: [join(ROOT, 'scripts/bench', `${name}.ts`)],
     bundle: true,

@@ -130,8 +130,7 @@ export function finishRecording(c: Context<AppEnv>, started: number, waitUntil: 
   if (pool) {
     pool.state.recordRequest(record, Date.now());
     // The caller's sampled flag counts only when the trace id is the caller's (the gateway started none).
-    // The flag first: the header is read only when the trace is flagged sampled.
-    const parentSampled = (parseInt(trace.flags, 16) & 1) === 1 && (c.req.raw.headers.get('traceparent')?.includes(trace.traceId) ?? false);
+    const parentSampled = trace.fromCaller && (parseInt(trace.flags, 16) & 1) === 1;
     const kept = keepReason(record, parentSampled, settings.traces, Math.random());
     if (kept) {
       pool.state.tracesKept = settings.traces.keptPerService;

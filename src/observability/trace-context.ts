@@ -10,6 +10,8 @@ export interface TraceContext {
   spanId: string;
   /** Trace flags (sampled bit) as two hex digits. */
   flags: string;
+  /** Whether the trace id (and flags) are the caller's, from a valid `traceparent`; false when the gateway started the trace. */
+  fromCaller: boolean;
   /** The `traceparent` the gateway sends upstream and returns to the client. */
   traceparent: string;
 }
@@ -24,7 +26,7 @@ export function traceContextFrom(headers: Headers): TraceContext {
   const clientRequestId = headers.get('x-request-id');
   const requestId = clientRequestId && REQUEST_ID.test(clientRequestId) ? clientRequestId : randomUuid();
 
-  let traceId = randomHex(16);
+  let traceId: string | undefined;
   let flags = '01';
   const parsed = TRACEPARENT.exec(headers.get('traceparent')?.trim() ?? '');
   if (parsed) {
@@ -39,6 +41,8 @@ export function traceContextFrom(headers: Headers): TraceContext {
       flags = clientFlags!;
     }
   }
+  const fromCaller = traceId !== undefined;
+  traceId ??= randomHex(16);
   const spanId = randomHex(8);
-  return { requestId, traceId, spanId, flags, traceparent: `00-${traceId}-${spanId}-${flags}` };
+  return { requestId, traceId, spanId, flags, fromCaller, traceparent: `00-${traceId}-${spanId}-${flags}` };
 }

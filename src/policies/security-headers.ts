@@ -43,7 +43,12 @@ const DEFAULTS = new SecurityHeaderSet(SecurityHeadersSchema.parse({}));
 export function applySecurityHeaders(c: Context<AppEnv>): void {
   const set = c.get('gateway')?.security ?? DEFAULTS;
   const headers = c.res.headers;
-  for (const [name, value] of set.common) if (set.override || !headers.has(name)) headers.set(name, value);
+  // Indexed, not `for (const [name, value] of …)`: destructuring iterates each pair, an iterator object per header
+  // per request (a few hundred bytes of garbage per response).
+  for (let i = 0; i < set.common.length; i++) {
+    const header = set.common[i]!;
+    if (set.override || !headers.has(header[0])) headers.set(header[0], header[1]);
+  }
   if (set.hsts && c.req.url.startsWith('https:') && (set.override || !headers.has('strict-transport-security'))) {
     headers.set('strict-transport-security', set.hsts);
   }

@@ -10,7 +10,6 @@ import {
   exchange,
   noteClientFault,
   releaseWhenDelivered,
-  type AttemptOutcome,
   type ClientBody,
   type OriginFailure,
 } from './upstream-exchange.ts';
@@ -80,16 +79,31 @@ export async function forward(
   }
 
   pool.retryBudget.recordRequest(started);
-  const tried = new Set<InstanceState>();
+  // Made on the first retry: most requests take one attempt.
+  let tried: Set<InstanceState> | undefined;
   let lastFailure: OriginFailure | undefined;
   for (let attempt = 1; ; attempt++) {
     const now = Date.now();
-    const instance = pool.choose(tried, now);
+    const instance = pool.choose(tried ?? NONE_TRIED, now);
     if (!instance) break;
-    tried.add(instance);
 
-    const timeoutMs = Math.min(perTryMs, deadline - now);
-    const outcome = await attemptOnce(instance, request, body, timeoutMs, service.loadBalancing.ewmaDecayMs);
+    // The instance's in-flight count stays raised on a response: its body is still on its way, and
+    // clientResponse lowers the count when it has been delivered.
+    instance.inFlight += 1;
+    const outcome = await exchange({
+      // The URL is the instance's base plus a normalised path that starts with exactly one "/": no request path
+      // can make it point at another host (unlike `new URL(path, base)` with `//evil.example`).
+      url: `${instance.base}${request.path}${request.search}`,
+      method: request.method,
+      headers: request.headers,
+      rewriteHeaders: request.rewriteHeaders,
+      body,
+      timeoutMs: Math.min(perTryMs, deadline - now),
+      clientBody: request.clientBody,
+      clientGone: request.clientGone,
+    });
+    if (outcome.kind === 'response') instance.observeRtt(Date.now() - now, Date.now(), service.loadBalancing.ewmaDecayMs);
+    else instance.inFlight -= 1;
     if (request.observation) {
       const result = outcome.kind === 'response' ? outcome.response.status : outcome.kind === 'origin-failure' ? outcome.failure : 'client-fault';
       recordAttempt(request.observation, instance.id, attempt, now, result);
@@ -97,8 +111,8 @@ export async function forward(
     // The request's own fault (a body cut short, too large or stalled, a request the runtime will not send):
     // answered as such, never held against the instance, never retried.
     if (outcome.kind === 'client-fault') throw noteClientFault(outcome.problem, request.trace.requestId);
-    const isLast =
-      attempt >= maxAttempts || Date.now() >= deadline || tried.size >= pool.instances.length;
+    const isLast = attempt >= maxAttempts || Date.now() >= deadline || attempt >= pool.instances.length;
+    if (!isLast) (tried ??= new Set()).add(instance);
 
     pool.recordOutcome(instance, countsAgainstInstance(outcome) === true, Date.now() - now);
     if (outcome.kind === 'origin-failure') {
@@ -130,35 +144,7 @@ function shouldRetryStatus(status: number, on: readonly string[]): boolean {
   return (status === 502 || status === 503 || status === 504) && on.includes('gateway-error');
 }
 
-/**
- * One attempt against one instance. On a response the instance's in-flight count stays raised: the response body
- * is still on its way, and {@link clientResponse} lowers the count when it has been delivered.
- */
-async function attemptOnce(
-  instance: InstanceState,
-  request: ForwardRequest,
-  body: ReadableStream<Uint8Array> | ArrayBuffer | null,
-  timeoutMs: number,
-  ewmaDecayMs: number,
-): Promise<AttemptOutcome> {
-  const started = Date.now();
-  instance.inFlight += 1;
-  const outcome = await exchange({
-    // The URL is the instance's base plus a normalised path that starts with exactly one "/": no request path
-    // can make it point at another host (unlike `new URL(path, base)` with `//evil.example`).
-    url: `${instance.base}${request.path}${request.search}`,
-    method: request.method,
-    headers: request.headers,
-    rewriteHeaders: request.rewriteHeaders,
-    body,
-    timeoutMs,
-    clientBody: request.clientBody,
-    clientGone: request.clientGone,
-  });
-  if (outcome.kind === 'response') instance.observeRtt(Date.now() - started, Date.now(), ewmaDecayMs);
-  else instance.inFlight -= 1;
-  return outcome;
-}
+const NONE_TRIED: ReadonlySet<InstanceState> = new Set();
 
 /** Bodies up to this size count as delivered with their headers. */
 const SHORT_BODY_BYTES = 64 * 1024;
