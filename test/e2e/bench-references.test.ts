@@ -34,7 +34,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each(['passthrough', 'hono-bare', 'hono-proxy'] as const)('bench reference %s', (name) => {
+describe.each(['passthrough', 'hono-bare', 'hono-proxy', 'duties-floor'] as const)('bench reference %s', (name) => {
   let mf: Miniflare;
 
   beforeAll(async () => {
@@ -53,5 +53,18 @@ describe.each(['passthrough', 'hono-bare', 'hono-proxy'] as const)('bench refere
     expect(seen.map((request) => request.url)).toEqual(['/api/v1/bench/items/42?view=full']);
     // The Hono proxy reference is the one with a request-id middleware, as in ../shared/perf-anchors.
     if (name === 'hono-proxy') expect(response.headers.get('x-request-id')).toBe('bench-1');
+    // The duties floor puts on the wire what the gateway does for the bench's service (src/proxy/headers.ts,
+    // the rate limit, the recording point, the security headers), so its cost is those duties' cost.
+    if (name === 'duties-floor') {
+      const upstream = seen[0]!.headers;
+      for (const header of ['x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'traceparent', 'x-consumer-id', 'x-user-id']) {
+        expect(upstream[header], header).toBeTruthy();
+      }
+      expect(upstream.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      for (const header of ['x-request-id', 'traceparent', 'ratelimit', 'ratelimit-policy', 'server-timing', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+        expect(response.headers.get(header), header).toBeTruthy();
+      }
+      expect(response.headers.get('x-request-id')).toBe(upstream['x-request-id']);
+    }
   });
 });
