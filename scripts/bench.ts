@@ -203,10 +203,11 @@ await Promise.all([
   buildReference('duties-floor', join(WORK, 'duties-floor.js')),
 ]);
 
-const ports = await Promise.all(Array.from({ length: 10 }, () => freePort()));
-const [originPort, gatewayPort, passthroughPort, honoBarePort, honoProxyPort, dutiesFloorPort, profiledGatewayPort, profiledPassthroughPort, gatewayInspector, passthroughInspector] = ports as [
-  number, number, number, number, number, number, number, number, number, number,
-];
+const ports = await Promise.all(Array.from({ length: 12 }, () => freePort()));
+const [
+  originPort, gatewayPort, passthroughPort, honoBarePort, honoProxyPort, dutiesFloorPort,
+  profiledGatewayPort, profiledPassthroughPort, profiledDutiesFloorPort, gatewayInspector, passthroughInspector, dutiesFloorInspector,
+] = ports as number[] as [number, number, number, number, number, number, number, number, number, number, number, number];
 const originUrl = `http://127.0.0.1:${originPort}`;
 const origin = `${originUrl}/api/v1`;
 const config = benchConfig(originUrl);
@@ -262,13 +263,15 @@ const backgroundCalls = sumOf(stateAfter.backgroundCalls) - sumOf(stateBefore.ba
 console.log('latency at 1 connection…');
 const passthroughSerial = wrk(passthrough.url, 1, SECONDS);
 const gatewaySerial = wrk(gateway.url, 1, SECONDS, { token });
+const dutiesFloorSerial = wrk(dutiesFloor.url, 1, SECONDS, { token });
 
-console.log(`CPU profiles of the gateway and the pass-through (${PROFILE_SECONDS}s each, separate processes with the inspector on)…`);
+console.log(`CPU profiles of the gateway, the pass-through and the duties floor (${PROFILE_SECONDS}s each, separate processes with the inspector on)…`);
 for (const child of children.slice(1)) child.kill('SIGKILL'); // the measured Workers are done; nginx stays
 const profiledGateway = startWorkerd(gatewaySpec('gateway-profiled', profiledGatewayPort), gatewayInspector);
 const profiledPassthrough = startWorkerd(referenceSpec('passthrough-profiled', profiledPassthroughPort, 'passthrough.js'), passthroughInspector);
-await Promise.all([profiledGateway.url, profiledPassthrough.url].map(waitForHttp));
-for (const target of [profiledGateway, profiledPassthrough]) wrk(target.url, CONNECTIONS, 2, { token });
+const profiledDutiesFloor = startWorkerd(referenceSpec('duties-floor-profiled', profiledDutiesFloorPort, 'duties-floor.js'), dutiesFloorInspector);
+await Promise.all([profiledGateway.url, profiledPassthrough.url, profiledDutiesFloor.url].map(waitForHttp));
+for (const target of [profiledGateway, profiledPassthrough, profiledDutiesFloor]) wrk(target.url, CONNECTIONS, 2, { token });
 const gatewayProfile = await profileLedger({
   inspectorPort: gatewayInspector,
   service: 'gateway-profiled',
@@ -281,10 +284,16 @@ const passthroughProfile = await profileLedger({
   bundlePath: join(WORK, 'passthrough.js'),
   load: () => wrk(profiledPassthrough.url, CONNECTIONS, PROFILE_SECONDS).requests,
 });
+const dutiesFloorProfile = await profileLedger({
+  inspectorPort: dutiesFloorInspector,
+  service: 'duties-floor-profiled',
+  bundlePath: join(WORK, 'duties-floor.js'),
+  load: () => wrk(profiledDutiesFloor.url, CONNECTIONS, PROFILE_SECONDS, { token }).requests,
+});
 
 const pairRatios = runs.gateway.map((r, i) => r.rps / runs.passthrough[i]!.rps);
 const ratioTo = (name: 'honoBare' | 'honoProxy' | 'dutiesFloor') => median(runs[name].map((r, i) => r.rps / runs.passthrough[i]!.rps));
-const errors = [...Object.values(runs).flat(), passthroughSerial, gatewaySerial].reduce((sum, r) => sum + r.errors, 0);
+const errors = [...Object.values(runs).flat(), passthroughSerial, gatewaySerial, dutiesFloorSerial].reduce((sum, r) => sum + r.errors, 0);
 const cpuGateway = cpuPerRequest(runs.gateway);
 const cpuPassthrough = cpuPerRequest(runs.passthrough);
 // The ledger: the gateway's profiled CPU per request by part. The parts the pass-through has too (HTTP in, the fetch
@@ -316,8 +325,13 @@ const result = {
   chain,
   ledger,
   ledger_total_us: round(gatewayProfile.totalUs - passthroughProfile.totalUs, 2),
+  // The same profile split at the duties floor: what the features' runtime work costs however it is written, and
+  // what the gateway's own code (routing, policies, recording, its structure) costs on top.
+  ledger_duties_floor_us: round(dutiesFloorProfile.totalUs - passthroughProfile.totalUs, 2),
+  ledger_gateway_own_us: round(gatewayProfile.totalUs - dutiesFloorProfile.totalUs, 2),
   profiled_us_per_request_gateway: gatewayProfile.totalUs,
   profiled_us_per_request_passthrough: passthroughProfile.totalUs,
+  profiled_us_per_request_duties_floor: dutiesFloorProfile.totalUs,
   ledger_modules: Object.fromEntries(Object.entries(gatewayProfile.modules).sort(([, a], [, b]) => b - a).slice(0, 25)),
   ledger_functions: gatewayProfile.functions,
   passthrough_rps: round(median(runs.passthrough.map((r) => r.rps)), 0),
@@ -327,6 +341,7 @@ const result = {
   duties_floor_rps: round(median(runs.dutiesFloor.map((r) => r.rps)), 0),
   p50_passthrough_ms: round(passthroughSerial.p50Ms),
   p50_gateway_ms: round(gatewaySerial.p50Ms),
+  p50_duties_floor_ms: round(dutiesFloorSerial.p50Ms),
   do_synchronous_calls_per_request: round(synchronousCalls / measuredRequests, 4),
   nginx_direct_rps: round(nginx.rps, 0),
   connections: CONNECTIONS,
@@ -343,5 +358,9 @@ console.log(
     `Durable Object calls per request ${result.do_calls_per_request}`,
 );
 console.log('ledger (profiled µs of CPU per request, runtime shares above the pass-through):', JSON.stringify(ledger));
+console.log(
+  `split at the duties floor (profiled µs per request above the pass-through): the duties ${result.ledger_duties_floor_us}, the gateway's own work ${result.ledger_gateway_own_us}; ` +
+    `CPU per request of the duties floor ${result.cpu_us_per_request_duties_floor} µs`,
+);
 console.log(JSON.stringify(result));
 process.exit(errors > 0 ? 1 : 0);
