@@ -22,7 +22,7 @@ import { proxyToService } from './proxy/proxy-to-service.ts';
 import { normalizePath } from './routing/normalize-path.ts';
 import { rawPathOf, requestUrlParts } from './routing/request-url.ts';
 import { configSource } from './control-plane/config-source.ts';
-import { ADMIN_PREFIXES, isAdminPath, routedElsewhere, servesAdminOn } from './policies/admin-host.ts';
+import { ADMIN_PREFIXES, isAdminPath, isGatewayPath, SERVICE_REQUEST_PATH, servesAdminOn } from './policies/admin-host.ts';
 import { routeRequest } from './routing/route-request.ts';
 
 export function createApp(): Hono<AppEnv> {
@@ -101,9 +101,13 @@ async function edge(c: Context<AppEnv>, next: Next): Promise<void> {
   applySecurityHeaders(c);
 }
 
-/** The path Hono routes on; off the admin host (when one is set) admin paths match no gateway handler. */
+/**
+ * The path Hono routes on: a gateway path as it is, any other the one constant no gateway handler matches; off the
+ * admin host (when one is set) admin paths are routed as any other.
+ */
 function gatewayPath(request: Request, env: AppEnv['Bindings'] | undefined): string {
   const path = safeNormalizedPath(request.url);
+  if (!isGatewayPath(path)) return SERVICE_REQUEST_PATH;
   if (!env || !isAdminPath(path)) return path;
   let adminHost: string | undefined;
   try {
@@ -111,7 +115,7 @@ function gatewayPath(request: Request, env: AppEnv['Bindings'] | undefined): str
   } catch {
     return path; // an invalid configuration is reported by requestContext
   }
-  return servesAdminOn(adminHost, requestUrlParts(request.url).hostname) ? path : routedElsewhere(path);
+  return servesAdminOn(adminHost, requestUrlParts(request.url).hostname) ? path : SERVICE_REQUEST_PATH;
 }
 
 function safeNormalizedPath(url: string): string {

@@ -8,6 +8,7 @@ import type { Hono } from 'hono';
 import { createApp } from '../src/app.ts';
 import type { GatewayConfigInput } from '../src/config/schema.ts';
 import type { AppEnv } from '../src/env.ts';
+import { isGatewayPath, SERVICE_REQUEST_PATH } from '../src/policies/admin-host.ts';
 import { ADMIN_HEADERS, gatewayFor, problemType } from './support/gateway.ts';
 
 const [echo] = inject('echoOrigins');
@@ -22,15 +23,23 @@ describe('the chain of a proxied request', () => {
   const app = createApp();
 
   it('is one Hono layer, the edge, so Hono runs it without composing a chain', () => {
+    expect(layersFor(app, 'GET', SERVICE_REQUEST_PATH)).toEqual(['edge']);
     expect(layersFor(app, 'GET', '/bench/items/42')).toEqual(['edge']);
     expect(layersFor(app, 'POST', '/')).toEqual(['edge']);
+  });
+
+  it('routes every request for a service on one constant path: every gateway handler is on a gateway path', () => {
+    const paths = new Set(app.routes.map((route) => route.path).filter((path) => path !== '/*'));
+    expect(paths.size).toBeGreaterThan(30);
+    for (const path of paths) expect(isGatewayPath(path.replace(/\/\*$/, '').replace(/\/:.*$/, '')), path).toBe(true);
+    for (const path of ['/bench/items/42', '/gatewayx', '/api/gateway', '/metricsx']) expect(isGatewayPath(path), path).toBe(false);
   });
 
   it('passes through the admin guard only under the admin prefixes', () => {
     for (const path of ['/gateway', '/gateway/status', '/alerts/rules', '/health/services', '/services']) {
       expect(layersFor(app, 'GET', path), path).toContain('requireAdmin');
     }
-    for (const path of ['/gatewayx', '/api/gateway', '/servicesx/a', '/__not-admin-host/gateway/status']) {
+    for (const path of ['/gatewayx', '/api/gateway', '/servicesx/a', SERVICE_REQUEST_PATH]) {
       expect(layersFor(app, 'GET', path), path).not.toContain('requireAdmin');
     }
   });

@@ -25,7 +25,14 @@ export function servesAdminOn(adminHost: string | undefined, hostname: string): 
   return adminHost === undefined || adminHost === hostname;
 }
 
-/** Hono routes this path (never a real request path: it has no leading "/") instead, so no admin handler matches it. */
-export function routedElsewhere(path: string): string {
-  return `/__not-admin-host${path}`;
+/** The paths the gateway answers itself (or may, if no service route claims "/"): the ones under its prefixes, the index, the OpenAPI document. */
+export function isGatewayPath(path: string): boolean {
+  return path === '/' || path === '/openapi.json' || ADMIN_HOST_PREFIXES.some((prefix) => pathHasPrefix(path, prefix));
 }
+
+/**
+ * The path Hono routes a request for a service on, whatever its own: no gateway handler matches it, so Hono's
+ * router matches a short constant instead of the request's path, and the request goes to the service chain
+ * (which routes on the request's real, normalised path). Also what an admin path off the admin host becomes.
+ */
+export const SERVICE_REQUEST_PATH = '/__service-request';
