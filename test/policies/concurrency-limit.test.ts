@@ -1,7 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
-import { ConcurrencyGate } from '../../src/policies/concurrency-limit.ts';
-import { send } from '../support/gateway.ts';
+import { ConcurrencyGate, concurrencyGateOf } from '../../src/policies/concurrency-limit.ts';
+import { serviceStateClient } from '../../src/state/clients/service-state-client.ts';
+import { problemType, send } from '../support/gateway.ts';
 
 const scripted = inject('scriptedOrigin');
 const policy = { maxInFlight: 2, maxQueue: 1, queueTimeoutMs: 1_000 };
@@ -85,5 +86,39 @@ describe('concurrency limit policy', () => {
     };
     const responses = await Promise.all([send(config, '/queued/x?status=200&delay=100'), send(config, '/queued/x?status=200')]);
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  // The slot is taken before the breaker decides: a request the breaker then refuses never reaches forwarding,
+  // and only answerWithProblem (src/policies/service-chain.ts) gives its slot back.
+  it('gives the slot back when a later policy refuses the request, and when the forward fails', async () => {
+    const config: GatewayConfigInput = {
+      gateway: { statePlane: { syncIntervalMs: 60_000, callTimeoutMs: 1_000 } },
+      services: [
+        {
+          name: 'held',
+          routes: [{ pathPrefix: '/held' }],
+          instances: [{ url: scripted }],
+          retries: { attempts: 0 },
+          policies: { concurrency: { maxInFlight: 1, maxQueue: 0 }, circuitBreaker: { minimumCalls: 4, failureRateThreshold: 0.5, openSeconds: 30 } },
+        },
+      ],
+    };
+    for (let i = 0; i < 4; i++) expect((await send(config, '/held/x?status=500')).status).toBe(500);
+    // The next request carries the outcomes to the service object and brings back an open breaker.
+    serviceStateClient('held').expire();
+    await send(config, '/held/x?status=500');
+    for (let i = 0; i < 3; i++) {
+      const refused = await send(config, '/held/x?status=200');
+      expect(await problemType(refused)).toBe('circuit-open');
+      expect(concurrencyGateOf('held')!.inFlight).toBe(0);
+    }
+
+    const unreachable: GatewayConfigInput = {
+      services: [{ name: 'gone', routes: [{ pathPrefix: '/gone' }], instances: [{ url: 'http://127.0.0.1:9' }], retries: { attempts: 0 }, policies: { concurrency: { maxInFlight: 1, maxQueue: 0 } } }],
+    };
+    for (let i = 0; i < 3; i++) {
+      expect(await problemType(await send(unreachable, '/gone/x'))).toBe('upstream-unreachable');
+      expect(concurrencyGateOf('gone')!.inFlight).toBe(0);
+    }
   });
 });
