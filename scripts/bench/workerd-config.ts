@@ -34,7 +34,16 @@ export interface WorkerSpec {
   compatibilityFlags?: string[];
 }
 
-/** The gateway's spec: its Durable Objects and its static assets (`public/` under `root`), as wrangler.toml has them. */
+/**
+ * wrangler.toml's `compatibility_flags` (test/e2e/workerd-config.test.ts checks the two agree): the gateway runs
+ * with them everywhere, so the bench measures the Worker that is deployed.
+ */
+export const GATEWAY_COMPATIBILITY_FLAGS: readonly string[] = ['enable_request_signal'];
+
+/**
+ * The gateway's spec: its Durable Objects, its static assets (`public/` under `root`) and its compatibility flags,
+ * as wrangler.toml has them.
+ */
 export function gatewayWorkerSpec(options: {
   name: string;
   port: number;
@@ -56,7 +65,7 @@ export function gatewayWorkerSpec(options: {
       ...(options.uniqueKeyPrefix ? { uniqueKeyPrefix: options.uniqueKeyPrefix } : {}),
     },
     assets: { binding: GATEWAY_ASSETS_BINDING, directory: `${options.root.replace(/\/$/, '')}/public` },
-    ...(options.compatibilityFlags ? { compatibilityFlags: options.compatibilityFlags } : {}),
+    compatibilityFlags: options.compatibilityFlags ?? [...GATEWAY_COMPATIBILITY_FLAGS],
   };
 }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_ASSETS_BINDING, GATEWAY_DURABLE_OBJECTS, gatewayWorkerSpec, workerdConfig } from '../../scripts/bench/workerd-config.ts';
+import { GATEWAY_ASSETS_BINDING, GATEWAY_COMPATIBILITY_FLAGS, GATEWAY_DURABLE_OBJECTS, gatewayWorkerSpec, workerdConfig } from '../../scripts/bench/workerd-config.ts';
 import { ROOT } from './harness.ts';
 
 /** The top-level (development) section of wrangler.toml: everything before the first `[env.*]` table. */
@@ -15,6 +15,14 @@ describe('workerd configurations', () => {
     );
     expect(Object.keys(declared).length).toBeGreaterThan(0);
     expect(GATEWAY_DURABLE_OBJECTS).toEqual(declared);
+  });
+
+  it("run the gateway with wrangler.toml's compatibility flags (the bench measures the deployed Worker)", () => {
+    const flags = /^compatibility_flags = (\[[^\]]*\])/m.exec(wrangler);
+    expect(flags).not.toBeNull();
+    expect([...GATEWAY_COMPATIBILITY_FLAGS]).toEqual(JSON.parse(flags![1]!));
+    const capnp = workerdConfig(gatewayWorkerSpec({ name: 'g', port: 1, module: 'index.js', text: {}, root: ROOT, storageDir: '/tmp/do' }));
+    expect(capnp).toContain(`compatibilityFlags = ${JSON.stringify(GATEWAY_COMPATIBILITY_FLAGS)}`);
   });
 
   it("serve wrangler.toml's assets directory under its binding", () => {

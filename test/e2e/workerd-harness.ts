@@ -47,7 +47,6 @@ export async function startWorkerdGateway(config: GatewayConfigInput): Promise<R
       root: ROOT,
       storageDir: join(work, 'do'),
       uniqueKeyPrefix: 'e2e',
-      compatibilityFlags: ['enable_request_signal'],
     }),
   );
   writeFileSync(join(work, 'gateway.capnp'), capnp);
