@@ -27,7 +27,7 @@ import { buildReference } from './bench/build-reference.ts';
 import { profileLedger } from './bench/cpu-profile.ts';
 import { processCpuMicros } from './bench/process-cpu.ts';
 import { children, need, startNginx, waitForHttp, WORKERD } from './bench/processes.ts';
-import { gatewayWorkerSpec, workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
+import { GATEWAY_COMPATIBILITY_FLAGS, gatewayWorkerSpec, workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -221,7 +221,14 @@ const gatewaySpec = (name: string, port: number): WorkerSpec =>
     root: ROOT,
     storageDir: join(WORK, name, 'durable-objects'),
   });
-const referenceSpec = (name: string, port: number, module: string): WorkerSpec => ({ name, port, module: join(WORK, module), text: { ORIGIN: origin } });
+// The references run with the gateway's compatibility flags too, so every Worker of a round has the same runtime.
+const referenceSpec = (name: string, port: number, module: string): WorkerSpec => ({
+  name,
+  port,
+  module: join(WORK, module),
+  text: { ORIGIN: origin },
+  compatibilityFlags: [...GATEWAY_COMPATIBILITY_FLAGS],
+});
 
 startNginx(WORK, originPort, ORIGIN_LOCATIONS);
 const gateway = startWorkerd(gatewaySpec('gateway', gatewayPort));
