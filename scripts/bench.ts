@@ -5,7 +5,8 @@
  * helper with a request-id middleware) and the duties floor (scripts/bench/duties-floor.ts: only the runtime work
  * the gateway's features oblige it to do, done directly), each in its own plain `workerd serve` (the workerd wrangler runs; no
  * inspector, no dev-server logging), in front of the same nginx origin, loaded by wrk in alternating rounds.
- * Then, in separate profiled processes, a CPU profile of the gateway and of the pass-through: the cost ledger.
+ * Then, in separate profiled processes, a CPU profile of the gateway, the pass-through and the duties floor: the
+ * cost ledger, split at the duties floor.
  * Prints a summary and, as its last line, the figures as JSON.
  *
  * Options (environment): BENCH_SECONDS (per run, default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS

@@ -113,7 +113,7 @@ function gatewayPath(request: Request, env: AppEnv['Bindings'] | undefined): str
   try {
     adminHost = configSource(env).runtime.config.gateway.adminHost;
   } catch {
-    return path; // an invalid configuration is reported by requestContext
+    return path; // an invalid configuration is reported by enterRequestContext
   }
   return servesAdminOn(adminHost, requestUrlParts(request.url).hostname) ? path : SERVICE_REQUEST_PATH;
 }

@@ -92,7 +92,7 @@ export function startRecording(c: Context<AppEnv>): number {
 /**
  * The recording point's second half, once the answer is known: records every request that matched a service
  * route, whatever its answer. The edge layer calls it with `c.res` already the problem when the chain refused the
- * request (rendered by onError), so problems are recorded as the response they became.
+ * request (rendered by answerWithProblem), so problems are recorded as the response they became.
  */
 export function finishRecording(c: Context<AppEnv>, started: number, waitUntil: (promise: Promise<unknown>) => void): void {
   const route = c.get('route');

@@ -33,6 +33,8 @@ export function proxyToService(c: Context<AppEnv>): Promise<Response> {
   };
   const declaredLength = c.req.header('content-length');
   const pool = gateway.pools.get(route.service.name)!;
+  // The concurrency slot, when the service has a limit: released on delivery, or below if the forward fails.
+  const release = c.get('releaseOnDelivery');
   const waitUntil = waitUntilOf(c);
   // Outcomes reach the service's object in the background, at most once per sync interval.
   syncServiceState(c.env, pool, gateway.config.gateway.statePlane, waitUntil);
@@ -53,7 +55,7 @@ export function proxyToService(c: Context<AppEnv>): Promise<Response> {
       clientBody: c.get('clientBody'),
       // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
       clientGone: c.req.raw.signal,
-      onDelivered: c.get('releaseOnDelivery'),
+      onDelivered: release,
     },
     waitUntil,
   );
@@ -61,7 +63,6 @@ export function proxyToService(c: Context<AppEnv>): Promise<Response> {
   // of a promise registered with waitUntil still do. The attempt (bounded by its timeouts) then still lowers the
   // instance's in-flight count, and a failed forward releases the concurrency slot. A response body's delivery
   // releases both on its own (see releaseWhenDelivered).
-  const release = c.get('releaseOnDelivery');
   waitUntil(forwarding.catch(() => release?.()));
   return forwarding;
 }

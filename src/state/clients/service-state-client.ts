@@ -127,17 +127,17 @@ export class ServiceStateClient {
     return this.#pendingRequests > 0 || this.#unacked.length > 0;
   }
 
+  /** Whether `trailingFlush` would start one: something is pending and no flush waits yet. */
+  get wantsTrailingFlush(): boolean {
+    return !this.#flushing && this.hasPendingTraffic;
+  }
+
   /**
    * The trailing flush: a promise (for the caller's waitUntil) that waits until a sync is due and sends what is
    * pending, so the last requests before traffic stops are counted too. One at a time per isolate and service;
    * undefined when one is already waiting or nothing is pending. It waits at most {@link FLUSH_MAX_WAIT_MS}, within
    * the platform's limit on work after the response, and then sends even if the interval is longer.
    */
-  /** Whether `trailingFlush` would start one: something is pending and no flush waits yet. */
-  get wantsTrailingFlush(): boolean {
-    return !this.#flushing && this.hasPendingTraffic;
-  }
-
   trailingFlush(pool: ServicePool, intervalMs: number, send: (report: SyncReport) => Promise<ServiceSnapshot>): Promise<void> | undefined {
     if (!this.wantsTrailingFlush) return undefined;
     this.#flushing = true;
