@@ -33,7 +33,8 @@ export function headline(notification: Notification): string {
 export async function post(fetcher: typeof fetch, url: string, init: RequestInit, timeoutMs = 10_000): Promise<DeliveryResult> {
   try {
     const response = await fetcher(url, { ...init, method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
+    // The status is the answer; a body that cannot be cancelled does not undo a delivery.
+    await response.body?.cancel().catch(() => {});
     const ok = response.status >= 200 && response.status < 300;
     return { ok, status: response.status, detail: ok ? 'delivered' : `receiver answered ${response.status}` };
   } catch (error) {

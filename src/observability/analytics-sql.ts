@@ -55,7 +55,7 @@ export async function querySqlApi(env: Env, sql: string, timeoutMs = 10_000): Pr
     throw unavailable('the SQL API could not be reached.', error);
   }
   if (!response.ok) {
-    await response.body?.cancel();
+    await response.body?.cancel().catch(() => {});
     throw unavailable(`the SQL API answered ${response.status}.`);
   }
   const body = (await response.json().catch(() => undefined)) as { data?: unknown } | undefined;

@@ -126,7 +126,9 @@ export async function forward(
     instance.markSuccess();
     if (!isLast && shouldRetryStatus(response.status, retries.on) && pool.retryBudget.tryAcquire(Date.now())) {
       instance.inFlight -= 1;
-      await response.body?.cancel();
+      // Not awaited: the retry need not wait for the connection to be given back, and a body that already
+      // failed (cancel() rejects then) must not turn a retry into an error.
+      response.body?.cancel().catch(() => {});
       continue;
     }
     return clientResponse(response, instance, request, waitUntil, service);

@@ -83,7 +83,8 @@ function exchangeWithoutBody(input: ExchangeInput): Promise<AttemptOutcome> {
     const answer = fetch(upstream);
     const timer = setTimeout(() => {
       resolve(TIMED_OUT);
-      answer.then((late) => late.body?.cancel(), () => {});
+      // cancel() rejects when the late body has already failed: nothing left to do then, and nothing to report.
+      answer.then((late) => late.body?.cancel(), () => {}).catch(() => {});
     }, input.timeoutMs);
     answer.then(
       (response) => {

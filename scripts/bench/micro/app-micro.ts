@@ -9,7 +9,9 @@
  * `node scripts/bench/micro/app-micro.ts before=<dir> after=<dir>` (R rounds, default 7; N requests per round,
  * default 3000; PROF=40 prints the 40 costliest functions of a CPU profile of each instead). `floor` is the same
  * loop calling the stubbed fetch directly. The bench's service and chain (scripts/bench.ts), with the origin's
- * URL replaced by an in-process answer; ML=<n> sets the rate limit's maxLease.
+ * URL replaced by an in-process answer; ML=<n> sets the rate limit's maxLease. `name=<dir>@auth,recording` runs a
+ * build with those parts off (SWITCHES below); every target after the first is also reported as the median and
+ * quartiles of its paired differences against the first.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
@@ -30,13 +32,33 @@ const config = { gateway: { auth: { issuers: [{ name: 'bench', issuer: ISSUER, k
   services: [{ name: 'bench', routes: [{ pathPrefix: '/bench', rewritePrefix: '/api/v1/bench' }], instances: [{ id: 'origin-a', url: 'http://origin.invalid' }, { id: 'origin-b', url: 'http://origin.invalid' }],
     loadBalancing: { strategy: 'least_connections' }, policies: { auth: { mode: 'jwt', issuers: ['bench'] }, rateLimit: { limit: 60_000_000, windowSeconds: 60, burst: 1_000_000, ...(process.env.ML ? { maxLease: Number(process.env.ML) } : {}) }, circuitBreaker: {}, concurrency: { maxInFlight: 1_000, maxQueue: 1_000 } } }] };
 const targets: { name: string; port: number; inspector: number; bundle: string }[] = [];
+/**
+ * Switches, after `@` in a target (`noauth=<dir>@auth`, `bare=<dir>@auth,rateLimit,recording`): the same build
+ * with parts of the chain off by configuration, to confirm the ledger by switching (docs/performance.md).
+ */
+const SWITCHES: Record<string, (c: any) => void> = {
+  auth: (c) => delete c.services[0].policies.auth,
+  rateLimit: (c) => delete c.services[0].policies.rateLimit,
+  concurrency: (c) => delete c.services[0].policies.concurrency,
+  circuitBreaker: (c) => delete c.services[0].policies.circuitBreaker,
+  leastConnections: (c) => (c.services[0].loadBalancing = { strategy: 'round_robin' }),
+  recording: (c) => (c.gateway.observability = { ...c.gateway.observability, recording: false }),
+  accessLog: (c) => (c.gateway.observability = { ...c.gateway.observability, accessLog: { level: 'off' } }),
+  securityHeaders: (c) => (c.gateway.securityHeaders = { hstsMaxAgeSeconds: 0, frameOptions: 'off', referrerPolicy: 'off', contentTypeOptions: false }),
+};
 for (const arg of process.argv.slice(2)) {
-  const [name, dir] = arg.split('=') as [string, string];
+  const [name, target] = arg.split('=') as [string, string];
+  const [dir, off = ''] = target.split('@') as [string, string?];
+  const targetConfig = structuredClone(config) as any;
+  for (const part of off.split(',').filter(Boolean)) {
+    if (!SWITCHES[part]) throw new Error(`unknown switch "${part}"; known: ${Object.keys(SWITCHES).join(', ')}`);
+    SWITCHES[part](targetConfig);
+  }
   const wd = join(WORK, name); mkdirSync(join(wd, 'do'), { recursive: true });
   copyFileSync(join(dir, 'index.js'), join(wd, 'index.js'));
   copyFileSync(fileURLToPath(new URL('app-micro-worker.js', import.meta.url)), join(wd, 'micro.js'));
   const port = await freePort();
-  const spec = gatewayWorkerSpec({ name, port, module: 'micro.js', text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN: 'x'.repeat(32), JWT_SECRET }, root: ROOT, storageDir: join(wd, 'do') });
+  const spec = gatewayWorkerSpec({ name, port, module: 'micro.js', text: { GATEWAY_CONFIG: JSON.stringify(targetConfig), ADMIN_TOKEN: 'x'.repeat(32), JWT_SECRET }, root: ROOT, storageDir: join(wd, 'do') });
   let capnp = workerdConfig(spec);
   capnp = capnp.replace('modules = [(name = "index.js", esModule = embed "micro.js")]', 'modules = [(name = "micro.js", esModule = embed "micro.js"), (name = "index.js", esModule = embed "index.js")]');
   writeFileSync(join(wd, 'config.capnp'), capnp);
@@ -70,5 +92,13 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const sorted = (v: number[]) => [...v].sort((a, b) => a - b);
-for (const [name, v] of Object.entries(results)) console.log(`${name.padEnd(12)} best ${sorted(v)[0]} µs  median ${sorted(v)[Math.floor(v.length / 2)]} µs  (${v.join(' ')})`);
+const quantile = (v: number[], q: number) => sorted(v)[Math.floor((v.length - 1) * q)]!;
+const first = targets[0]!.name;
+for (const [name, v] of Object.entries(results)) {
+  // Rounds alternate, so round r of every target ran under about the same load: the paired differences against
+  // the first target drift far less than either figure.
+  const diffs = v.map((us, r) => us - results[first]![r]!);
+  const paired = name === 'floor' || name === first ? '' : `  vs ${first}: ${quantile(diffs, 0.5).toFixed(1)} µs (quartiles ${quantile(diffs, 0.25).toFixed(1)}, ${quantile(diffs, 0.75).toFixed(1)})`;
+  console.log(`${name.padEnd(12)} best ${sorted(v)[0]} µs  median ${quantile(v, 0.5)} µs${paired}  (${v.join(' ')})`);
+}
 process.exit(0);
