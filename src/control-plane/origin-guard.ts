@@ -32,6 +32,40 @@ export function originUrlProblem(value: string, settings: OriginGuardSettings): 
   return undefined;
 }
 
+/**
+ * Whether `value` names the gateway itself, as reached at `gatewayUrl` (the URL an admin request came to): an
+ * instance there would forward every request back into the gateway, which forwards it again, until the timeouts
+ * end it (one request became about a thousand within a 5 s timeout under `wrangler dev`). The same host counts on
+ * any port (Cloudflare answers a zone on several ports); on a loopback host only the same port does, since local
+ * origins share the host and differ by port. A name that merely resolves to the gateway cannot be seen here.
+ */
+export function pointsAtGateway(value: string, gatewayUrl: string): boolean {
+  let url: URL;
+  let gateway: URL;
+  try {
+    url = new URL(value);
+    gateway = new URL(gatewayUrl);
+  } catch {
+    return false;
+  }
+  const host = bareHost(url);
+  const gatewayHost = bareHost(gateway);
+  if (isLoopbackHost(host) && isLoopbackHost(gatewayHost)) return effectivePort(url) === effectivePort(gateway);
+  return host === gatewayHost;
+}
+
+function bareHost(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+}
+
+function effectivePort(url: URL): string {
+  return url.port || (url.protocol === 'https:' ? '443' : '80');
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function hostMatches(pattern: string, host: string): boolean {
   return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern;
 }

@@ -1,0 +1,56 @@
+/** Defects a careless or hostile operator found by attacking the admin API black-box; one block per defect. */
+import { describe, expect, inject, it } from 'vitest';
+import type { GatewayConfigInput } from '../../src/config/schema.ts';
+import { ADMIN_HEADERS, asAdmin, gatewayFor, problemType } from '../support/gateway.ts';
+
+const [echo1] = inject('echoOrigins');
+
+const config: GatewayConfigInput = {
+  gateway: { controlPlane: { pollIntervalMs: 500, allowPrivateOriginAddresses: true, allowedOriginHosts: [] } },
+  services: [{ name: 'samples', routes: [{ id: 'samples', pathPrefix: '/samples' }], instances: [{ id: 'samples-1', url: echo1! }] }],
+};
+
+const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method,
+  headers: { 'content-type': 'application/json', ...ADMIN_HEADERS, ...headers },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+describe('an instance URL that is the gateway itself', () => {
+  // Registered at the gateway's own address, an instance forwards every request back into the gateway: one
+  // anonymous request to a route of that service became ~1,000 nested requests within a 5 s timeout.
+  it.each([
+    ['http://gateway.test', 'http://gateway.test'],
+    ['http://gateway.test', 'https://GATEWAY.test:8443/base'],
+    ['http://127.0.0.1:8787', 'http://127.0.0.1:8787'],
+    ['http://127.0.0.1:8787', 'http://localhost:8787'],
+    ['http://127.0.0.1:8787', 'http://[::1]:8787'],
+    ['http://127.0.0.1:8787', 'http://0x7f.1:8787'],
+  ])('is refused when the admin request came to %s and the URL is %s', async (base, url) => {
+    const send = gatewayFor(config);
+    const response = await send('/gateway/services/register', { ...json('POST', { service: 'samples', url }), base });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await problemType(response)).toBe('invalid-request');
+    const body = (await response.json()) as { errors: { path: string; message: string }[] };
+    expect(body.errors).toEqual([{ path: 'url', message: expect.stringContaining('gateway itself') }]);
+  });
+
+  it('is refused in a whole configuration too, naming the field, and nothing is applied', async () => {
+    const send = gatewayFor(config);
+    const before = await (await send('/gateway/config', asAdmin())).json();
+    const desired = structuredClone(before) as { services: { name: string; routes: unknown[]; instances: unknown[] }[] };
+    desired.services.push({ name: 'loop', routes: [{ id: 'loop', pathPrefix: '/loop' }], instances: [{ id: 'loop-1', url: 'http://gateway.test' }] });
+    const response = await send('/gateway/config', json('PUT', desired));
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: { path: string; message: string }[] };
+    expect(body.errors).toEqual([{ path: 'services[1].instances[0].url', message: expect.stringContaining('gateway itself') }]);
+    expect(await (await send('/gateway/config', asAdmin())).json()).toEqual(before);
+  });
+
+  it('still accepts another port on a loopback host (local origins differ by port)', async () => {
+    const send = gatewayFor(config);
+    const response = await send('/gateway/services/register', { ...json('POST', { service: 'samples', url: echo1!, id: 'samples-same-host' }), base: echo1!.replace(/:\d+$/, ':1') });
+    expect([200, 201]).toContain(response.status);
+  });
+});
