@@ -11,9 +11,11 @@
 import type { createRoute as createOpenApiRoute, OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import { zValidator } from '@hono/zod-validator';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import * as z from 'zod';
 import type { AppEnv } from '../env.ts';
+import { GatewayError } from '../errors/problem.ts';
 
 // Schemas carry their OpenAPI metadata with `.openapi(...)`. Only the document generator reads it; at run time the
 // method returns the schema unchanged. When the build (or a test) has loaded @hono/zod-openapi first, zod already
@@ -24,6 +26,21 @@ if (typeof zodTypePrototype.openapi === 'undefined') {
     return this;
   };
 }
+
+/**
+ * Largest body an admin endpoint reads (1 MiB; a whole configuration of a few hundred services fits many times).
+ * Without it only `gateway.limits.maxBodyBytes` (100 MiB) applied: a 42 MB registration (200,000 metadata entries)
+ * was parsed, validated and sent to the registry object, whose RPC refuses arguments over 32 MiB, and the answer was
+ * a 500. Larger bodies now get 413 `payload-too-large` before any of it is parsed.
+ */
+export const ADMIN_MAX_BODY_BYTES = 1024 * 1024;
+
+const adminBodyLimit = bodyLimit({
+  maxSize: ADMIN_MAX_BODY_BYTES,
+  onError: () => {
+    throw new GatewayError('payload-too-large', { limit: ADMIN_MAX_BODY_BYTES });
+  },
+});
 
 /** `createRoute` of @hono/zod-openapi without the routing-path helper nothing here uses: the definition as given. */
 export const createRoute = (<const R extends RouteConfig>(route: R) => route) as unknown as typeof createOpenApiRoute;
@@ -68,6 +85,7 @@ export class OpenApiRouter extends Hono<AppEnv> {
     const mediaTypes = Object.keys(content);
     const schemaOf = (mediaType: string) => (content[mediaType] as { schema?: unknown } | undefined)?.schema;
     if (mediaTypes.some((mediaType) => isZodSchema(schemaOf(mediaType)) && (isJsonMediaType(mediaType) || isFormMediaType(mediaType)))) {
+      validators.push(adminBodyLimit as MiddlewareHandler<AppEnv>);
       // A body of a media type the route does not declare is refused before any schema runs.
       validators.push(async (c, next) => {
         const contentType = c.req.header('content-type');

@@ -54,3 +54,40 @@ describe('an instance URL that is the gateway itself', () => {
     expect([200, 201]).toContain(response.status);
   });
 });
+
+describe('a huge admin body', () => {
+  // 200,000 metadata entries (42 MB) passed the body limit of the edge (100 MiB), were parsed and validated, and the
+  // registry object's RPC refused them (over 32 MiB): 500 internal-error.
+  const metadata = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`k${i}`, 'v'.repeat(200)]));
+  const huge = JSON.stringify({ service: 'samples', url: `${echo1}/huge`, metadata });
+
+  it('gets 413 payload-too-large with its length declared, and nothing is registered', async () => {
+    const send = gatewayFor(config);
+    const response = await send('/gateway/services/register', json('POST', huge));
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await problemType(response)).toBe('payload-too-large');
+    const services = (await (await send('/gateway/services', asAdmin())).json()) as { services: { instances: { url: string }[] }[] };
+    expect(services.services.flatMap((s) => s.instances).some((i) => i.url.endsWith('/huge'))).toBe(false);
+  });
+
+  it('gets 413 when it streams without a length too', async () => {
+    const send = gatewayFor(config);
+    const bytes = new TextEncoder().encode(huge);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let offset = 0; offset < bytes.length; offset += 1 << 20) controller.enqueue(bytes.subarray(offset, offset + (1 << 20)));
+        controller.close();
+      },
+    });
+    const response = await send('/gateway/config', { method: 'PUT', headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await problemType(response)).toBe('payload-too-large');
+  });
+
+  it('still takes an ordinary body', async () => {
+    const send = gatewayFor(config);
+    const response = await send('/gateway/services/register', json('POST', { service: 'samples', url: `${echo1}/ordinary`, metadata: { zone: 'a' } }));
+    expect(response.status).toBe(201);
+  });
+});
