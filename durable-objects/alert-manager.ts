@@ -191,8 +191,13 @@ export class AlertManager extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<{ rule: string }>('SELECT rule FROM alert_rules ORDER BY name').toArray().map((row) => JSON.parse(row.rule) as AlertRule);
   }
 
-  async putRule(rule: AlertRule, actor: string): Promise<{ created: boolean }> {
-    return this.#put('alert_rules', 'rule', rule.name, rule, actor);
+  /**
+   * Creates or replaces a rule; with `createOnly`, a rule of that name is left as it is (`created: false`). The check
+   * and the write are one step here: checked by the caller first, two concurrent creations both "created" the rule
+   * and the second silently replaced the first.
+   */
+  async putRule(rule: AlertRule, actor: string, options: { createOnly?: boolean } = {}): Promise<{ created: boolean }> {
+    return this.#put('alert_rules', 'rule', rule.name, rule, actor, options.createOnly ?? false);
   }
 
   async deleteRule(name: string, actor: string): Promise<boolean> {
@@ -288,12 +293,13 @@ export class AlertManager extends DurableObject<Env> {
     return changed;
   }
 
-  #put(table: 'alert_rules' | 'alert_channels', column: 'rule' | 'channel', name: string, value: unknown, actor: string): { created: boolean } {
+  #put(table: 'alert_rules' | 'alert_channels', column: 'rule' | 'channel', name: string, value: unknown, actor: string, createOnly = false): { created: boolean } {
     const sql = this.ctx.storage.sql;
     let created = false;
     this.ctx.storage.transactionSync(() => {
       const before = sql.exec<{ value: string }>(`SELECT ${column} AS value FROM ${table} WHERE name = ?`, name).toArray()[0]?.value ?? null;
       created = before === null;
+      if (createOnly && !created) return;
       sql.exec(`INSERT INTO ${table} (name, ${column}, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET ${column} = excluded.${column}, updated_at = excluded.updated_at`, name, JSON.stringify(value), Date.now());
       // Channel secrets never reach the audit log.
       this.#audit(actor, `${column}-${created ? 'created' : 'replaced'}`, name, redact(before), redact(JSON.stringify(value)));

@@ -169,9 +169,9 @@ export function registerAlertRoutes(api: AdminRouter): void {
     }),
     async (c) => {
       const rule = c.req.valid('json');
-      const existing = await store(c)((stub) => stub.rules());
-      if (existing.some((entry) => entry.name === rule.name)) throw new GatewayError('resource-exists', { resource: `alert rule "${rule.name}"` });
-      await store(c)((stub) => stub.putRule(rule, actorOf(c)));
+      // Checked and written in one step inside the object, so of two concurrent creations one gets 409.
+      const { created } = await store(c)((stub) => stub.putRule(rule, actorOf(c), { createOnly: true }));
+      if (!created) throw new GatewayError('resource-exists', { resource: `alert rule "${rule.name}"` });
       return c.json({ ...rule, source: 'api' }, 201);
     },
   );

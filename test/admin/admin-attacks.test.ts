@@ -91,3 +91,19 @@ describe('a huge admin body', () => {
     expect(response.status).toBe(201);
   });
 });
+
+describe('two operators creating the same alert rule at once', () => {
+  // POST /alerts/alert-rules read the stored rules, then wrote: concurrent creations of one name were all 201, and
+  // each silently replaced the one before (45 POSTs over 15 names against npm start: 31 × 201).
+  it('creates it once: one 201, the others 409, and the first rule is kept', async () => {
+    const send = gatewayFor(config);
+    const responses = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => send('/alerts/alert-rules', json('POST', { name: 'raced', metric: 'error_rate', threshold: i / 10 }))),
+    );
+    expect(responses.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    const winner = (await responses.find((r) => r.status === 201)!.json()) as { threshold: number };
+    for (const response of responses.filter((r) => r.status === 409)) expect(await problemType(response)).toBe('resource-exists');
+    const rules = ((await (await send('/alerts/alert-rules', asAdmin())).json()) as { rules: { name: string; threshold: number }[] }).rules;
+    expect(rules.filter((rule) => rule.name === 'raced')).toEqual([expect.objectContaining({ threshold: winner.threshold })]);
+  });
+});
