@@ -139,6 +139,11 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
       summary: 'add an instance to a service in the registry',
       async run([service, url], options) {
         if (!service || !url) usage('services', 'register', this);
+        // Caught here, with nothing sent: `Number('abc')` went out as `"weight": null`, and `--meta zone` (no "=")
+        // was dropped without a word.
+        if (options.weight !== undefined && !/^\d+$/.test(options.weight)) throw new CliError(`--weight must be a whole number, got "${options.weight}"`, EXIT.usage);
+        const badMeta = (options.meta ?? []).find((entry) => !entry.includes('='));
+        if (badMeta !== undefined) throw new CliError(`--meta must be key=value, got "${badMeta}"`, EXIT.usage);
         const metadata = Object.fromEntries((options.meta ?? []).map((entry) => entry.split(/=(.*)/s).slice(0, 2)));
         const body = { service, url, ...(options.weight ? { weight: Number(options.weight) } : {}), ...(options.id ? { id: options.id } : {}), metadata };
         const instance = (await call(options, 'POST', '/gateway/services/register', body)) as Instance;
@@ -219,7 +224,12 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
         const config = await call(options, 'GET', '/gateway/config');
         const text = JSON.stringify(config, null, 2);
         if (!options.out) return { raw: config, human: () => text };
-        writeFileSync(options.out, `${text}\n`);
+        try {
+          writeFileSync(options.out, `${text}\n`);
+        } catch (error) {
+          // An unwritable --out is the caller's mistake, not a crash with a stack trace (exit 1).
+          throw new CliError(`cannot write ${options.out}: ${(error as Error).message}`, EXIT.usage);
+        }
         return { raw: { written: options.out }, human: () => `wrote ${options.out}` };
       },
     },

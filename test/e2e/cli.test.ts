@@ -112,6 +112,21 @@ describe('npm run gateway', () => {
       expect(missing.status).toBe(2);
       expect(missing.stderr).toContain('usage: npm run gateway -- services register <service> <url>');
       expect(cli(['services', '--bogus']).status).toBe(2);
+      // Malformed values are caught before anything is sent (a non-number weight went out as null), and an
+      // unwritable --out is reported, not thrown with a stack trace.
+      for (const args of [
+        ['services', 'register', 'samples', 'http://127.0.0.1:9/x', '--weight', 'abc'],
+        ['services', 'register', 'samples', 'http://127.0.0.1:9/x', '--weight', '1e309'],
+        ['services', 'register', 'samples', 'http://127.0.0.1:9/x', '--meta', 'zone'],
+      ]) {
+        const result = cli(args);
+        expect(result.status, args.join(' ')).toBe(2);
+        expect(result.stderr).toMatch(/^--(weight|meta) must be/);
+      }
+      const unwritable = cli(['config', 'export', '--out', join(files, 'no-such-dir', 'config.json')]);
+      expect(unwritable.status).toBe(2);
+      expect(unwritable.stderr).toMatch(/^cannot write .*no-such-dir/);
+      expect(unwritable.stderr).not.toContain('    at ');
     });
 
     it('3 when the gateway cannot be reached', () => {
