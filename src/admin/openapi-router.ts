@@ -15,7 +15,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import * as z from 'zod';
 import type { AppEnv } from '../env.ts';
+import { formatFieldPath } from '../config/load.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { parseStrictJson, StrictJsonError } from '../policies/auth/strict-json.ts';
 
 // Schemas carry their OpenAPI metadata with `.openapi(...)`. Only the document generator reads it; at run time the
 // method returns the schema unchanged. When the build (or a test) has loaded @hono/zod-openapi first, zod already
@@ -41,6 +43,27 @@ const adminBodyLimit = bodyLimit({
     throw new GatewayError('payload-too-large', { limit: ADMIN_MAX_BODY_BYTES });
   },
 });
+
+/**
+ * Refuses a JSON body in which an object names a member twice, as a 400 naming the field. `JSON.parse` keeps the last
+ * one, so `{"service":"samples","service":"storage"}` registered into storage while a reviewer, a log or a proxy
+ * reading the first saw samples. Other syntax errors are left to the validator (its "Malformed JSON" answer). The
+ * text read here is cached by Hono, so the validator does not read the body again.
+ */
+const refuseRepeatedMembers: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const contentType = c.req.header('content-type');
+  if (contentType && isJsonMediaType(contentType)) {
+    try {
+      parseStrictJson(await c.req.text(), 64);
+    } catch (error) {
+      if (error instanceof StrictJsonError && error.duplicate) {
+        const path = formatFieldPath(error.path);
+        throw new GatewayError('invalid-request', { count: 1 }, { extensions: { errors: [{ path, message: `"${error.path.at(-1)}" appears more than once` }] } });
+      }
+    }
+  }
+  await next();
+};
 
 /** `createRoute` of @hono/zod-openapi without the routing-path helper nothing here uses: the definition as given. */
 export const createRoute = (<const R extends RouteConfig>(route: R) => route) as unknown as typeof createOpenApiRoute;
@@ -101,6 +124,7 @@ export class OpenApiRouter extends Hono<AppEnv> {
       const target = isJsonMediaType(mediaType) ? 'json' : isFormMediaType(mediaType) ? 'form' : undefined;
       if (!target) continue;
       const validator = zValidator(target, schema, hook) as unknown as MiddlewareHandler<AppEnv>;
+      if (target === 'json') validators.push(refuseRepeatedMembers);
       if (request?.body?.required) {
         validators.push(validator);
         continue;

@@ -107,3 +107,29 @@ describe('two operators creating the same alert rule at once', () => {
     expect(rules.filter((rule) => rule.name === 'raced')).toEqual([expect.objectContaining({ threshold: winner.threshold })]);
   });
 });
+
+describe('a JSON body that names a member twice', () => {
+  // JSON.parse keeps the last: {"service":"samples","service":"storage"} registered into the service a reviewer of
+  // the first name would not expect (201 in storage).
+  it.each([
+    ['/gateway/services/register', 'POST', '{"service":"samples","service":"storage","url":"http://127.0.0.1:9/dup"}', 'service'],
+    ['/gateway/routes', 'POST', '{"service":"samples","pathPrefix":"/dup","pathPrefix":"/other"}', 'pathPrefix'],
+    ['/gateway/config?dry_run=1', 'PUT', '{"services":[{"name":"a","routes":[],"instances":[{"id":"x","url":"http://a","url":"http://b"}]}]}', 'services[0].instances[0].url'],
+    ['/alerts/alert-rules', 'POST', '{"name":"dup","metric":"error_rate","threshold":0.1,"\\u0074hreshold":0.9}', 'threshold'],
+  ])('%s %s is refused with 400 naming the field, and nothing is written', async (path, method, body, field) => {
+    const send = gatewayFor(config);
+    const before = await (await send('/gateway/config', asAdmin())).json();
+    const response = await send(path, json(method, body));
+    expect(response.status).toBe(400);
+    expect(await problemType(response)).toBe('invalid-request');
+    expect(((await response.json()) as { errors: { path: string }[] }).errors).toEqual([{ path: field, message: expect.stringContaining('more than once') }]);
+    expect(await (await send('/gateway/config', asAdmin())).json()).toEqual(before);
+  });
+
+  it('leaves other malformed JSON to the usual answer', async () => {
+    const send = gatewayFor(config);
+    const response = await send('/gateway/services/register', json('POST', '{"service":'));
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { message: string }[] }).errors[0]!.message).toBe('Malformed JSON in request body');
+  });
+});

@@ -3,6 +3,15 @@
 /** Why a JSON text was refused. */
 export class StrictJsonError extends Error {
   override readonly name = 'StrictJsonError';
+  /** Where in the text it happened: member names and array indexes from the top (filled in as it propagates). */
+  readonly path: (string | number)[] = [];
+  /** Whether the text is valid JSON except that an object repeats a member name (the last name of `path`). */
+  readonly duplicate: boolean;
+
+  constructor(message: string, duplicate = false) {
+    super(message);
+    this.duplicate = duplicate;
+  }
 }
 
 const MAX_DEPTH = 16;
@@ -15,10 +24,10 @@ const MAX_DEPTH = 16;
  * compared after unescaping, so `"alg"` and `"\u0061lg"` are the same name.
  *
  * @example parseStrictJson('{"a":1}') // { a: 1 }
- * @throws StrictJsonError on a syntax error, a repeated name or nesting deeper than 16 levels.
+ * @throws StrictJsonError on a syntax error, a repeated name or nesting deeper than `maxDepth` (16) levels.
  */
-export function parseStrictJson(text: string): unknown {
-  const scanner = new Scanner(text);
+export function parseStrictJson(text: string, maxDepth = MAX_DEPTH): unknown {
+  const scanner = new Scanner(text, maxDepth);
   scanner.whitespace();
   scanner.value(0);
   scanner.whitespace();
@@ -30,9 +39,11 @@ export function parseStrictJson(text: string): unknown {
 class Scanner {
   position = 0;
   readonly #text: string;
+  readonly #maxDepth: number;
 
-  constructor(text: string) {
+  constructor(text: string, maxDepth: number) {
     this.#text = text;
+    this.#maxDepth = maxDepth;
   }
 
   whitespace(): void {
@@ -45,7 +56,7 @@ class Scanner {
   }
 
   value(depth: number): void {
-    if (depth > MAX_DEPTH) throw new StrictJsonError('nested too deeply');
+    if (depth > this.#maxDepth) throw new StrictJsonError('nested too deeply');
     const char = this.#text[this.position];
     if (char === '{') this.#object(depth);
     else if (char === '[') this.#array(depth);
@@ -68,13 +79,22 @@ class Scanner {
       this.whitespace();
       if (this.#text[this.position] !== '"') throw new StrictJsonError('expected a member name');
       const name = this.string();
-      if (names.has(name)) throw new StrictJsonError(`member "${name}" appears twice`);
+      if (names.has(name)) {
+        const error = new StrictJsonError(`member "${name}" appears twice`, true);
+        error.path.push(name);
+        throw error;
+      }
       names.add(name);
       this.whitespace();
       if (this.#text[this.position] !== ':') throw new StrictJsonError('expected ":"');
       this.position++;
       this.whitespace();
-      this.value(depth + 1);
+      try {
+        this.value(depth + 1);
+      } catch (error) {
+        if (error instanceof StrictJsonError) error.path.unshift(name);
+        throw error;
+      }
       this.whitespace();
       const next = this.#text[this.position++];
       if (next === '}') return;
@@ -89,9 +109,14 @@ class Scanner {
       this.position++;
       return;
     }
-    for (;;) {
+    for (let index = 0; ; index++) {
       this.whitespace();
-      this.value(depth + 1);
+      try {
+        this.value(depth + 1);
+      } catch (error) {
+        if (error instanceof StrictJsonError) error.path.unshift(index);
+        throw error;
+      }
       this.whitespace();
       const next = this.#text[this.position++];
       if (next === ']') return;

@@ -44,6 +44,20 @@ describe('parseStrictJson', () => {
     expect(() => parseStrictJson(text)).toThrow(StrictJsonError);
   });
 
+  it('names where a repeated member is, and only a repeated member counts as one (the admin API reports the field)', () => {
+    const caught = (text: string, maxDepth?: number) => {
+      try {
+        parseStrictJson(text, maxDepth);
+      } catch (error) {
+        return error as StrictJsonError;
+      }
+      throw new Error('not refused');
+    };
+    expect(caught('{"a":[{"b":1},{"c":{"d":1,"d":2}}]}')).toMatchObject({ duplicate: true, path: ['a', 1, 'c', 'd'] });
+    expect(caught('{"a":[1,}')).toMatchObject({ duplicate: false, path: ['a', 1] });
+    expect(parseStrictJson(`${'['.repeat(18)}${']'.repeat(18)}`, 32)).toBeInstanceOf(Array);
+  });
+
   it('reads 1e400 as Infinity, as JSON.parse does: the claim checks refuse it afterwards', () => {
     expect(parseStrictJson('{"exp":1e400}')).toEqual({ exp: Infinity });
   });
