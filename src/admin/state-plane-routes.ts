@@ -14,6 +14,7 @@ import { statePlaneReport } from '../state/infra/state-plane-metrics.ts';
 import { actorOf } from '../control-plane/registry-writes.ts';
 import { problems, ServiceParam } from './schemas.ts';
 import { concurrencyGateOf, type ConcurrencyGate } from '../policies/concurrency-limit.ts';
+import { waitingAttempts } from '../proxy/waiting-attempts.ts';
 
 const concurrencyView = (gate: ConcurrencyGate | undefined) => (gate ? { inFlight: gate.inFlight, queued: gate.queued } : null);
 
@@ -134,6 +135,8 @@ export function registerStatePlaneRoutes(api: AdminRouter): void {
     async (c) => {
       const { pools, config } = c.get('gateway');
       const now = Date.now();
+      // Counts held by attempts the runtime dropped are given back first, so an idle isolate reports them too.
+      waitingAttempts.sweep(now);
       const services = await Promise.all(
         [...pools.values()].map(async (pool) => {
           const shared = await statusOf(c.env, pool, config.gateway.statePlane.callTimeoutMs);

@@ -13,6 +13,7 @@ import {
   type ClientBody,
   type OriginFailure,
 } from './upstream-exchange.ts';
+import { waitingAttempts } from './waiting-attempts.ts';
 
 export interface ForwardRequest {
   method: string;
@@ -78,18 +79,24 @@ export async function forward(
     }
   }
 
+  // A bodiless request runs without waitUntil (proxyToService): its attempts are noted while they wait, so one the
+  // runtime drops (the client left) still gives back what it holds (waiting-attempts.ts).
+  const watched = body === null && !request.clientBody;
   pool.retryBudget.recordRequest(started);
   // Made on the first retry: most requests take one attempt.
   let tried: Set<InstanceState> | undefined;
   let lastFailure: OriginFailure | undefined;
   for (let attempt = 1; ; attempt++) {
     const now = Date.now();
+    waitingAttempts.sweep(now);
     const instance = pool.choose(tried ?? NONE_TRIED, now);
     if (!instance) break;
 
     // The instance's in-flight count stays raised on a response: its body is still on its way, and
     // clientResponse lowers the count when it has been delivered.
     instance.inFlight += 1;
+    const timeoutMs = Math.min(perTryMs, deadline - now);
+    const waiting = watched ? waitingAttempts.wait(now + timeoutMs, instance, request.onDelivered) : undefined;
     const outcome = await exchange({
       // The URL is the instance's base plus a normalised path that starts with exactly one "/": no request path
       // can make it point at another host (unlike `new URL(path, base)` with `//evil.example`).
@@ -98,10 +105,12 @@ export async function forward(
       headers: request.headers,
       rewriteHeaders: request.rewriteHeaders,
       body,
-      timeoutMs: Math.min(perTryMs, deadline - now),
+      timeoutMs,
       clientBody: request.clientBody,
       clientGone: request.clientGone,
     });
+    // Given up for abandoned while this isolate stalled: the in-flight unit it gave back is this attempt's again.
+    if (waiting && !waitingAttempts.ended(waiting)) instance.inFlight += 1;
     if (outcome.kind === 'response') instance.observeRtt(Date.now() - now, Date.now(), service.loadBalancing.ewmaDecayMs);
     else instance.inFlight -= 1;
     if (request.observation) {
