@@ -183,9 +183,16 @@ export function prepareResponseHeaders(headers: Headers, trace: TraceContext): v
   headers.set('traceparent', trace.traceparent);
 }
 
+// RFC 7239 §6 nodename: an IPv4 address, or an IPv6 one (bracketed and quoted below).
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+
 /** RFC 7239 §4 element: `for="[2001:db8::1]";host="example.com:8443";proto=https`. */
 function forwardedElement(facts: ConnectionFacts): string {
-  const node = facts.clientIp ? (facts.clientIp.includes(':') ? `"[${facts.clientIp}]"` : facts.clientIp) : 'unknown';
+  const ip = facts.clientIp;
+  // Anything else is `unknown`: where the address header is not set by a trusted edge a client chooses it, and
+  // `6.6.6.6;host=evil.example` would otherwise add its own parameters (or, with a comma, elements) to Forwarded.
+  const node = !ip ? 'unknown' : IPV4.test(ip) ? ip : ip.includes(':') && IPV6.test(ip) ? `"[${ip}]"` : 'unknown';
   return `for=${node}${forwardedHostAndProto(facts.host, facts.proto)}`;
 }
 

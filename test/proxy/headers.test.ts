@@ -64,6 +64,13 @@ describe('upstreamRequestHeaders', () => {
     expect(headers.get('forwarded')).toBe('for="[2001:db8::1]";host="127.0.0.1:8787";proto=http');
   });
 
+  // Where the client address header is not set by a trusted edge (wrangler dev, plain workerd) a client chooses
+  // its value: it must not add parameters or elements to Forwarded.
+  it.each(['6.6.6.6;host=evil.example', '6.6.6.6, for=7.7.7.7', '"6.6.6.6"', 'not an address'])('says for=unknown in Forwarded for a client address that is no IP address: %s', (clientIp) => {
+    const headers = upstreamRequestHeaders(new Headers(), { ...facts, clientIp });
+    expect(headers.get('forwarded')).toBe('for=unknown;host=api.example.com;proto=https');
+  });
+
   it('says for=unknown and sets no X-Forwarded-For when the client address is not known', () => {
     const headers = upstreamRequestHeaders(new Headers({ 'x-forwarded-for': '1.2.3.4' }), { ...facts, clientIp: undefined });
     expect(headers.has('x-forwarded-for')).toBe(false);
