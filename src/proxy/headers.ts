@@ -55,11 +55,16 @@ const ACCESS_COOKIE = /cf_authorization/i;
 const ACCESS_COOKIE_PAIR = /^\s*cf_authorization\s*=/i;
 
 function withoutAccessCookie(cookie: string): string {
-  return cookie
-    .split(';')
-    .filter((pair) => !ACCESS_COOKIE_PAIR.test(pair))
-    .map((pair) => pair.trim())
-    .join('; ');
+  return (
+    cookie
+      .split(';')
+      // Repeated Cookie headers arrive joined by ", ": a pair can follow a comma too (cookie values have none, RFC
+      // 6265 §4.1.1, but a non-conforming one is kept as it was).
+      .map((pairs) => (pairs.includes(',') ? pairs.split(',').filter((pair) => !ACCESS_COOKIE_PAIR.test(pair)).join(',') : pairs))
+      .filter((pair) => pair.trim() !== '' && !ACCESS_COOKIE_PAIR.test(pair))
+      .map((pair) => pair.trim())
+      .join('; ')
+  );
 }
 
 /**

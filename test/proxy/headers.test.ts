@@ -170,6 +170,13 @@ describe('upstreamRequestHeaders: the admin plane\'s Access credential', () => {
     expect(headers.has('cookie')).toBe(false);
   });
 
+  // Two Cookie lines reach the Worker joined by ", " (as every repeated header), not by "; ".
+  it('removes the Access cookie from a second Cookie header too', () => {
+    const incoming = new Headers([['cookie', 'a=1'], ['cookie', `CF_Authorization=${assertion}`], ['cookie', 'b=x,y']]);
+    const headers = upstreamRequestHeaders(incoming, facts);
+    expect(headers.get('cookie')).toBe('a=1, b=x,y');
+  });
+
   it('leaves a cookie alone whose value merely mentions the name', () => {
     const headers = upstreamRequestHeaders(new Headers({ cookie: 'note=CF_Authorization' }), facts);
     expect(headers.get('cookie')).toBe('note=CF_Authorization');
