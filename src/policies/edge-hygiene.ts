@@ -48,8 +48,8 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  * - a host not in `gateway.allowedHosts` (421),
  * - an encoded CR or LF in the path (400 `invalid-path`; `%00` is already refused by normalisation),
  * - request headers larger than `limits.maxHeaderBytes` in total (431) or with a control character (400),
- * - a body on GET or HEAD (400 `body-not-allowed`): the runtime will not send one upstream, and a request that
- *   cannot be sent must never count as the origin's failure;
+ * - a body on GET or HEAD (400 `body-not-allowed`; `Content-Length: 0` is no body): the runtime will not send one
+ *   upstream, and a request that cannot be sent must never count as the origin's failure;
  * - a body larger than `limits.maxBodyBytes` (413): by `Content-Length` at once, before any byte of it is read, or
  *   counted as it streams; a body that stalls for `limits.bodyIdleTimeoutMs` (408) or ends short (400). The stream
  *   is guarded (never buffered) and the upstream request aborted when the client is at fault, see guardClientBody.
@@ -85,6 +85,13 @@ export function checkEdgeHygiene(c: Context<AppEnv>): void {
   if (request.body !== null) {
     // RFC 9110 §9.3.1: a body on GET has no defined meaning, and workerd refuses to send one.
     if (request.method === 'GET' || request.method === 'HEAD') {
+      // `Content-Length: 0` declares no content (RFC 9110 §8.6), and some clients send it on every request, but
+      // workerd still hands over an (empty) body, which it would refuse to send upstream: the request goes on
+      // without one. `cf` is kept for the read plane's colo; the signal, for a client that leaves.
+      if (request.headers.get('content-length') === '0') {
+        c.req.raw = new Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, cf: request.cf });
+        return;
+      }
       throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), c.get('trace').requestId);
     }
     const declared = request.headers.get('content-length');

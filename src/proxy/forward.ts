@@ -67,9 +67,10 @@ export async function forward(
     if (body === null) maxAttempts += retries.attempts;
     else if (request.contentLength !== undefined && request.contentLength <= retries.maxBufferedBodyBytes) {
       try {
-        body = await new Response(body).arrayBuffer();
+        body = await readWithin(body, timeouts.requestMs);
       } catch (cause) {
-        // The client's body broke while being buffered: its fault, before any instance was tried.
+        // Too slow (readWithin), or broken while being buffered: the client's fault, before any instance was tried.
+        if (cause instanceof GatewayError) throw noteClientFault(cause, request.trace.requestId);
         const problem = request.clientBody?.fault.aborted ? (request.clientBody.fault.reason as GatewayError) : new GatewayError('incomplete-body', {}, { cause });
         throw noteClientFault(problem, request.trace.requestId);
       }
@@ -148,6 +149,29 @@ export async function forward(
   }
   if (lastFailure === 'connect-failure') throw new GatewayError('upstream-unreachable', { service: service.name });
   throw new GatewayError('no-instance-available', { service: service.name });
+}
+
+/**
+ * A replayable body read whole, within the request's time, as a streamed body's upload is (exchangeWithBody): a
+ * client that drip-feeds it, each chunk inside the body idle timeout, gets 408. Unbounded, the wait used up the
+ * request's time before any instance was asked, and the first one was then charged a timeout (504, a failure
+ * towards its ejection and the breaker) it never had a chance to avoid.
+ *
+ * @throws GatewayError `request-timeout` when the body has not arrived whole within `timeoutMs`.
+ */
+async function readWithin(body: ReadableStream<Uint8Array>, timeoutMs: number): Promise<ArrayBuffer> {
+  const reading = new Response(body).arrayBuffer();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+  try {
+    const whole = await Promise.race([reading, late]);
+    if (whole !== undefined) return whole;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Left to end with the request (or the body guard's idle timeout): its failure then is nobody's concern.
+  reading.catch(() => {});
+  throw new GatewayError('request-timeout', { timeoutMs });
 }
 
 function shouldRetryStatus(status: number, on: readonly string[]): boolean {

@@ -55,23 +55,48 @@ const ACCESS_COOKIE = /cf_authorization/i;
 const ACCESS_COOKIE_PAIR = /^\s*cf_authorization\s*=/i;
 
 function withoutAccessCookie(cookie: string): string {
-  return cookie
-    .split(';')
-    .filter((pair) => !ACCESS_COOKIE_PAIR.test(pair))
-    .map((pair) => pair.trim())
-    .join('; ');
+  return (
+    cookie
+      .split(';')
+      // Repeated Cookie headers arrive joined by ", ": a pair can follow a comma too (cookie values have none, RFC
+      // 6265 §4.1.1, but a non-conforming one is kept as it was).
+      .map((pairs) => (pairs.includes(',') ? pairs.split(',').filter((pair) => !ACCESS_COOKIE_PAIR.test(pair)).join(',') : pairs))
+      .filter((pair) => pair.trim() !== '' && !ACCESS_COOKIE_PAIR.test(pair))
+      .map((pair) => pair.trim())
+      .join('; ')
+  );
 }
 
 /**
  * The request header names forwarding may have to remove or edit, given every name a service reserves: the
- * hop-by-hop ones, `Connection` (and what it names), `Cookie` (Access's session cookie) and the reserved names.
+ * hop-by-hop ones, `Connection` (and what it names), `Cookie` (Access's session cookie) and the reserved names (in
+ * every spelling with `_` for `-`).
  * Edge hygiene, which reads every header anyway, keeps the client's headers with these names (usually none), so
  * forwarding looks at those instead of reading the whole list from the runtime again.
  */
 export function namesForwardingReviews(reserved: Iterable<ReadonlySet<string>>): ReadonlySet<string> {
-  const names = new Set([...HOP_BY_HOP, 'cookie', ...RESERVED_REQUEST_HEADERS]);
-  for (const set of reserved) for (const name of set) names.add(name);
+  const names = new Set([...HOP_BY_HOP, 'cookie']);
+  for (const name of RESERVED_REQUEST_HEADERS) for (const spelling of underscoreSpellings(name)) names.add(spelling);
+  for (const set of reserved) for (const name of set) for (const spelling of underscoreSpellings(name)) names.add(spelling);
   return names;
+}
+
+/**
+ * `name` with each `-` as `-` or `_`: `x-user-id`, `x_user-id`, …, `x_user_id`. CGI, WSGI, Rack and PHP origins
+ * read them all as one variable (HTTP_X_USER_ID), so a client's `X_User_Id` could stand in for the gateway's
+ * `X-User-Id` (or override it). Listed once per configuration, so edge hygiene keeps them at no cost per request.
+ */
+function underscoreSpellings(name: string): string[] {
+  let spellings = [''];
+  for (const char of name) {
+    spellings = char === '-' ? spellings.flatMap((start) => [`${start}-`, `${start}_`]) : spellings.map((start) => start + char);
+  }
+  return spellings;
+}
+
+/** Whether `name` is a reserved name, or one spelled with `_` for `-` (see underscoreSpellings). */
+function isReserved(name: string, reserved: ReadonlySet<string>): boolean {
+  return reserved.has(name) || (name.includes('_') && reserved.has(name.replaceAll('_', '-')));
 }
 
 /**
@@ -92,7 +117,7 @@ function removeConnectionHeaders(
         if (named && !(keepUpgrade && named === 'upgrade')) headers.delete(named);
       }
       if (!keepUpgrade) headers.delete(name);
-    } else if (!(keepUpgrade && name === 'upgrade') && (HOP_BY_HOP.has(name) || alsoRemove?.has(name))) {
+    } else if (!(keepUpgrade && name === 'upgrade') && (HOP_BY_HOP.has(name) || (alsoRemove !== undefined && isReserved(name, alsoRemove)))) {
       headers.delete(name);
     } else if (name === 'cookie' && ACCESS_COOKIE.test(value)) {
       const kept = withoutAccessCookie(value);
@@ -183,9 +208,16 @@ export function prepareResponseHeaders(headers: Headers, trace: TraceContext): v
   headers.set('traceparent', trace.traceparent);
 }
 
+// RFC 7239 §6 nodename: an IPv4 address, or an IPv6 one (bracketed and quoted below).
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+
 /** RFC 7239 §4 element: `for="[2001:db8::1]";host="example.com:8443";proto=https`. */
 function forwardedElement(facts: ConnectionFacts): string {
-  const node = facts.clientIp ? (facts.clientIp.includes(':') ? `"[${facts.clientIp}]"` : facts.clientIp) : 'unknown';
+  const ip = facts.clientIp;
+  // Anything else is `unknown`: where the address header is not set by a trusted edge a client chooses it, and
+  // `6.6.6.6;host=evil.example` would otherwise add its own parameters (or, with a comma, elements) to Forwarded.
+  const node = !ip ? 'unknown' : IPV4.test(ip) ? ip : ip.includes(':') && IPV6.test(ip) ? `"[${ip}]"` : 'unknown';
   return `for=${node}${forwardedHostAndProto(facts.host, facts.proto)}`;
 }
 

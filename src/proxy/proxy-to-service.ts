@@ -18,7 +18,10 @@ export function proxyToService(c: Context<AppEnv>): Promise<Response> {
   const trace = c.get('trace');
   const url = requestUrlParts(c.req.url);
 
-  const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket';
+  // RFC 6455 §4.1: a handshake is a GET. On any other method `Upgrade` is dropped as the hop-by-hop header it is:
+  // workerd's fetch would otherwise turn the request into a bodiless GET handshake, so the origin would see
+  // another method than the one routed and authorized, and no body.
+  const webSocket = c.req.method === 'GET' && c.req.header('upgrade')?.toLowerCase() === 'websocket';
   const facts = {
     clientIp: c.req.header(gateway.config.gateway.clientIpHeader),
     proto: url.protocol,

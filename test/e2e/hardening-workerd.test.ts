@@ -20,6 +20,8 @@ const HELD_MS = 1_500;
 const QUEUE_MS = 600;
 /** The gated service's response idle timeout: an origin silent this long mid-body is cut off. */
 const RESPONSE_IDLE_MS = 500;
+/** The drip service's request timeout: a client still sending a buffered body after it gets 408. */
+const DRIP_REQUEST_MS = 800;
 let gateway: RunningGateway;
 let healthy: TestOrigin;
 let holding: TestOrigin;
@@ -62,6 +64,14 @@ beforeAll(async () => {
         routes: [{ pathPrefix: '/samples' }],
         instances: [{ id: 'samples-1', url: healthy.url }],
         policies: { circuitBreaker: { minimumCalls: 5 } },
+      },
+      {
+        // Retries on (a PUT's small body is buffered to be replayable) and a short request time.
+        name: 'drip',
+        routes: [{ pathPrefix: '/drip' }],
+        instances: [{ id: 'drip-1', url: healthy.url }],
+        timeouts: { requestMs: DRIP_REQUEST_MS },
+        policies: { circuitBreaker: { minimumCalls: 1, consecutiveFailures: 1 }, outlierEjection: { consecutiveFailures: 1 } },
       },
       {
         name: 'gated',
@@ -157,6 +167,13 @@ describe('blame only the origin (issue #8, 1)', () => {
     expect((await loadBalancing('samples')).ejected).toBe(false);
   });
 
+  // workerd hands the Worker an empty body for `Content-Length: 0`, which the gateway took for a body (400).
+  it.each(['GET', 'HEAD'])('forwards a %s with Content-Length: 0, which declares no body', async (method) => {
+    const response = await rawRequest(gateway.url, '/samples/1', { method, headers: { 'content-length': '0' } });
+    expect(response.status).toBe(200);
+    if (method === 'GET') expect(response.json()).toMatchObject({ origin: 'healthy', bytes: 0 });
+  });
+
   it('answers a body cut short 400 incomplete-body or 408, and the breaker stays closed', async () => {
     for (let i = 0; i < 6; i++) {
       const { response } = await rawExchange('POST /samples/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc', 5_000);
@@ -189,6 +206,32 @@ describe('bounded waits on the client side (issue #8, 2)', () => {
     const { response } = await rawExchange('POST /samples/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello');
     expect(statusOf(response)).toBe(200);
     expect(uploads.at(-1)).toBe(5);
+  });
+});
+
+describe('a body drip-fed past the request time (buffered to be replayable)', () => {
+  it('answers 408 as the client\'s fault, and the instance is neither ejected nor counted by the breaker', async () => {
+    // Each byte well within the body idle timeout, the whole body well past the request time.
+    const socket = connect(gateway.port, '127.0.0.1', () => socket.write('PUT /drip/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20\r\n\r\n'));
+    const dripping = setInterval(() => socket.write('x'), IDLE_MS / 3);
+    const started = Date.now();
+    const response = await new Promise<string>((resolve) => {
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString();
+        if (received.includes('\r\n\r\n')) resolve(received);
+      });
+      socket.on('error', () => resolve(received));
+    });
+    clearInterval(dripping);
+    socket.destroy();
+    expect(statusOf(response)).toBe(408);
+    expect(Date.now() - started).toBeLessThan(DRIP_REQUEST_MS + 1_000);
+    expect((await loadBalancing('drip')).ejected).toBe(false);
+    const breakers = await rawRequest(gateway.url, '/gateway/circuit-breakers', { headers: E2E_ADMIN_HEADERS });
+    const drip = breakers.json<{ services: { service: string; breaker: { state: string; failures: number } }[] }>().services.find((s) => s.service === 'drip');
+    expect(drip?.breaker).toMatchObject({ state: 'closed', failures: 0 });
+    expect((await rawRequest(gateway.url, '/drip/1', { method: 'PUT', body: 'whole' })).status).toBe(200);
   });
 });
 

@@ -64,6 +64,13 @@ describe('upstreamRequestHeaders', () => {
     expect(headers.get('forwarded')).toBe('for="[2001:db8::1]";host="127.0.0.1:8787";proto=http');
   });
 
+  // Where the client address header is not set by a trusted edge (wrangler dev, plain workerd) a client chooses
+  // its value: it must not add parameters or elements to Forwarded.
+  it.each(['6.6.6.6;host=evil.example', '6.6.6.6, for=7.7.7.7', '"6.6.6.6"', 'not an address'])('says for=unknown in Forwarded for a client address that is no IP address: %s', (clientIp) => {
+    const headers = upstreamRequestHeaders(new Headers(), { ...facts, clientIp });
+    expect(headers.get('forwarded')).toBe('for=unknown;host=api.example.com;proto=https');
+  });
+
   it('says for=unknown and sets no X-Forwarded-For when the client address is not known', () => {
     const headers = upstreamRequestHeaders(new Headers({ 'x-forwarded-for': '1.2.3.4' }), { ...facts, clientIp: undefined });
     expect(headers.has('x-forwarded-for')).toBe(false);
@@ -161,6 +168,13 @@ describe('upstreamRequestHeaders: the admin plane\'s Access credential', () => {
   it('drops the Cookie header when the Access cookie was its only cookie', () => {
     const headers = upstreamRequestHeaders(new Headers({ cookie: `CF_Authorization=${assertion}` }), facts);
     expect(headers.has('cookie')).toBe(false);
+  });
+
+  // Two Cookie lines reach the Worker joined by ", " (as every repeated header), not by "; ".
+  it('removes the Access cookie from a second Cookie header too', () => {
+    const incoming = new Headers([['cookie', 'a=1'], ['cookie', `CF_Authorization=${assertion}`], ['cookie', 'b=x,y']]);
+    const headers = upstreamRequestHeaders(incoming, facts);
+    expect(headers.get('cookie')).toBe('a=1, b=x,y');
   });
 
   it('leaves a cookie alone whose value merely mentions the name', () => {
