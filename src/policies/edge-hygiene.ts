@@ -76,7 +76,8 @@ export function checkEdgeHygiene(c: Context<AppEnv>): void {
   request.headers.forEach((value, name) => {
     headerBytes += name.length + value.length;
     if (CONTROL_CHARACTER.test(value)) controlCharacter = true;
-    if (rules.reviewedHeaderNames.has(name)) reviewed.push([name, value]);
+    // A name with `_` may spell a reserved one (isReserved in src/proxy/headers.ts): rare, so kept for review too.
+    if (rules.reviewedHeaderNames.has(name) || name.includes('_')) reviewed.push([name, value]);
   });
   if (controlCharacter) throw new GatewayError('invalid-header');
   if (headerBytes > rules.maxHeaderBytes) throw new GatewayError('headers-too-large', { limit: rules.maxHeaderBytes });

@@ -69,32 +69,22 @@ function withoutAccessCookie(cookie: string): string {
 
 /**
  * The request header names forwarding may have to remove or edit, given every name a service reserves: the
- * hop-by-hop ones, `Connection` (and what it names), `Cookie` (Access's session cookie) and the reserved names (in
- * every spelling with `_` for `-`).
- * Edge hygiene, which reads every header anyway, keeps the client's headers with these names (usually none), so
- * forwarding looks at those instead of reading the whole list from the runtime again.
+ * hop-by-hop ones, `Connection` (and what it names), `Cookie` (Access's session cookie) and the reserved names.
+ * Edge hygiene, which reads every header anyway, keeps the client's headers with these names (usually none), and
+ * every name with a `_` (see isReserved), so forwarding looks at those instead of reading the whole list from the
+ * runtime again.
  */
 export function namesForwardingReviews(reserved: Iterable<ReadonlySet<string>>): ReadonlySet<string> {
-  const names = new Set([...HOP_BY_HOP, 'cookie']);
-  for (const name of RESERVED_REQUEST_HEADERS) for (const spelling of underscoreSpellings(name)) names.add(spelling);
-  for (const set of reserved) for (const name of set) for (const spelling of underscoreSpellings(name)) names.add(spelling);
+  const names = new Set([...HOP_BY_HOP, 'cookie', ...RESERVED_REQUEST_HEADERS]);
+  for (const set of reserved) for (const name of set) names.add(name);
   return names;
 }
 
 /**
- * `name` with each `-` as `-` or `_`: `x-user-id`, `x_user-id`, …, `x_user_id`. CGI, WSGI, Rack and PHP origins
- * read them all as one variable (HTTP_X_USER_ID), so a client's `X_User_Id` could stand in for the gateway's
- * `X-User-Id` (or override it). Listed once per configuration, so edge hygiene keeps them at no cost per request.
+ * Whether `name` is a reserved name, or one spelled with `_` for any `-` (`X_User_Id`, `x_user-id`): CGI, WSGI, Rack
+ * and PHP origins read them all as one variable (HTTP_X_USER_ID), so a client's `X_User_Id` could stand in for the
+ * gateway's `X-User-Id` (or override it).
  */
-function underscoreSpellings(name: string): string[] {
-  let spellings = [''];
-  for (const char of name) {
-    spellings = char === '-' ? spellings.flatMap((start) => [`${start}-`, `${start}_`]) : spellings.map((start) => start + char);
-  }
-  return spellings;
-}
-
-/** Whether `name` is a reserved name, or one spelled with `_` for `-` (see underscoreSpellings). */
 function isReserved(name: string, reserved: ReadonlySet<string>): boolean {
   return reserved.has(name) || (name.includes('_') && reserved.has(name.replaceAll('_', '-')));
 }
