@@ -2,10 +2,11 @@
  * @module Attempts waiting for an origin's response headers, so that one whose request the runtime dropped still
  * gives back what it holds. When a client disconnects, Workers cancels the request's pending work unless it was
  * registered with `waitUntil`: an attempt cancelled while it waits never lowers its instance's in-flight count nor
- * releases the request's concurrency slot. Registering every request's forward with `waitUntil` kept it alive, at a
- * measured 15–25 µs of CPU per request (one `waitUntil` call, and the runtime's draining of the request after it;
- * docs/performance.md). A bodiless request's attempts are noted here instead, and one still waiting well after its
- * timeout (its own timer would have ended it) is given up for abandoned by a later request of the isolate.
+ * releases the request's concurrency slot. Registering every request's forward with `waitUntil` kept it alive, but
+ * cost 0.04–0.07 of the pass-through's throughput (paired wrk rounds, docs/performance.md: the runtime drains a
+ * request that has one before it lets go of it). A bodiless request's attempts are noted here instead, and one still
+ * waiting well after its timeout (its own timer would have ended it) is given up for abandoned by a later request of
+ * the isolate.
  */
 import type { InstanceState } from '../balancing/instance-state.ts';
 

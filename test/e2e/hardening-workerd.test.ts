@@ -270,9 +270,10 @@ describe('no 500 for malformed requests (issue #8, 3 and 4)', () => {
 });
 
 describe('a client that leaves releases what it held (issue #8, release)', () => {
-  // workerd cancels a request whose client disconnected while it awaits its origin: nothing after an await runs,
-  // and request.signal does not fire. The attempt runs under waitUntil, so its timeout still ends it and releases
-  // what it held: within the request timeout (HELD_MS), not at once; a dead waiter leaves the queue at its deadline.
+  // A client that leaves while its request awaits the origin: request.signal does not fire, and the attempt ends at
+  // its timeout and releases what it held, within the request timeout (HELD_MS), not at once; a dead waiter leaves
+  // the queue at its deadline. (This workerd lets the attempt's continuation run; where the runtime drops it instead,
+  // a later request gives back what it held: test/proxy/forward.test.ts, src/proxy/waiting-attempts.ts.)
   it('releases the slot and the in-flight count of a client that leaves while in flight, and of one that leaves while queued', async () => {
     const first = openRequest('/gated/hold');
     const inFlight = await until(() => loadBalancing('gated'), (state) => state.gate?.inFlight === 1 && state.instanceInFlight === 1);
