@@ -1,7 +1,7 @@
 /** Defects a careless or hostile operator found by attacking the admin API black-box; one block per defect. */
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
-import { ADMIN_HEADERS, asAdmin, gatewayFor, problemType } from '../support/gateway.ts';
+import { ADMIN_HEADERS, adminJson, asAdmin, gatewayFor, problemType } from '../support/gateway.ts';
 
 const [echo1] = inject('echoOrigins');
 
@@ -10,11 +10,7 @@ const config: GatewayConfigInput = {
   services: [{ name: 'samples', routes: [{ id: 'samples', pathPrefix: '/samples' }], instances: [{ id: 'samples-1', url: echo1! }] }],
 };
 
-const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
-  method,
-  headers: { 'content-type': 'application/json', ...ADMIN_HEADERS, ...headers },
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-});
+const json = adminJson;
 
 describe('an instance URL that is the gateway itself', () => {
   // Registered at the gateway's own address, an instance forwards every request back into the gateway: one

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
 import type { Env } from '../../src/env.ts';
-import { ADMIN_HEADERS, asAdmin, send } from '../support/gateway.ts';
+import { adminJson, asAdmin, send } from '../support/gateway.ts';
 
 const [echo1, echo2] = inject('echoOrigins');
 
@@ -12,11 +12,7 @@ const config: GatewayConfigInput = {
   services: [{ name: 'samples', routes: [{ id: 'samples', pathPrefix: '/samples' }], instances: [{ id: 'samples-1', url: echo1! }] }],
 };
 
-const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
-  method,
-  headers: { 'content-type': 'application/json', ...ADMIN_HEADERS, ...headers },
-  body: JSON.stringify(body),
-});
+const json = adminJson;
 
 async function listed(): Promise<{ version: number; instances: { id: string; url: string }[] }> {
   const body = (await (await send(config, '/gateway/services', asAdmin())).json()) as { version: number; services: { name: string; instances: { id: string; url: string }[] }[] };
