@@ -21,64 +21,26 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
 import { parseGatewayConfig } from '../src/config/load.ts';
-import type { GatewayConfig, GatewayConfigInput } from '../src/config/schema.ts';
+import type { GatewayConfig } from '../src/config/schema.ts';
+import { BENCH_PATH, benchConfig, benchToken, median, ORIGIN_LOCATIONS, wrk, type WrkResult } from './bench/bench-service.ts';
 import { buildReference } from './bench/build-reference.ts';
 import { profileLedger } from './bench/cpu-profile.ts';
-import { processCpuMicros } from './bench/process-cpu.ts';
 import { children, need, startNginx, waitForHttp, WORKERD } from './bench/processes.ts';
 import { GATEWAY_COMPATIBILITY_FLAGS, gatewayWorkerSpec, workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.bench');
-/** What nginx answers as the origin. */
-const ORIGIN_LOCATIONS = `location / { default_type application/json; return 200 '{"id":42,"name":"sample","ok":true}'; }`;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 5);
 /** Unset: the gateway's default (0.1 of `ok` requests logged). Set to switch the access log's cost off (0) or up (1). */
 const ACCESS_LOG_SAMPLE_RATE = process.env.BENCH_ACCESS_LOG_SAMPLE_RATE === undefined ? undefined : Number(process.env.BENCH_ACCESS_LOG_SAMPLE_RATE);
-const PATH = '/bench/items/42?view=full';
 /** Opens the admin API of the benchmarked gateway, to read its state-plane counters. */
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const JWT_SECRET = randomBytes(32).toString('hex');
-const ISSUER = 'https://issuer.bench.invalid';
-const AUDIENCE = 'bench-api';
-
-/**
- * The gateway under test: two instances (both the nginx origin, so least connections has a choice), JWT auth
- * (HS256 from a secret, verified once per token and then cached, as in production), a rate limit high enough
- * never to refuse (its leases still have to be taken), the concurrency limit, the circuit breaker with outlier
- * ejection, least connections.
- */
-function benchConfig(originUrl: string): GatewayConfigInput {
-  return {
-    gateway: {
-      auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] },
-      ...(ACCESS_LOG_SAMPLE_RATE === undefined ? {} : { observability: { accessLog: { sampleRate: ACCESS_LOG_SAMPLE_RATE } } }),
-    },
-    services: [
-      {
-        name: 'bench',
-        routes: [{ pathPrefix: '/bench', rewritePrefix: '/api/v1/bench' }],
-        instances: [
-          { id: 'origin-a', url: originUrl },
-          { id: 'origin-b', url: originUrl },
-        ],
-        loadBalancing: { strategy: 'least_connections' },
-        policies: {
-          auth: { mode: 'jwt', issuers: ['bench'] },
-          rateLimit: { limit: 60_000_000, windowSeconds: 60, burst: 1_000_000 },
-          circuitBreaker: {},
-          concurrency: { maxInFlight: 1_000, maxQueue: 1_000 },
-        },
-      },
-    ],
-  };
-}
 
 /**
  * The policies on for the bench service, in the order of the chain in src/app.ts, read from the parsed
@@ -130,7 +92,7 @@ function startWorkerd(spec: WorkerSpec, inspectorPort?: number): Started {
   const child = spawn(WORKERD, args, { stdio: ['ignore', log, 'inherit'] });
   closeSync(log);
   children.push(child);
-  return { url: `http://127.0.0.1:${spec.port}${PATH}`, pid: child.pid! };
+  return { url: `http://127.0.0.1:${spec.port}${BENCH_PATH}`, pid: child.pid! };
 }
 
 /** The gateway's state-plane counters (Durable Object calls per request and their kinds). */
@@ -150,35 +112,6 @@ async function statePlane(gatewayPort: number): Promise<{ requests: number; sync
 
 const sumOf = (record: Record<string, number>) => Object.entries(record).filter(([kind]) => kind !== 'admin').reduce((total, [, n]) => total + n, 0);
 
-interface WrkResult {
-  rps: number;
-  requests: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  /** User + system CPU of the serving process during the run, in µs (when its pid was given). */
-  cpuMicros: number;
-}
-
-function wrk(url: string, connections: number, seconds: number, options: { token?: string; pid?: number } = {}): WrkResult {
-  const threads = Math.min(2, connections);
-  const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency'];
-  if (options.token) args.push('-H', `Authorization: Bearer ${options.token}`);
-  const cpuBefore = options.pid === undefined ? 0 : processCpuMicros(options.pid);
-  const out = execFileSync('wrk', [...args, url], { encoding: 'utf8' });
-  const cpuMicros = options.pid === undefined ? 0 : processCpuMicros(options.pid) - cpuBefore;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const latency = (pct: string) => {
-    const match = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    if (!match) throw new Error(`no p${pct} in wrk output:\n${out}`);
-    return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2] as 'us' | 'ms' | 's'];
-  };
-  const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, requests, p50Ms: latency('50'), p99Ms: latency('99'), errors, cpuMicros };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 const cpuPerRequest = (runs: WrkResult[]) => runs.reduce((sum, r) => sum + r.cpuMicros, 0) / runs.reduce((sum, r) => sum + r.requests, 0);
 
@@ -211,7 +144,7 @@ const [
 ] = ports as number[] as [number, number, number, number, number, number, number, number, number, number, number, number];
 const originUrl = `http://127.0.0.1:${originPort}`;
 const origin = `${originUrl}/api/v1`;
-const config = benchConfig(originUrl);
+const config = benchConfig(originUrl, ACCESS_LOG_SAMPLE_RATE);
 const parsed = parseGatewayConfig(config, 'bench configuration');
 const gatewaySpec = (name: string, port: number): WorkerSpec =>
   gatewayWorkerSpec({
@@ -239,15 +172,7 @@ const honoProxy = startWorkerd(referenceSpec('hono-proxy', honoProxyPort, 'hono-
 const dutiesFloor = startWorkerd(referenceSpec('duties-floor', dutiesFloorPort, 'duties-floor.js'));
 await Promise.all([originUrl, gateway.url, passthrough.url, honoBare.url, honoProxy.url, dutiesFloor.url].map(waitForHttp));
 
-const nowSeconds = Math.floor(Date.now() / 1000);
-const token = await new SignJWT({})
-  .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-  .setIssuer(ISSUER)
-  .setAudience(AUDIENCE)
-  .setSubject('bench-client')
-  .setIssuedAt(nowSeconds)
-  .setExpirationTime(nowSeconds + 24 * 3600)
-  .sign(new TextEncoder().encode(JWT_SECRET));
+const token = await benchToken(JWT_SECRET);
 await checkChain(gateway.url, token);
 const chain = chainOf(parsed);
 
