@@ -168,10 +168,11 @@ export function rewriteRequestHeaders(headers: Headers, facts: ConnectionFacts, 
     }
   }
 
-  if (facts.clientIp) headers.set('x-forwarded-for', facts.clientIp);
+  const address = ipAddressOf(facts.clientIp);
+  if (address !== undefined) headers.set('x-forwarded-for', address);
   headers.set('x-forwarded-proto', facts.proto);
   headers.set('x-forwarded-host', facts.host);
-  headers.set('forwarded', forwardedElement(facts));
+  headers.set('forwarded', forwardedElement(address, facts));
   headers.set('x-request-id', facts.trace.requestId);
   headers.set('traceparent', facts.trace.traceparent);
 }
@@ -202,12 +203,19 @@ export function prepareResponseHeaders(headers: Headers, trace: TraceContext): v
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 
-/** RFC 7239 §4 element: `for="[2001:db8::1]";host="example.com:8443";proto=https`. */
-function forwardedElement(facts: ConnectionFacts): string {
-  const ip = facts.clientIp;
-  // Anything else is `unknown`: where the address header is not set by a trusted edge a client chooses it, and
-  // `6.6.6.6;host=evil.example` would otherwise add its own parameters (or, with a comma, elements) to Forwarded.
-  const node = !ip ? 'unknown' : IPV4.test(ip) ? ip : ip.includes(':') && IPV6.test(ip) ? `"[${ip}]"` : 'unknown';
+/**
+ * The client's address when it is an IP address, else undefined: where the address header is not set by a trusted
+ * edge a client chooses it, and `6.6.6.6;host=evil.example` would otherwise add its own parameters (or, with a
+ * comma, elements) to `Forwarded`, and whatever it likes to `X-Forwarded-For`.
+ */
+function ipAddressOf(clientIp: string | undefined): string | undefined {
+  if (!clientIp) return undefined;
+  return IPV4.test(clientIp) || (clientIp.includes(':') && IPV6.test(clientIp)) ? clientIp : undefined;
+}
+
+/** RFC 7239 §4 element: `for="[2001:db8::1]";host="example.com:8443";proto=https`; `for=unknown` without an address. */
+function forwardedElement(address: string | undefined, facts: ConnectionFacts): string {
+  const node = address === undefined ? 'unknown' : address.includes(':') ? `"[${address}]"` : address;
   return `for=${node}${forwardedHostAndProto(facts.host, facts.proto)}`;
 }
 

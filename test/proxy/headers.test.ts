@@ -65,10 +65,17 @@ describe('upstreamRequestHeaders', () => {
   });
 
   // Where the client address header is not set by a trusted edge (wrangler dev, plain workerd) a client chooses
-  // its value: it must not add parameters or elements to Forwarded.
-  it.each(['6.6.6.6;host=evil.example', '6.6.6.6, for=7.7.7.7', '"6.6.6.6"', 'not an address'])('says for=unknown in Forwarded for a client address that is no IP address: %s', (clientIp) => {
-    const headers = upstreamRequestHeaders(new Headers(), { ...facts, clientIp });
+  // its value: it must not add parameters or elements to Forwarded, nor go into X-Forwarded-For.
+  it.each(['6.6.6.6;host=evil.example', '6.6.6.6, for=7.7.7.7', '"6.6.6.6"', 'not an address'])('says for=unknown in Forwarded and sets no X-Forwarded-For for a client address that is no IP address: %s', (clientIp) => {
+    const headers = upstreamRequestHeaders(new Headers({ 'x-forwarded-for': '1.2.3.4' }), { ...facts, clientIp });
     expect(headers.get('forwarded')).toBe('for=unknown;host=api.example.com;proto=https');
+    expect(headers.has('x-forwarded-for')).toBe(false);
+  });
+
+  it('passes an IPv6 client address to both, bracketed and quoted in Forwarded', () => {
+    const headers = upstreamRequestHeaders(new Headers(), { ...facts, clientIp: '2001:db8::7' });
+    expect(headers.get('x-forwarded-for')).toBe('2001:db8::7');
+    expect(headers.get('forwarded')).toBe('for="[2001:db8::7]";host=api.example.com;proto=https');
   });
 
   it('says for=unknown and sets no X-Forwarded-For when the client address is not known', () => {
