@@ -661,7 +661,9 @@ export const GatewayConfigSchema = z
     checkAlertingNames(config.gateway.alerting, ctx);
     const serviceNames = new Set<string>();
     const routeOwners = new Map<string, string>();
-    const seenRoutes: { id: string; route: RouteConfig }[] = [];
+    // By prefix: only routes with the same prefix can shadow each other, and a scan of every earlier route made
+    // validation quadratic (30,000 routes took 27.6 s in the registry object).
+    const seenRoutes = new Map<string, { id: string; route: RouteConfig }[]>();
     config.services.forEach((service, s) => {
       if (serviceNames.has(service.name)) {
         ctx.addIssue({ code: 'custom', path: ['services', s, 'name'], message: `duplicate service name "${service.name}"` });
@@ -693,11 +695,13 @@ export const GatewayConfigSchema = z
         routeOwners.set(route.id, service.name);
 
         // Two routes with the same prefix must be told apart by method or host, or one would shadow the other.
-        const shadowed = seenRoutes.find(({ route: other }) => other.pathPrefix === route.pathPrefix && overlaps(other.methods, route.methods) && overlaps(other.hosts, route.hosts));
+        let samePrefix = seenRoutes.get(route.pathPrefix);
+        if (!samePrefix) seenRoutes.set(route.pathPrefix, (samePrefix = []));
+        const shadowed = samePrefix.find(({ route: other }) => overlaps(other.methods, route.methods) && overlaps(other.hosts, route.hosts));
         if (shadowed) {
           ctx.addIssue({ code: 'custom', path: [...path, 'pathPrefix'], message: `same prefix, methods and hosts as route "${shadowed.id}"` });
         }
-        seenRoutes.push({ id: route.id, route });
+        samePrefix.push({ id: route.id, route });
       });
     });
   });
