@@ -170,6 +170,9 @@ function planDeleteRoute(intent: Extract<RegistryIntent, { kind: 'delete-route' 
 function planApplyConfig(intent: Extract<RegistryIntent, { kind: 'apply-config' }>, { base, config }: CurrentRegistry): ChangePlan {
   const changes = diffConfigs(config, intent.desired);
   return {
+    // The configuration exactly as it runs (order included: it can decide between equally specific routes): nothing
+    // is written or audited, and the version stays, so other operators' If-Match values stay good.
+    noop: JSON.stringify(config) === JSON.stringify(intent.desired),
     change: { replaceAll: overlayFor(base, intent.desired) },
     action: 'config.apply',
     target: 'config',

@@ -1,7 +1,8 @@
 /** Defects a careless or hostile operator found by attacking the admin API black-box; one block per defect. */
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
-import { ADMIN_HEADERS, adminJson, asAdmin, gatewayFor, problemType } from '../support/gateway.ts';
+import { adminJson } from '../support/admin-api.ts';
+import { ADMIN_HEADERS, asAdmin, gatewayFor, problemType } from '../support/gateway.ts';
 
 const [echo1] = inject('echoOrigins');
 

@@ -39,6 +39,17 @@ describe('configuration as code', () => {
     expect(((await (await send(config, '/rag/q')).json()) as Echo).path).toBe('/q');
   });
 
+  it('leaves the version alone (and writes no audit entry) when the configuration applied is the one running', async () => {
+    const exported = await (await send(config, '/gateway/config', asAdmin())).json();
+    const before = await registryVersion(config);
+    const audited = ((await (await send(config, '/gateway/audit', asAdmin())).json()) as { entries: unknown[] }).entries.length;
+    const response = await send(config, '/gateway/config', adminJson('PUT', exported));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ dryRun: false, version: before, changes: [] });
+    expect(await registryVersion(config)).toBe(before);
+    expect(((await (await send(config, '/gateway/audit', asAdmin())).json()) as { entries: unknown[] }).entries).toHaveLength(audited);
+  });
+
   it('refuses an invalid configuration with every bad field, and changes nothing', async () => {
     const before = await registryVersion(config);
     const response = await send(config, '/gateway/config', adminJson('PUT', { services: [{ name: 'x', routes: [{ pathPrefix: 'bad' }], instances: [{ url: 'ftp://x' }] }] }));

@@ -3,7 +3,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
 import type { Env } from '../../src/env.ts';
-import { adminJson, asAdmin, send } from '../support/gateway.ts';
+import { adminJson } from '../support/admin-api.ts';
+import { asAdmin, send } from '../support/gateway.ts';
 
 const [echo1, echo2] = inject('echoOrigins');
 

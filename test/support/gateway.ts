@@ -53,11 +53,6 @@ export function asAdmin(init: RequestInit = {}): RequestInit {
   return { ...init, headers: { ...Object.fromEntries(new Headers(init.headers)), ...ADMIN_HEADERS } };
 }
 
-/** An admin request with a JSON body: a string is sent as it is (malformed JSON on purpose), anything else serialised. */
-export function adminJson(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
-  return { method, headers: { 'content-type': 'application/json', ...ADMIN_HEADERS, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) };
-}
-
 /** The problem type of a problem+json body, without the URN prefix. */
 export async function problemType(response: Response): Promise<string> {
   const body = (await response.clone().json()) as { type?: string };
