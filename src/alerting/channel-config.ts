@@ -6,7 +6,8 @@ import * as z from 'zod';
 import { SEVERITIES } from './rules.ts';
 
 const Name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", starting with a letter');
-const Url = z.string().url().refine((value) => /^https?:\/\//.test(value), 'expected an http(s) URL');
+// As long as an instance URL may be (MAX_ORIGIN_URL_LENGTH): the URL is stored, shown and fetched on every alert.
+const Url = z.string().max(2_048).url().refine((value) => /^https?:\/\//.test(value), 'expected an http(s) URL');
 const SecretBinding = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected the name of a Workers secret in upper case');
 const Secret = z.string().min(8).max(512);
 const Email = z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an e-mail address');

@@ -40,6 +40,12 @@ describe('alerts API', () => {
     expect(((await refused.json()) as { errors: { path: string; message: string }[] }).errors[0]).toMatchObject({ path: 'url', message: expect.stringContaining('non-public') });
   });
 
+  it('refuses a channel URL longer than an instance URL may be, naming the field', async () => {
+    const refused = await post('/alerts/notification-channels', { name: 'long', type: 'webhook', url: `${receiver}/${'x'.repeat(3_000)}`, secret: 'hook-secret-value' });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('url');
+  });
+
   it('acknowledges and resolves an alert, refusing transitions that make no sense', async () => {
     const [transition] = await env.ALERTS.getByName(ALERTS_NAME).evaluate([{ rule: 'ar-rule', service: 'ar-svc', severity: 'high', breached: true, value: 1, threshold: 0, message: 'm', cooldownMs: 0 }]);
     const id = transition!.kind === 'fired' ? transition!.alert.id : '';
