@@ -22,7 +22,7 @@ export function originUrlProblem(value: string, settings: OriginGuardSettings): 
   if (url.username || url.password) return 'credentials are not allowed in the URL';
   if (url.search || url.hash) return 'query and fragment are not allowed in the URL';
   // The WHATWG parser has already turned 2130706433, 0x7f.1 and 127.1 into 127.0.0.1, and lower-cased the host.
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = bareHost(url);
   if (settings.allowedHosts.length > 0 && !settings.allowedHosts.some((pattern) => hostMatches(pattern, host))) {
     return `host "${host}" is not in the allowed origin hosts`;
   }

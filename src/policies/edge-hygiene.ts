@@ -84,18 +84,18 @@ export function checkEdgeHygiene(c: Context<AppEnv>): void {
   c.set('requestHeaders', reviewed);
 
   if (request.body !== null) {
+    const declared = request.headers.get('content-length');
     // RFC 9110 §9.3.1: a body on GET has no defined meaning, and workerd refuses to send one.
     if (request.method === 'GET' || request.method === 'HEAD') {
       // `Content-Length: 0` declares no content (RFC 9110 §8.6), and some clients send it on every request, but
       // workerd still hands over an (empty) body, which it would refuse to send upstream: the request goes on
       // without one. `cf` is kept for the read plane's colo; the signal, for a client that leaves.
-      if (request.headers.get('content-length') === '0') {
+      if (declared === '0') {
         c.req.raw = new Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, cf: request.cf });
         return;
       }
       throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), c.get('trace').requestId);
     }
-    const declared = request.headers.get('content-length');
     const declaredLength = declared === null ? undefined : Number(declared);
     if (declaredLength !== undefined && declaredLength > rules.maxBodyBytes) {
       throw new GatewayError('payload-too-large', { limit: rules.maxBodyBytes });

@@ -112,7 +112,9 @@ export async function forward(
     });
     // Given up for abandoned while this isolate stalled: the in-flight unit it gave back is this attempt's again.
     if (waiting && !waitingAttempts.ended(waiting)) instance.inFlight += 1;
-    if (outcome.kind === 'response') instance.observeRtt(Date.now() - now, Date.now(), service.loadBalancing.ewmaDecayMs);
+    // When the attempt ended: its latency, and the time every decision below is taken at.
+    const ended = Date.now();
+    if (outcome.kind === 'response') instance.observeRtt(ended - now, ended, service.loadBalancing.ewmaDecayMs);
     else instance.inFlight -= 1;
     if (request.observation) {
       const result = outcome.kind === 'response' ? outcome.response.status : outcome.kind === 'origin-failure' ? outcome.failure : 'client-fault';
@@ -121,20 +123,20 @@ export async function forward(
     // The request's own fault (a body cut short, too large or stalled, a request the runtime will not send):
     // answered as such, never held against the instance, never retried.
     if (outcome.kind === 'client-fault') throw noteClientFault(outcome.problem, request.trace.requestId);
-    const isLast = attempt >= maxAttempts || Date.now() >= deadline || attempt >= pool.instances.length;
+    const isLast = attempt >= maxAttempts || ended >= deadline || attempt >= pool.instances.length;
     if (!isLast) (tried ??= new Set()).add(instance);
 
-    pool.recordOutcome(instance, countsAgainstInstance(outcome) === true, Date.now() - now);
+    pool.recordOutcome(instance, countsAgainstInstance(outcome) === true, ended - now);
     if (outcome.kind === 'origin-failure') {
-      instance.markFailure(Date.now(), service.loadBalancing.failureCooldownMs);
+      instance.markFailure(ended, service.loadBalancing.failureCooldownMs);
       lastFailure = outcome.failure;
-      if (!isLast && retries.on.includes(outcome.failure) && pool.retryBudget.tryAcquire(Date.now())) continue;
+      if (!isLast && retries.on.includes(outcome.failure) && pool.retryBudget.tryAcquire(ended)) continue;
       break;
     }
 
     const { response } = outcome;
     instance.markSuccess();
-    if (!isLast && shouldRetryStatus(response.status, retries.on) && pool.retryBudget.tryAcquire(Date.now())) {
+    if (!isLast && shouldRetryStatus(response.status, retries.on) && pool.retryBudget.tryAcquire(ended)) {
       instance.inFlight -= 1;
       // Not awaited: the retry need not wait for the connection to be given back, and a body that already
       // failed (cancel() rejects then) must not turn a retry into an error.

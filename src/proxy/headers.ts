@@ -60,9 +60,8 @@ function withoutAccessCookie(cookie: string): string {
       .split(';')
       // Repeated Cookie headers arrive joined by ", ": a pair can follow a comma too (cookie values have none, RFC
       // 6265 §4.1.1, but a non-conforming one is kept as it was).
-      .map((pairs) => (pairs.includes(',') ? pairs.split(',').filter((pair) => !ACCESS_COOKIE_PAIR.test(pair)).join(',') : pairs))
-      .filter((pair) => pair.trim() !== '' && !ACCESS_COOKIE_PAIR.test(pair))
-      .map((pair) => pair.trim())
+      .map((pairs) => pairs.split(',').filter((pair) => !ACCESS_COOKIE_PAIR.test(pair)).join(',').trim())
+      .filter((pairs) => pairs !== '')
       .join('; ')
   );
 }

@@ -34,6 +34,11 @@ export class Router {
   readonly #routes: CompiledRoute[];
   /** The same routes by prefix, each list in that order; absent for a table small enough to scan. */
   readonly #byPrefix: Map<string, CompiledRoute[]> | undefined;
+  /**
+   * The methods of the routes that matched a lookup but for its method (for 405), gathered as it goes: a field, not
+   * an object per lookup, since a lookup runs to its end without yielding.
+   */
+  #allow: Set<string> | undefined;
 
   constructor(services: readonly ServiceConfig[]) {
     this.#routes = services
@@ -57,11 +62,11 @@ export class Router {
    */
   match(method: string, host: string, path: string): RouteLookup {
     const byPrefix = this.#byPrefix;
-    const lookup: Lookup = { allow: undefined };
+    this.#allow = undefined;
     if (!byPrefix) {
       for (const candidate of this.#routes) {
         if (!pathHasPrefix(path, candidate.route.pathPrefix)) continue;
-        const found = tryCandidate(candidate, method, host, path, lookup);
+        const found = this.#tryCandidate(candidate, method, host, path);
         if (found) return found;
       }
     } else {
@@ -75,7 +80,7 @@ export class Router {
         const candidates = byPrefix.get(prefix);
         if (candidates) {
           for (const candidate of candidates) {
-            const found = tryCandidate(candidate, method, host, path, lookup);
+            const found = this.#tryCandidate(candidate, method, host, path);
             if (found) return found;
           }
         }
@@ -83,29 +88,24 @@ export class Router {
         end = path.lastIndexOf('/', end - 1);
       }
     }
-    return lookup.allow ? { kind: 'method-not-allowed', allow: [...lookup.allow] } : { kind: 'not-found' };
+    return this.#allow ? { kind: 'method-not-allowed', allow: [...this.#allow] } : { kind: 'not-found' };
+  }
+
+  /** A route whose prefix the path continues: the match, or undefined (its methods noted when only they differ). */
+  #tryCandidate(candidate: CompiledRoute, method: string, host: string, path: string): RouteMatch | undefined {
+    const { route } = candidate;
+    if (!hostMatches(route.hosts, host)) return undefined;
+    if (candidate.methods && !candidate.methods.has(method)) {
+      this.#allow ??= new Set();
+      for (const allowed of candidate.methods) this.#allow.add(allowed);
+      return undefined;
+    }
+    return { kind: 'match', service: candidate.service, route, upstreamPath: rewritePath(path, route) };
   }
 }
 
 /** Up to this many routes the table is scanned rather than indexed. */
 const SCANNED_ROUTES_MAX = 8;
-
-/** What a lookup gathers while it goes: the methods of routes that matched but for the method (for 405). */
-interface Lookup {
-  allow: Set<string> | undefined;
-}
-
-/** A route whose prefix the path continues: the match, or undefined (its methods noted when only they differ). */
-function tryCandidate(candidate: CompiledRoute, method: string, host: string, path: string, lookup: Lookup): RouteMatch | undefined {
-  const { route } = candidate;
-  if (!hostMatches(route.hosts, host)) return undefined;
-  if (candidate.methods && !candidate.methods.has(method)) {
-    lookup.allow ??= new Set();
-    for (const allowed of candidate.methods) lookup.allow.add(allowed);
-    return undefined;
-  }
-  return { kind: 'match', service: candidate.service, route, upstreamPath: rewritePath(path, route) };
-}
 
 function specificity(route: RouteConfig): number {
   // Prefix length dominates; host and method conditions break ties.
