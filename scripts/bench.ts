@@ -16,18 +16,18 @@
  * Throughput on a shared VM drifts by ±25% from one run to the next, so each Worker's run is compared with the
  * pass-through run at the start of the same round, and the median of those ratios is what is reported.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseGatewayConfig } from '../src/config/load.ts';
 import type { GatewayConfig } from '../src/config/schema.ts';
-import { BENCH_PATH, benchConfig, benchToken, median, ORIGIN_LOCATIONS, wrk, type WrkResult } from './bench/bench-service.ts';
+import { benchConfig, benchToken, median, ORIGIN_LOCATIONS, startWorkerd, wrk, type WrkResult } from './bench/bench-service.ts';
 import { buildReference } from './bench/build-reference.ts';
 import { profileLedger } from './bench/cpu-profile.ts';
-import { children, need, startNginx, waitForHttp, WORKERD } from './bench/processes.ts';
-import { GATEWAY_COMPATIBILITY_FLAGS, gatewayWorkerSpec, workerdConfig, type WorkerSpec } from './bench/workerd-config.ts';
+import { children, need, startNginx, waitForHttp } from './bench/processes.ts';
+import { GATEWAY_COMPATIBILITY_FLAGS, gatewayWorkerSpec, type WorkerSpec } from './bench/workerd-config.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -71,28 +71,6 @@ async function checkChain(gatewayUrl: string, token: string): Promise<void> {
   const authorised = await fetch(gatewayUrl, { headers: { authorization: `Bearer ${token}` } });
   if (authorised.status !== 200) throw new Error(`gateway answered ${authorised.status}: ${await authorised.text()}`);
   if (!authorised.headers.get('ratelimit')) throw new Error('rate limit is not on: no RateLimit header');
-}
-
-interface Started {
-  url: string;
-  pid: number;
-}
-
-function startWorkerd(spec: WorkerSpec, inspectorPort?: number): Started {
-  const dir = join(WORK, spec.name);
-  mkdirSync(dir, { recursive: true });
-  if (spec.durableObjects) mkdirSync(spec.durableObjects.storageDir, { recursive: true });
-  // capnp embeds are relative to the config file.
-  writeFileSync(join(dir, 'config.capnp'), workerdConfig({ ...spec, module: relative(dir, spec.module) }));
-  const args = ['serve', join(dir, 'config.capnp')];
-  if (inspectorPort !== undefined) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
-  // The Workers' console (the gateway's access log: a line per request by default) goes to a file, as it goes to
-  // a log pipeline in production: the write is still paid, a terminal's drawing is not. Errors stay on stderr.
-  const log = openSync(join(dir, 'console.log'), 'w');
-  const child = spawn(WORKERD, args, { stdio: ['ignore', log, 'inherit'] });
-  closeSync(log);
-  children.push(child);
-  return { url: `http://127.0.0.1:${spec.port}${BENCH_PATH}`, pid: child.pid! };
 }
 
 /** The gateway's state-plane counters (Durable Object calls per request and their kinds). */
@@ -165,11 +143,11 @@ const referenceSpec = (name: string, port: number, module: string): WorkerSpec =
 });
 
 startNginx(WORK, originPort, ORIGIN_LOCATIONS);
-const gateway = startWorkerd(gatewaySpec('gateway', gatewayPort));
-const passthrough = startWorkerd(referenceSpec('passthrough', passthroughPort, 'passthrough.js'));
-const honoBare = startWorkerd(referenceSpec('hono-bare', honoBarePort, 'hono-bare.js'));
-const honoProxy = startWorkerd(referenceSpec('hono-proxy', honoProxyPort, 'hono-proxy.js'));
-const dutiesFloor = startWorkerd(referenceSpec('duties-floor', dutiesFloorPort, 'duties-floor.js'));
+const gateway = startWorkerd(WORK, gatewaySpec('gateway', gatewayPort));
+const passthrough = startWorkerd(WORK, referenceSpec('passthrough', passthroughPort, 'passthrough.js'));
+const honoBare = startWorkerd(WORK, referenceSpec('hono-bare', honoBarePort, 'hono-bare.js'));
+const honoProxy = startWorkerd(WORK, referenceSpec('hono-proxy', honoProxyPort, 'hono-proxy.js'));
+const dutiesFloor = startWorkerd(WORK, referenceSpec('duties-floor', dutiesFloorPort, 'duties-floor.js'));
 await Promise.all([originUrl, gateway.url, passthrough.url, honoBare.url, honoProxy.url, dutiesFloor.url].map(waitForHttp));
 
 const token = await benchToken(JWT_SECRET);
@@ -200,9 +178,9 @@ const dutiesFloorSerial = wrk(dutiesFloor.url, 1, SECONDS, { token });
 
 console.log(`CPU profiles of the gateway, the pass-through and the duties floor (${PROFILE_SECONDS}s each, separate processes with the inspector on)…`);
 for (const child of children.slice(1)) child.kill('SIGKILL'); // the measured Workers are done; nginx stays
-const profiledGateway = startWorkerd(gatewaySpec('gateway-profiled', profiledGatewayPort), gatewayInspector);
-const profiledPassthrough = startWorkerd(referenceSpec('passthrough-profiled', profiledPassthroughPort, 'passthrough.js'), passthroughInspector);
-const profiledDutiesFloor = startWorkerd(referenceSpec('duties-floor-profiled', profiledDutiesFloorPort, 'duties-floor.js'), dutiesFloorInspector);
+const profiledGateway = startWorkerd(WORK, gatewaySpec('gateway-profiled', profiledGatewayPort), gatewayInspector);
+const profiledPassthrough = startWorkerd(WORK, referenceSpec('passthrough-profiled', profiledPassthroughPort, 'passthrough.js'), passthroughInspector);
+const profiledDutiesFloor = startWorkerd(WORK, referenceSpec('duties-floor-profiled', profiledDutiesFloorPort, 'duties-floor.js'), dutiesFloorInspector);
 await Promise.all([profiledGateway.url, profiledPassthrough.url, profiledDutiesFloor.url].map(waitForHttp));
 for (const target of [profiledGateway, profiledPassthrough, profiledDutiesFloor]) wrk(target.url, CONNECTIONS, 2, { token });
 const gatewayProfile = await profileLedger({

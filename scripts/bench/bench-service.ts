@@ -1,12 +1,16 @@
 /**
  * @module The bench's service, shared by `npm run bench` (scripts/bench.ts) and the paired comparison of builds
  * (scripts/bench/builds-ab.ts): the gateway configuration under test, the token its clients send, what the nginx
- * origin answers, and wrk runs with the serving process's CPU.
+ * origin answers, a Worker in its own `workerd serve`, and wrk runs with the serving process's CPU.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { SignJWT } from 'jose';
 import type { GatewayConfigInput } from '../../src/config/schema.ts';
 import { processCpuMicros } from './process-cpu.ts';
+import { children, WORKERD } from './processes.ts';
+import { workerdConfig, type WorkerSpec } from './workerd-config.ts';
 
 export const ISSUER = 'https://issuer.bench.invalid';
 export const AUDIENCE = 'bench-api';
@@ -89,3 +93,28 @@ export function wrk(url: string, connections: number, seconds: number, options: 
 }
 
 export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export interface StartedWorker {
+  name: string;
+  /** The bench path on the Worker's port. */
+  url: string;
+  pid: number;
+}
+
+/** Starts `spec` in its own plain `workerd serve` (its files in `workDir/<name>`), with the inspector when asked. */
+export function startWorkerd(workDir: string, spec: WorkerSpec, inspectorPort?: number): StartedWorker {
+  const dir = join(workDir, spec.name);
+  mkdirSync(dir, { recursive: true });
+  if (spec.durableObjects) mkdirSync(spec.durableObjects.storageDir, { recursive: true });
+  // capnp embeds are relative to the config file.
+  writeFileSync(join(dir, 'config.capnp'), workerdConfig({ ...spec, module: relative(dir, spec.module) }));
+  const args = ['serve', join(dir, 'config.capnp')];
+  if (inspectorPort !== undefined) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
+  // The Workers' console (the gateway's access log: a line per request by default) goes to a file, as it goes to
+  // a log pipeline in production: the write is still paid, a terminal's drawing is not. Errors stay on stderr.
+  const log = openSync(join(dir, 'console.log'), 'w');
+  const child = spawn(WORKERD, args, { stdio: ['ignore', log, 'inherit'] });
+  closeSync(log);
+  children.push(child);
+  return { name: spec.name, url: `http://127.0.0.1:${spec.port}${BENCH_PATH}`, pid: child.pid! };
+}

@@ -12,14 +12,13 @@
  * p50 at one connection.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_PATH, benchConfig, benchToken, median, ORIGIN_LOCATIONS, wrk, type WrkResult } from './bench-service.ts';
+import { benchConfig, benchToken, median, ORIGIN_LOCATIONS, startWorkerd, wrk, type WrkResult } from './bench-service.ts';
 import { buildReference } from './build-reference.ts';
-import { children, need, startNginx, waitForHttp, WORKERD } from './processes.ts';
-import { GATEWAY_COMPATIBILITY_FLAGS, gatewayWorkerSpec, workerdConfig, type WorkerSpec } from './workerd-config.ts';
+import { need, startNginx, waitForHttp } from './processes.ts';
+import { GATEWAY_COMPATIBILITY_FLAGS, gatewayWorkerSpec } from './workerd-config.ts';
 import { freePort } from '../free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,28 +41,16 @@ need('nginx');
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 
-function startWorkerd(spec: WorkerSpec): { name: string; url: string; pid: number } {
-  const dir = join(WORK, spec.name);
-  mkdirSync(dir, { recursive: true });
-  if (spec.durableObjects) mkdirSync(spec.durableObjects.storageDir, { recursive: true });
-  writeFileSync(join(dir, 'config.capnp'), workerdConfig({ ...spec, module: relative(dir, spec.module) }));
-  const log = openSync(join(dir, 'console.log'), 'w');
-  const child = spawn(WORKERD, ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', log, 'inherit'] });
-  closeSync(log);
-  children.push(child);
-  return { name: spec.name, url: `http://127.0.0.1:${spec.port}${BENCH_PATH}`, pid: child.pid! };
-}
-
 const originPort = await freePort();
 const originUrl = `http://127.0.0.1:${originPort}`;
 startNginx(WORK, originPort, ORIGIN_LOCATIONS);
 await buildReference('passthrough', join(WORK, 'passthrough.js'));
-const passthrough = startWorkerd({ name: 'passthrough', port: await freePort(), module: join(WORK, 'passthrough.js'), text: { ORIGIN: `${originUrl}/api/v1` }, compatibilityFlags: [...GATEWAY_COMPATIBILITY_FLAGS] });
+const passthrough = startWorkerd(WORK, { name: 'passthrough', port: await freePort(), module: join(WORK, 'passthrough.js'), text: { ORIGIN: `${originUrl}/api/v1` }, compatibilityFlags: [...GATEWAY_COMPATIBILITY_FLAGS] });
 const config = JSON.stringify(benchConfig(originUrl));
 const gateways = [];
 for (const build of builds) {
   const port = await freePort();
-  gateways.push(startWorkerd(gatewayWorkerSpec({ name: build.name, port, module: build.module, text: { GATEWAY_CONFIG: config, ADMIN_TOKEN, JWT_SECRET }, root: ROOT, storageDir: join(WORK, build.name, 'durable-objects') })));
+  gateways.push(startWorkerd(WORK, gatewayWorkerSpec({ name: build.name, port, module: build.module, text: { GATEWAY_CONFIG: config, ADMIN_TOKEN, JWT_SECRET }, root: ROOT, storageDir: join(WORK, build.name, 'durable-objects') })));
 }
 await Promise.all([originUrl, passthrough.url, ...gateways.map((g) => g.url)].map(waitForHttp));
 const token = await benchToken(JWT_SECRET);

@@ -18,7 +18,7 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync, closeSync, openSync } f
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { benchConfig, benchToken } from '../bench-service.ts';
 import { children, waitForHttp, WORKERD } from '../processes.ts';
 import { gatewayWorkerSpec, workerdConfig } from '../workerd-config.ts';
 import { freePort } from '../../free-port.ts';
@@ -27,10 +27,10 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const WORK = join(ROOT, '.bench', 'app-micro');
 rmSync(WORK, { recursive: true, force: true });
 const ROUNDS = Number(process.env.R ?? 7), N = Number(process.env.N ?? 3000);
-const JWT_SECRET = randomBytes(32).toString('hex'), ISSUER = 'https://issuer.bench.invalid', AUDIENCE = 'bench-api';
-const config = { gateway: { auth: { issuers: [{ name: 'bench', issuer: ISSUER, kind: 'secret', secret: 'JWT_SECRET', audience: [AUDIENCE] }] } },
-  services: [{ name: 'bench', routes: [{ pathPrefix: '/bench', rewritePrefix: '/api/v1/bench' }], instances: [{ id: 'origin-a', url: 'http://origin.invalid' }, { id: 'origin-b', url: 'http://origin.invalid' }],
-    loadBalancing: { strategy: 'least_connections' }, policies: { auth: { mode: 'jwt', issuers: ['bench'] }, rateLimit: { limit: 60_000_000, windowSeconds: 60, burst: 1_000_000, ...(process.env.ML ? { maxLease: Number(process.env.ML) } : {}) }, circuitBreaker: {}, concurrency: { maxInFlight: 1_000, maxQueue: 1_000 } } }] };
+const JWT_SECRET = randomBytes(32).toString('hex');
+// The bench's service, its origin answered in-process (app-micro-worker.js).
+const config = benchConfig('http://origin.invalid') as any;
+if (process.env.ML) config.services[0].policies.rateLimit.maxLease = Number(process.env.ML);
 const targets: { name: string; port: number; inspector: number; bundle: string }[] = [];
 /**
  * Switches, after `@` in a target (`noauth=<dir>@auth`, `bare=<dir>@auth,rateLimit,recording`): the same build
@@ -67,8 +67,7 @@ for (const arg of process.argv.slice(2)) {
   children.push(spawn(WORKERD, ['serve', join(wd, 'config.capnp'), ...(process.env.PROF ? [`--inspector-addr=127.0.0.1:${inspector}`] : [])], { stdio: ['ignore', log, 'inherit'] })); closeSync(log);
   targets.push({ name, port, inspector, bundle: join(wd, 'index.js') });
 }
-const now = Math.floor(Date.now() / 1000);
-const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('c').setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(JWT_SECRET));
+const token = await benchToken(JWT_SECRET);
 await Promise.all(targets.map((t) => waitForHttp(`http://127.0.0.1:${t.port}/?n=1`)));
 if (process.env.PROF) {
   for (const t of targets) {
