@@ -1,7 +1,7 @@
 /**
  * @module Bench reference: the runtime work the gateway's features oblige it to do for each request of the bench's
  * service, done as directly as the Workers API allows, with no framework, routing table, policy or state: the same
- * bytes on the wire as the gateway (the upstream request's forwarding, trace and identity headers; the response's
+ * bytes on the wire as the gateway (the upstream request's forwarding, trace, identity and `Via` headers; the response's
  * ids, RateLimit, Server-Timing and security headers), a per-try timeout around the upstream call, a sampled
  * access log line. It is the floor of any implementation of these features on this runtime: what it costs above
  * the pass-through is what the duties cost, what the gateway costs above it is the gateway's own work (the ledger).
@@ -35,6 +35,7 @@ export default {
     headers.set('traceparent', traceparent);
     headers.set('x-consumer-id', 'bench:bench-client');
     headers.set('x-user-id', 'bench-client');
+    headers.set('via', '1.1 edge-gateway');
 
     return new Promise<Response>((resolve, reject) => {
       const answer = fetch(upstream);

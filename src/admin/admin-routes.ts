@@ -3,7 +3,7 @@
  * Shared by the Worker (src/admin/admin-api.ts, which validates with the routes' schemas) and the build
  * (src/build/openapi-document.ts, which turns the same definitions into the document the Worker serves).
  */
-import packageJson from '../../package.json';
+import { version as packageVersion } from '../../package.json';
 import { registerAlertRoutes } from './alert-routes.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
@@ -42,7 +42,7 @@ export const ADMIN_DOCUMENT_HEAD = {
   openapi: '3.1.0',
   info: {
     title: 'edge-gateway admin API',
-    version: packageJson.version,
+    version: packageVersion,
     description: 'Manage the gateway while it runs: the service registry, routes, configuration, circuit breakers and status. Errors are RFC 9457 problem details.',
     license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
   },

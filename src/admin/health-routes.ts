@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { createRoute, type AdminRouter } from './openapi-router.ts';
-import packageJson from '../../package.json';
+import { name as packageName, version as packageVersion } from '../../package.json';
 import { configSource, REGISTRY_NAME } from '../control-plane/config-source.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
@@ -267,6 +267,6 @@ export function registerHealthRoutes(api: AdminRouter): void {
   api.get('/', async (c, next) => {
     const lookup = c.get('gateway').router.match(c.req.method, requestUrlParts(c.req.url).hostname, '/');
     if (lookup.kind !== 'not-found') return next();
-    return c.json({ name: packageJson.name, version: packageJson.version, links: { health: '/health', docs: '/docs', openapi: '/openapi.json' } }, 200);
+    return c.json({ name: packageName, version: packageVersion, links: { health: '/health', docs: '/docs', openapi: '/openapi.json' } }, 200);
   });
 }

@@ -3,7 +3,7 @@
  * `/health/metrics` and `/health/metrics/json`. Open to admin credentials or the `METRICS_TOKEN` scrape token.
  */
 import { Hono, type MiddlewareHandler } from 'hono';
-import packageJson from '../../package.json';
+import { version as packageVersion } from '../../package.json';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { DEFAULT_DATASET, perMinuteQuery, querySqlApi, seriesFromRows } from '../observability/analytics-sql.ts';
@@ -54,7 +54,7 @@ export function metricsRoutes(): Hono<AppEnv> {
   for (const path of ['/metrics', '/health/metrics']) {
     app.get(path, async (c) => {
       const metrics = await collectMetrics(c.env, c.get('gateway'), 1);
-      return c.body(renderPrometheus(metrics, packageJson.version), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+      return c.body(renderPrometheus(metrics, packageVersion), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
     });
   }
   for (const path of ['/metrics/json', '/health/metrics/json']) {

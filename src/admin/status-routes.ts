@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { createRoute, type AdminRouter } from './openapi-router.ts';
-import packageJson from '../../package.json';
+import { version as packageVersion } from '../../package.json';
 import { configSource, REGISTRY_NAME } from '../control-plane/config-source.ts';
 import { isolateUptimeSeconds } from '../observability/isolate-uptime.ts';
 import { callDurableObject } from '../state/clients/call-durable-object.ts';
@@ -71,7 +71,7 @@ export function registerStatusRoutes(api: AdminRouter): void {
       ]);
       return c.json(
         {
-          version: packageJson.version,
+          version: packageVersion,
           configVersion: source.version,
           uptimeSeconds: isolateUptimeSeconds(Date.now()),
           counts: {

@@ -528,6 +528,29 @@ export const LimitsSchema = z
   })
   .strict();
 
+/**
+ * The gateway's entry in the `Via` header of the requests it forwards (RFC 9110 §7.6.3, which an HTTP-to-HTTP gateway
+ * must send), and the loop detection it allows: a request that already names this gateway `maxPasses` times has come
+ * back to it, as Squid and CDNs (RFC 8586's `CDN-Loop`) detect loops. Without it, an instance URL that leads back to
+ * the gateway under another name (a custom domain, another route) nests requests until something times out.
+ */
+export const ViaSchema = z
+  .object({
+    pseudonym: z
+      .string()
+      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/, 'must be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~), at most 64 characters')
+      .default('edge-gateway')
+      .describe('This gateway\'s name in `Via`. Give each deployment its own when one forwards to another, so that each counts only its own passes.'),
+    maxPasses: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(2)
+      .describe('Most times one request may pass through this gateway: a request whose `Via` already names it this many times is refused with 508 `forwarding-loop`. 2 lets a request come back once (a service that forwards through the gateway again).'),
+  })
+  .strict();
+
 /** Per-service policies. Each key is one policy module under src/policies/. */
 export const PoliciesSchema = z
   .object({
@@ -584,6 +607,7 @@ export const GatewaySettingsSchema = z
     escapedSlashes: z.enum(['keep', 'reject']).default('keep').describe('"keep" forwards `%2F` and `%5C` unchanged (they never split segments here); "reject" answers 400.'),
     allowedHosts: z.array(Hostname).default([]).describe('Host names (without port) the gateway answers for; "*.example.com" matches subdomains. Others get 421. Empty: any host.'),
     limits: LimitsSchema.default(LimitsSchema.parse({})).describe('Request size limits.'),
+    via: ViaSchema.default(ViaSchema.parse({})).describe('The `Via` entry added to forwarded requests, and forwarding-loop detection.'),
     securityHeaders: SecurityHeadersSchema.default(SecurityHeadersSchema.parse({})).describe('Security headers added to every response.'),
     auth: AuthSettingsSchema.default(AuthSettingsSchema.parse({})).describe('Token issuers, introspection endpoints, API keys and admin access.'),
     controlPlane: z

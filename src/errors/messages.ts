@@ -31,6 +31,7 @@ export const PROBLEM_STATUS = {
   'payload-too-large': 413,
   'host-not-allowed': 421,
   'headers-too-large': 431,
+  'forwarding-loop': 508,
   'internal-error': 500,
   'configuration-error': 500,
   'upstream-unreachable': 502,
@@ -152,6 +153,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'headers-too-large': {
       title: 'Request headers too large',
       detail: 'The request headers are larger than the limit of {limit} bytes.',
+    },
+    'forwarding-loop': {
+      title: 'Forwarding loop',
+      detail: 'This request has already passed through this gateway ("{pseudonym}" in Via) {passes} times: an instance URL probably leads back to the gateway.',
     },
     'key-server-unavailable': {
       title: 'Key server unavailable',
@@ -296,6 +301,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
       title: 'अनुरोध हेडर बहुत बड़े हैं',
       detail: 'अनुरोध हेडर {limit} बाइट की सीमा से बड़े हैं।',
     },
+    'forwarding-loop': {
+      title: 'फ़ॉरवर्डिंग लूप',
+      detail: 'यह अनुरोध इस गेटवे से पहले ही {passes} बार गुज़र चुका है (Via में "{pseudonym}"): संभवतः किसी इंस्टेंस का URL वापस गेटवे पर ले जाता है।',
+    },
     'key-server-unavailable': {
       title: 'कुंजी सर्वर उपलब्ध नहीं',
       detail: 'एक्सेस टोकन सत्यापित करने के लिए आवश्यक कुंजियाँ प्राप्त नहीं हो सकीं। बाद में फिर प्रयास करें।',
@@ -438,6 +447,10 @@ const MESSAGES: Record<Locale, Record<ProblemKind, Message>> = {
     'headers-too-large': {
       title: 'Cabeceras de solicitud demasiado grandes',
       detail: 'Las cabeceras de la solicitud superan el límite de {limit} bytes.',
+    },
+    'forwarding-loop': {
+      title: 'Bucle de reenvío',
+      detail: 'Esta solicitud ya ha pasado {passes} veces por esta pasarela («{pseudonym}» en Via): probablemente la URL de una instancia lleva de vuelta a la pasarela.',
     },
     'key-server-unavailable': {
       title: 'Servidor de claves no disponible',

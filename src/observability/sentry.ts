@@ -8,7 +8,7 @@
  * request path, and any isolate that never reports, never evaluates it.
  */
 import type { Toucan } from 'toucan-js';
-import packageJson from '../../package.json';
+import { version as packageVersion } from '../../package.json';
 import type { Env } from '../env.ts';
 
 /** Request headers an event may carry; everything else (Authorization, Cookie, X-Api-Key...) is left out. */
@@ -62,7 +62,7 @@ export function reportError(env: Env, waitUntil: (promise: Promise<unknown>) => 
 function toucanOptions(env: Env, dsn: string, waitUntil: (promise: Promise<unknown>) => void, context: ErrorContext): ConstructorParameters<typeof Toucan>[0] {
   return {
     dsn,
-    release: `edge-gateway@${packageJson.version}`,
+    release: `edge-gateway@${packageVersion}`,
     ...(env.SENTRY_ENVIRONMENT ? { environment: env.SENTRY_ENVIRONMENT } : {}),
     context: { waitUntil: (promise: Promise<unknown>) => waitUntil(promise) },
     ...(context.request ? { request: context.request } : {}),

@@ -1,6 +1,6 @@
 /**
  * @module Edge hygiene, before anything else looks at a request: allowed hosts, header size and control characters,
- * encoded CR/LF in the path, and the request body limit.
+ * encoded CR/LF in the path, forwarding loops, and the request body limit.
  */
 import type { Context } from 'hono';
 import type { GatewaySettings } from '../config/schema.ts';
@@ -19,6 +19,10 @@ export class EdgeRules {
   readonly maxBodyBytes: number;
   readonly maxHeaderBytes: number;
   readonly bodyIdleTimeoutMs: number;
+  /** `1.1 <pseudonym>`: this gateway's entry in the `Via` of a forwarded request. */
+  readonly viaEntry: string;
+  readonly viaPseudonym: string;
+  readonly #maxPasses: number;
   /** Header names forwarding may have to remove or edit (namesForwardingReviews in src/proxy/headers.ts). */
   readonly reviewedHeaderNames: ReadonlySet<string>;
 
@@ -30,6 +34,25 @@ export class EdgeRules {
     this.maxBodyBytes = settings.limits.maxBodyBytes;
     this.maxHeaderBytes = settings.limits.maxHeaderBytes;
     this.bodyIdleTimeoutMs = settings.limits.bodyIdleTimeoutMs;
+    // `1.1`: the version of the request as the Worker receives it. The client's own (`request.cf.httpProtocol`) is
+    // not read for it: a `cf` read costs more than the rest of the request context (enterRequestContext).
+    this.viaEntry = `1.1 ${settings.via.pseudonym}`;
+    this.viaPseudonym = settings.via.pseudonym;
+    this.#maxPasses = settings.via.maxPasses;
+  }
+
+  /**
+   * How many times `via` names this gateway, when that is `maxPasses` or more (the request has come back to it too
+   * often: a forwarding loop), else undefined. Entries are `protocol received-by [comment]` (RFC 9110 §7.6.3).
+   */
+  loopedPasses(via: string): number | undefined {
+    if (!via.includes(this.viaPseudonym)) return undefined;
+    let passes = 0;
+    for (const entry of via.split(',')) {
+      const receivedBy = entry.trim().split(/[ \t]+/)[1];
+      if (receivedBy === this.viaPseudonym) passes++;
+    }
+    return passes >= this.#maxPasses ? passes : undefined;
   }
 
   /** `hostname`: lower case, without port. */
@@ -48,6 +71,8 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  * - a host not in `gateway.allowedHosts` (421),
  * - an encoded CR or LF in the path (400 `invalid-path`; `%00` is already refused by normalisation),
  * - request headers larger than `limits.maxHeaderBytes` in total (431) or with a control character (400),
+ * - a request whose `Via` shows it has passed through this gateway `via.maxPasses` times already (508
+ *   `forwarding-loop`): an instance URL that leads back to the gateway would otherwise nest requests without end,
  * - a body on GET or HEAD (400 `body-not-allowed`; `Content-Length: 0` is no body): the runtime will not send one
  *   upstream, and a request that cannot be sent must never count as the origin's failure;
  * - a body larger than `limits.maxBodyBytes` (413): by `Content-Length` at once, before any byte of it is read, or
@@ -73,14 +98,22 @@ export function checkEdgeHygiene(c: Context<AppEnv>): void {
   const reviewed: [string, string][] = [];
   let headerBytes = 0;
   let controlCharacter = false;
+  let via: string | undefined;
   request.headers.forEach((value, name) => {
     headerBytes += name.length + value.length;
     if (CONTROL_CHARACTER.test(value)) controlCharacter = true;
     // A name with `_` may spell a reserved one (isReserved in src/proxy/headers.ts): rare, so kept for review too.
-    if (rules.reviewedHeaderNames.has(name) || name.includes('_')) reviewed.push([name, value]);
+    if (rules.reviewedHeaderNames.has(name) || name.includes('_')) {
+      reviewed.push([name, value]);
+      if (name === 'via') via = value;
+    }
   });
   if (controlCharacter) throw new GatewayError('invalid-header');
   if (headerBytes > rules.maxHeaderBytes) throw new GatewayError('headers-too-large', { limit: rules.maxHeaderBytes });
+  if (via !== undefined) {
+    const passes = rules.loopedPasses(via);
+    if (passes !== undefined) throw new GatewayError('forwarding-loop', { passes, pseudonym: rules.viaPseudonym });
+  }
   c.set('requestHeaders', reviewed);
 
   if (request.body !== null) {

@@ -68,13 +68,14 @@ function withoutAccessCookie(cookie: string): string {
 
 /**
  * The request header names forwarding may have to remove or edit, given every name a service reserves: the
- * hop-by-hop ones, `Connection` (and what it names), `Cookie` (Access's session cookie) and the reserved names.
+ * hop-by-hop ones, `Connection` (and what it names), `Cookie` (Access's session cookie), `Via` (the gateway adds
+ * its entry) and the reserved names.
  * Edge hygiene, which reads every header anyway, keeps the client's headers with these names (usually none), and
  * every name with a `_` (see isReserved), so forwarding looks at those instead of reading the whole list from the
  * runtime again.
  */
 export function namesForwardingReviews(reserved: Iterable<ReadonlySet<string>>): ReadonlySet<string> {
-  const names = new Set([...HOP_BY_HOP, 'cookie', ...RESERVED_REQUEST_HEADERS]);
+  const names = new Set([...HOP_BY_HOP, 'cookie', 'via', ...RESERVED_REQUEST_HEADERS]);
   for (const set of reserved) for (const name of set) names.add(name);
   return names;
 }
@@ -126,6 +127,8 @@ export interface ConnectionFacts {
   trace: TraceContext;
   /** A WebSocket handshake keeps its `Upgrade`/`Connection` pair, which the origin needs to switch protocols. */
   webSocket: boolean;
+  /** This gateway's `Via` entry, `1.1 <pseudonym>` (EdgeRules.viaEntry). */
+  via: string;
 }
 
 export interface UpstreamHeaderOptions {
@@ -174,6 +177,15 @@ export function rewriteRequestHeaders(headers: Headers, facts: ConnectionFacts, 
   headers.set('forwarded', forwardedElement(address, facts));
   headers.set('x-request-id', facts.trace.requestId);
   headers.set('traceparent', facts.trace.traceparent);
+  // RFC 9110 §7.6.3: the gateway's entry after those of the proxies before it. The client's `Via` is read only when
+  // it sent one (edge hygiene's entries say; usually none), and after the removals above (`Connection` may name it).
+  const prior = entries === undefined || hasEntry(entries, 'via') ? headers.get('via') : null;
+  headers.set('via', prior ? `${prior}, ${facts.via}` : facts.via);
+}
+
+function hasEntry(entries: readonly (readonly [string, string])[], name: string): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries[i]![0] === name) return true;
+  return false;
 }
 
 /** Hop-by-hop names a response can carry without naming them in `Connection`. */

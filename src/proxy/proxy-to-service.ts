@@ -28,6 +28,7 @@ export function proxyToService(c: Context<AppEnv>): Promise<Response> {
     host: url.host,
     trace,
     webSocket,
+    via: gateway.edge.viaEntry,
   };
   const headerOptions = {
     forwarding: gateway.auth.service(route.service.name).forwarding,

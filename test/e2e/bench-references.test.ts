@@ -57,7 +57,7 @@ describe.each(['passthrough', 'hono-bare', 'hono-proxy', 'duties-floor'] as cons
     // the rate limit, the recording point, the security headers), so its cost is those duties' cost.
     if (name === 'duties-floor') {
       const upstream = seen[0]!.headers;
-      for (const header of ['x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'traceparent', 'x-consumer-id', 'x-user-id']) {
+      for (const header of ['x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'traceparent', 'x-consumer-id', 'x-user-id', 'via']) {
         expect(upstream[header], header).toBeTruthy();
       }
       expect(upstream.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);

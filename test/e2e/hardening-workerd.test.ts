@@ -2,7 +2,7 @@
  * Issue #8 (hardening) under plain `workerd serve`, with a direct connection: what a careless or hostile client
  * does reaches the Worker itself (no dev server in between), so short bodies, stalls and disconnects can be tested.
  */
-import type { ServerResponse } from 'node:http';
+import { request as httpRequest, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_ADMIN_HEADERS, rawRequest, type RunningGateway } from './harness.ts';
@@ -25,6 +25,14 @@ const DRIP_REQUEST_MS = 800;
 let gateway: RunningGateway;
 let healthy: TestOrigin;
 let holding: TestOrigin;
+/**
+ * An instance URL that leads back to the gateway under another name (a custom domain, a proxy in front of the
+ * origin): it passes each request on to the gateway, headers and all, as a proxy would. It gives up on its own
+ * after RELAY_RUNAWAY passes, so that a loop the gateway does not stop ends the test instead of hanging it.
+ */
+let relay: TestOrigin;
+let relayPasses = 0;
+const RELAY_RUNAWAY = 10;
 /** Responses the holding origin has not answered (or is still streaming). */
 const held: ServerResponse[] = [];
 /** Bytes of request bodies the healthy origin received whole; -1 for one that was cut off. */
@@ -56,6 +64,15 @@ beforeAll(async () => {
     }
     held.push(res);
   });
+  relay = await startOrigin((req, res) => {
+    if (++relayPasses > RELAY_RUNAWAY) return void res.writeHead(599).end('runaway loop');
+    const onward = httpRequest({ port: gateway.port, host: '127.0.0.1', method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    onward.on('error', () => res.writeHead(502).end());
+    req.pipe(onward);
+  });
   gateway = await startWorkerdGateway({
     gateway: { limits: { maxBodyBytes: 1024 * 1024, bodyIdleTimeoutMs: IDLE_MS } },
     services: [
@@ -80,6 +97,7 @@ beforeAll(async () => {
         timeouts: { requestMs: HELD_MS, responseIdleMs: RESPONSE_IDLE_MS },
         policies: { concurrency: { maxInFlight: 1, maxQueue: 5, queueTimeoutMs: QUEUE_MS } },
       },
+      { name: 'loop', routes: [{ pathPrefix: '/loop' }], instances: [{ id: 'loop-1', url: relay.url }] },
     ],
   });
 });
@@ -87,7 +105,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const res of held) res.destroy();
   await gateway?.stop();
-  await Promise.all([healthy, holding].map((origin) => origin?.close()));
+  await Promise.all([healthy, holding, relay].map((origin) => origin?.close()));
 });
 
 /** Writes `text` on a fresh connection; resolves with what came back once the gateway closes it, or at `waitMs`. */
@@ -266,6 +284,17 @@ describe('no 500 for malformed requests (issue #8, 3 and 4)', () => {
     expect(statusOf(response)).toBeGreaterThanOrEqual(400);
     expect(statusOf(response)).toBeLessThan(500);
     expect(response).toContain('application/problem+json');
+  });
+});
+
+describe('a forwarding loop', () => {
+  it('ends at the pass gateway.via.maxPasses allows (2 by default) with 508 forwarding-loop', async () => {
+    const response = await fetch(`${gateway.url}/loop/anything`);
+    expect(response.status).toBe(508);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await response.json()).toMatchObject({ type: 'urn:edge-gateway:problem:forwarding-loop', status: 508 });
+    // The client's request, then its one allowed return: the third arrival names the gateway twice in Via.
+    expect(relayPasses).toBe(2);
   });
 });
 

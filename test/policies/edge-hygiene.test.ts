@@ -143,3 +143,36 @@ describe('client faults are the client\'s (issue #8)', () => {
     expect((await lone('/echo/x')).status).toBe(200);
   });
 });
+
+describe('forwarding loops (Via)', () => {
+  it('sends the origin the client\'s Via with the gateway\'s entry after it', async () => {
+    const response = await send('/echo/x', { base, headers: { via: '1.1 corp-proxy' } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Echo).headers.via).toBe('1.1 corp-proxy, 1.1 edge-gateway');
+  });
+
+  it('lets a request through once more, then answers 508 forwarding-loop before routing', async () => {
+    expect((await send('/echo/x', { base, headers: { via: '1.1 edge-gateway' } })).status).toBe(200);
+    // An unknown path too: the loop is refused before routing, so it never reaches a service's counts.
+    for (const path of ['/echo/x', '/nowhere']) {
+      const response = await send(path, { base, headers: { via: '1.1 edge-gateway, 1.1 corp-proxy (Squid/6.1), 1.1 edge-gateway' } });
+      expect(response.status, path).toBe(508);
+      expect(await problemType(response)).toBe('forwarding-loop');
+    }
+  });
+
+  it('counts only entries received by its own pseudonym', async () => {
+    // Names that contain the pseudonym, or carry it as a protocol or a comment, are someone else.
+    const via = 'edge-gateway edge-gateway-eu, 1.1 my-edge-gateway, 1.1 other (edge-gateway), edge-gateway/2 proxy';
+    expect((await send('/echo/x', { base, headers: { via } })).status).toBe(200);
+  });
+
+  it('follows gateway.via: its own pseudonym and maxPasses', async () => {
+    const strict = gatewayFor({ ...config, gateway: { ...config.gateway, via: { pseudonym: 'gw-eu', maxPasses: 1 } } });
+    const first = await strict('/echo/x', { base, headers: { via: '1.1 edge-gateway' } });
+    expect(((await first.json()) as Echo).headers.via).toBe('1.1 edge-gateway, 1.1 gw-eu');
+    const again = await strict('/echo/x', { base, headers: { via: '2 gw-eu' } });
+    expect(again.status).toBe(508);
+    expect(await problemType(again)).toBe('forwarding-loop');
+  });
+});

@@ -5,7 +5,7 @@ import { identityForwarding } from '../../src/policies/auth/identity.ts';
 import { headerSafe, prepareResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
 
 const trace = traceContextFrom(new Headers());
-const facts = { clientIp: '203.0.113.7', proto: 'https', host: 'api.example.com', trace, webSocket: false };
+const facts = { clientIp: '203.0.113.7', proto: 'https', host: 'api.example.com', trace, webSocket: false, via: '1.1 edge-gateway' };
 
 describe('upstreamRequestHeaders', () => {
   it('drops hop-by-hop headers and every header named in Connection', () => {
@@ -50,6 +50,16 @@ describe('upstreamRequestHeaders', () => {
     expect(headers.has('x-forwarded-port')).toBe(false);
     expect(headers.has('x-real-ip')).toBe(false);
     expect(headers.has('true-client-ip')).toBe(false);
+  });
+
+  it('adds the gateway\'s Via entry (RFC 9110 §7.6.3) after those of the proxies before it', () => {
+    expect(upstreamRequestHeaders(new Headers(), facts).get('via')).toBe('1.1 edge-gateway');
+    const incoming = new Headers({ via: '1.0 fred, 1.1 p.example.net' });
+    // Read from the headers when edge hygiene's entries are not given, and when they name a Via.
+    expect(upstreamRequestHeaders(incoming, facts).get('via')).toBe('1.0 fred, 1.1 p.example.net, 1.1 edge-gateway');
+    expect(upstreamRequestHeaders(incoming, facts, { entries: [['via', '1.0 fred, 1.1 p.example.net']] }).get('via')).toBe('1.0 fred, 1.1 p.example.net, 1.1 edge-gateway');
+    // A client that names Via in Connection loses its entries, not the gateway's.
+    expect(upstreamRequestHeaders(new Headers({ via: '1.1 fred', connection: 'via' }), facts).get('via')).toBe('1.1 edge-gateway');
   });
 
   it('cannot be tricked into dropping the gateway\'s own headers through Connection', () => {
