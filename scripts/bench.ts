@@ -14,7 +14,9 @@
  * (the access log's share of `ok` requests logged; default: the gateway's default).
  *
  * Throughput on a shared VM drifts by ±25% from one run to the next, so each Worker's run is compared with the
- * pass-through run at the start of the same round, and the median of those ratios is what is reported.
+ * pass-through run at the start of the same round, and the median of those ratios is what is reported. Latency at
+ * one connection is measured the same way: BENCH_ROUNDS alternating rounds of half BENCH_SECONDS each, and the
+ * median of each Worker's p50 less the pass-through's of the same round.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +38,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 5);
+/** Each run at one connection: the rounds alternate, so they are shorter than the 32-connection ones. */
+const SERIAL_SECONDS = Math.max(1, Math.round(SECONDS / 2));
 /** Unset: the gateway's default (0.1 of `ok` requests logged). Set to switch the access log's cost off (0) or up (1). */
 const ACCESS_LOG_SAMPLE_RATE = process.env.BENCH_ACCESS_LOG_SAMPLE_RATE === undefined ? undefined : Number(process.env.BENCH_ACCESS_LOG_SAMPLE_RATE);
 /** Opens the admin API of the benchmarked gateway, to read its state-plane counters. */
@@ -171,10 +175,17 @@ const stateAfter = await statePlane(gatewayPort);
 const measuredRequests = stateAfter.requests - stateBefore.requests;
 const synchronousCalls = sumOf(stateAfter.synchronousCalls) - sumOf(stateBefore.synchronousCalls);
 const backgroundCalls = sumOf(stateAfter.backgroundCalls) - sumOf(stateBefore.backgroundCalls);
-console.log('latency at 1 connection…');
-const passthroughSerial = wrk(passthrough.url, 1, SECONDS);
-const gatewaySerial = wrk(gateway.url, 1, SECONDS, { token });
-const dutiesFloorSerial = wrk(dutiesFloor.url, 1, SECONDS, { token });
+// Latency at one connection in alternating rounds too, each Worker's p50 against the pass-through's of the same
+// round: a single serial run of each once put a stall of the VM (+1.1 ms) into the reported overhead.
+console.log(`latency at 1 connection, ${ROUNDS} alternating rounds of ${SERIAL_SECONDS}s…`);
+const serial = { passthrough: [] as WrkResult[], gateway: [] as WrkResult[], dutiesFloor: [] as WrkResult[] };
+for (let i = 0; i < ROUNDS; i++) {
+  serial.passthrough.push(wrk(passthrough.url, 1, SERIAL_SECONDS));
+  serial.gateway.push(wrk(gateway.url, 1, SERIAL_SECONDS, { token }));
+  serial.dutiesFloor.push(wrk(dutiesFloor.url, 1, SERIAL_SECONDS, { token }));
+}
+const p50Of = (name: keyof typeof serial) => median(serial[name].map((r) => r.p50Ms));
+const p50OverheadOf = (name: 'gateway' | 'dutiesFloor') => median(serial[name].map((r, i) => r.p50Ms - serial.passthrough[i]!.p50Ms));
 
 console.log(`CPU profiles of the gateway, the pass-through and the duties floor (${PROFILE_SECONDS}s each, separate processes with the inspector on)…`);
 for (const child of children.slice(1)) child.kill('SIGKILL'); // the measured Workers are done; nginx stays
@@ -204,7 +215,7 @@ const dutiesFloorProfile = await profileLedger({
 
 const pairRatios = runs.gateway.map((r, i) => r.rps / runs.passthrough[i]!.rps);
 const ratioTo = (name: 'honoBare' | 'honoProxy' | 'dutiesFloor') => median(runs[name].map((r, i) => r.rps / runs.passthrough[i]!.rps));
-const errors = [...Object.values(runs).flat(), passthroughSerial, gatewaySerial, dutiesFloorSerial].reduce((sum, r) => sum + r.errors, 0);
+const errors = [...Object.values(runs).flat(), ...Object.values(serial).flat()].reduce((sum, r) => sum + r.errors, 0);
 const cpuGateway = cpuPerRequest(runs.gateway);
 const cpuPassthrough = cpuPerRequest(runs.passthrough);
 // The ledger: the gateway's profiled CPU per request by part. The parts the pass-through has too (HTTP in, the fetch
@@ -225,7 +236,7 @@ const result = {
   hono_bare_ratio: round(ratioTo('honoBare')),
   hono_proxy_ratio: round(ratioTo('honoProxy')),
   duties_floor_ratio: round(ratioTo('dutiesFloor')),
-  p50_overhead_ms: round(gatewaySerial.p50Ms - passthroughSerial.p50Ms),
+  p50_overhead_ms: round(p50OverheadOf('gateway')),
   p99_gateway_ms: round(median(runs.gateway.map((r) => r.p99Ms))),
   p99_passthrough_ms: round(median(runs.passthrough.map((r) => r.p99Ms))),
   cpu_us_per_request_gateway: round(cpuGateway, 1),
@@ -250,9 +261,10 @@ const result = {
   hono_bare_rps: round(median(runs.honoBare.map((r) => r.rps)), 0),
   hono_proxy_rps: round(median(runs.honoProxy.map((r) => r.rps)), 0),
   duties_floor_rps: round(median(runs.dutiesFloor.map((r) => r.rps)), 0),
-  p50_passthrough_ms: round(passthroughSerial.p50Ms),
-  p50_gateway_ms: round(gatewaySerial.p50Ms),
-  p50_duties_floor_ms: round(dutiesFloorSerial.p50Ms),
+  p50_passthrough_ms: round(p50Of('passthrough')),
+  p50_gateway_ms: round(p50Of('gateway')),
+  p50_duties_floor_ms: round(p50Of('dutiesFloor')),
+  p50_overhead_duties_floor_ms: round(p50OverheadOf('dutiesFloor')),
   do_synchronous_calls_per_request: round(synchronousCalls / measuredRequests, 4),
   nginx_direct_rps: round(nginx.rps, 0),
   connections: CONNECTIONS,
