@@ -85,8 +85,10 @@ async function edge(c: Context<AppEnv>, next: Next): Promise<void> {
     if (loading) await loading;
     // The read plane's one recording point sees every routed request's final answer, problems included.
     started = startRecording(c);
-    // Cheap refusals before any work: host, header size and characters, body size.
-    checkEdgeHygiene(c);
+    // Cheap refusals before any work: host, header size and characters, body size (a promise only for a GET with
+    // a chunked body, which is read to see whether it is empty).
+    const checking = checkEdgeHygiene(c);
+    if (checking) await checking;
     // Health checks run on each service object's alarm; this arms them where no cron fires (wrangler dev).
     armHealthChecksOnFirstRequest(c, waitUntil);
     await next();

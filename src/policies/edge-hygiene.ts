@@ -73,15 +73,16 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  * - request headers larger than `limits.maxHeaderBytes` in total (431) or with a control character (400),
  * - a request whose `Via` shows it has passed through this gateway `via.maxPasses` times already (508
  *   `forwarding-loop`): an instance URL that leads back to the gateway would otherwise nest requests without end,
- * - a body on GET or HEAD (400 `body-not-allowed`; `Content-Length: 0` is no body): the runtime will not send one
- *   upstream, and a request that cannot be sent must never count as the origin's failure;
+ * - a body on GET or HEAD (400 `body-not-allowed`; `Content-Length: 0` and an empty chunked body are no body): the
+ *   runtime will not send one upstream, and a request that cannot be sent must never count as the origin's failure;
  * - a body larger than `limits.maxBodyBytes` (413): by `Content-Length` at once, before any byte of it is read, or
  *   counted as it streams; a body that stalls for `limits.bodyIdleTimeoutMs` (408) or ends short (400). The stream
  *   is guarded (never buffered) and the upstream request aborted when the client is at fault, see guardClientBody.
  *
- * A step of the edge layer (src/app.ts), after the request context: it throws the refusal, or returns.
+ * A step of the edge layer (src/app.ts), after the request context: it throws the refusal, or returns (a promise only
+ * for a GET or HEAD with a chunked body, which must be read to tell whether it is empty).
  */
-export function checkEdgeHygiene(c: Context<AppEnv>): void {
+export function checkEdgeHygiene(c: Context<AppEnv>): void | Promise<void> {
   const gateway = c.get('gateway');
   const path = c.get('path');
   const rules = gateway.edge;
@@ -122,11 +123,11 @@ export function checkEdgeHygiene(c: Context<AppEnv>): void {
     if (request.method === 'GET' || request.method === 'HEAD') {
       // `Content-Length: 0` declares no content (RFC 9110 §8.6), and some clients send it on every request, but
       // workerd still hands over an (empty) body, which it would refuse to send upstream: the request goes on
-      // without one. `cf` is kept for the read plane's colo; the signal, for a client that leaves.
-      if (declared === '0') {
-        c.req.raw = new Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, cf: request.cf });
-        return;
-      }
+      // without one.
+      if (declared === '0') return withoutBody(c, request);
+      // Without a length (chunked), only reading tells an empty body from one with content: some clients send
+      // `Transfer-Encoding: chunked` and no chunk on every request.
+      if (declared === null) return refuseUnlessEmpty(c, request, rules.bodyIdleTimeoutMs);
       throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), c.get('trace').requestId);
     }
     const declaredLength = declared === null ? undefined : Number(declared);
@@ -137,4 +138,40 @@ export function checkEdgeHygiene(c: Context<AppEnv>): void {
     c.req.raw = new Request(request, { body: guarded.body });
     c.set('clientBody', guarded);
   }
+}
+
+/** The request without its empty body. `cf` is kept for the read plane's colo; the signal, for a client that leaves. */
+function withoutBody(c: Context<AppEnv>, request: Request): void {
+  c.req.raw = new Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, cf: request.cf });
+}
+
+/**
+ * A GET or HEAD with a body of unknown length goes on without it when the body turns out empty; one with any content
+ * gets 400 `body-not-allowed`, one that stalls for `idleTimeoutMs` 408, one cut off 400 `incomplete-body`: all the
+ * client's faults, refused before routing.
+ */
+async function refuseUnlessEmpty(c: Context<AppEnv>, request: Request, idleTimeoutMs: number): Promise<void> {
+  const requestId = c.get('trace').requestId;
+  const reader = request.body!.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), idleTimeoutMs)));
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array> | 'idle';
+      try {
+        next = await Promise.race([reader.read(), idle]);
+      } catch (cause) {
+        throw noteClientFault(new GatewayError('incomplete-body', {}, { cause }), requestId);
+      }
+      if (next === 'idle') throw noteClientFault(new GatewayError('request-timeout', { timeoutMs: idleTimeoutMs }), requestId);
+      if (next.done) break;
+      if (next.value.byteLength > 0) throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), requestId);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  withoutBody(c, request);
 }

@@ -192,6 +192,22 @@ describe('blame only the origin (issue #8, 1)', () => {
     if (method === 'GET') expect(response.json()).toMatchObject({ origin: 'healthy', bytes: 0 });
   });
 
+  // Some clients send `Transfer-Encoding: chunked` with no chunk on every request; workerd hands that over as a body.
+  it.each(['GET', 'HEAD'])('forwards a %s with an empty chunked body, and refuses one with content 400 body-not-allowed', async (method) => {
+    const empty = await rawExchange(`${method} /samples/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`);
+    expect(statusOf(empty.response)).toBe(200);
+    if (method === 'GET') expect(empty.response).toContain('"bytes":0');
+    const full = await rawExchange(`${method} /samples/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+    expect(statusOf(full.response)).toBe(400);
+    if (method === 'GET') expect(problemOf(full.response)).toBe('urn:edge-gateway:problem:body-not-allowed');
+  });
+
+  it('answers a GET whose chunked body never ends 408 after the body idle timeout', async () => {
+    const { response, elapsedMs } = await rawExchange('GET /samples/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n', 5_000);
+    expect(statusOf(response)).toBe(408);
+    expect(elapsedMs).toBeGreaterThanOrEqual(IDLE_MS - 50);
+  });
+
   it('answers a body cut short 400 incomplete-body or 408, and the breaker stays closed', async () => {
     for (let i = 0; i < 6; i++) {
       const { response } = await rawExchange('POST /samples/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc', 5_000);
