@@ -16,7 +16,7 @@ import { actorOf } from '../control-plane/registry-writes.ts';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
 import { callDurableObject } from '../state/clients/call-durable-object.ts';
-import { problems } from './schemas.ts';
+import { problems, queryInteger } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];
 const tags = ['Alerts'];
@@ -82,7 +82,7 @@ export function registerAlertRoutes(api: AdminRouter): void {
           status: z.enum(['active', 'acknowledged', 'resolved']).optional(),
           severity: z.enum(SEVERITIES).optional(),
           service: Name.optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          limit: queryInteger(1, 1000).default(100),
         }),
       },
       responses: { 200: json(z.object({ alerts: z.array(AlertSchema) }), 'Alerts'), ...problems(400, 401, 403, 503) },

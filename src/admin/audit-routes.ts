@@ -4,7 +4,7 @@ import { createRoute, type AdminRouter } from './openapi-router.ts';
 import type { AuditEntry } from '../../durable-objects/service-registry.ts';
 import { REGISTRY_NAME } from '../control-plane/config-source.ts';
 import { callDurableObject } from '../state/clients/call-durable-object.ts';
-import { AuditEntrySchema, problems } from './schemas.ts';
+import { AuditEntrySchema, problems, queryInteger } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -21,8 +21,8 @@ export function registerAuditRoutes(api: AdminRouter): void {
       security: admin,
       request: {
         query: z.object({
-          limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
-          before: z.coerce.number().int().min(1).optional().openapi({ param: { name: 'before', in: 'query' }, description: 'Page back from this entry id.' }),
+          limit: queryInteger(1, 500).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
+          before: queryInteger(1).optional().openapi({ param: { name: 'before', in: 'query' }, description: 'Page back from this entry id.' }),
         }),
       },
       responses: { 200: json(z.object({ entries: z.array(AuditEntrySchema) }), 'Audit entries'), ...problems(400, 401, 403, 503) },

@@ -13,7 +13,7 @@ import { healthPlanOf } from '../health/health-plan.ts';
 import { forgetHealthSummary, gatewayHealth, serviceStatusOf, servicesHealth } from '../health/service-health.ts';
 import { requestUrlParts } from '../routing/request-url.ts';
 import { callDurableObject } from '../state/clients/call-durable-object.ts';
-import { problems } from './schemas.ts';
+import { problems, queryInteger } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -161,8 +161,8 @@ export function registerHealthRoutes(api: AdminRouter): void {
         query: z.object({
           service: ServiceName.optional(),
           instance: z.string().min(1).max(63).optional(),
-          since: z.coerce.number().int().min(0).optional().openapi({ description: 'Epoch ms' }),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          since: queryInteger(0).optional().openapi({ description: 'Epoch ms' }),
+          limit: queryInteger(1, 1000).default(100),
         }),
       },
       responses: { 200: json(z.object({ entries: z.array(HistoryEntrySchema) }), 'History'), ...problems(400, 401, 403, 404) },

@@ -10,7 +10,7 @@ import { GatewayError } from '../errors/problem.ts';
 import type { TraceQuery } from '../observability/service-traces.ts';
 import type { TraceRecord } from '../observability/trace-sampling.ts';
 import { callDurableObject } from '../state/clients/call-durable-object.ts';
-import { problems } from './schemas.ts';
+import { problems, queryInteger, queryNumber } from './schemas.ts';
 
 const admin = [{ adminBearer: [] }];
 
@@ -20,9 +20,9 @@ const TraceSchema = z.record(z.string(), z.unknown()).openapi('Trace', {
 
 const TraceFilter = z.object({
   service: z.string().optional().openapi({ description: 'Only this service.' }),
-  status: z.coerce.number().int().min(100).max(599).optional().openapi({ description: 'Only this status.' }),
-  minDurationMs: z.coerce.number().min(0).optional().openapi({ description: 'Only requests that took at least this long.' }),
-  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ description: 'Most traces returned.' }),
+  status: queryInteger(100, 599).optional().openapi({ description: 'Only this status.' }),
+  minDurationMs: queryNumber(0).optional().openapi({ description: 'Only requests that took at least this long.' }),
+  limit: queryInteger(1, 500).default(50).openapi({ description: 'Most traces returned.' }),
 });
 
 /** Asks each service's object; a service whose object does not answer is named in `unavailable`, not fatal. */

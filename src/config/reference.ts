@@ -4,7 +4,7 @@
  * bundle: `npm run schema` writes it and `npm test` checks it is current.
  */
 import { z } from 'zod';
-import { GatewayConfigSchema } from './schema.ts';
+import { GatewayConfigSchema, MAX_INSTANCES_PER_SERVICE, MAX_ROUTES_PER_SERVICE, MAX_SERVICES } from './schema.ts';
 
 interface JsonSchema {
   type?: string | string[];
@@ -101,6 +101,16 @@ export function configReferenceMarkdown(): string {
     'Every field of `gateway.config.json` (and of `GATEWAY_CONFIG`, which replaces it per environment), with its type,',
     'default and meaning, as the gateway validates it at start-up. Fields with a default may be left out. The same',
     'schema as JSON Schema, for editors: [gateway.config.schema.json](gateway.config.schema.json).',
+    '',
+    '## Limits',
+    '',
+    `At most ${MAX_SERVICES.toLocaleString('en')} services, ${MAX_ROUTES_PER_SERVICE.toLocaleString('en')} routes per service and ${MAX_INSTANCES_PER_SERVICE} instances per service; through`,
+    'the admin API, at most 1 MiB of JSON per request. Past them a configuration is refused: at start-up as',
+    '`configuration-error`, through the admin API (`PUT /gateway/config`, a registration, a new route) with 400',
+    '`invalid-configuration` naming the field, and nothing is changed. Every isolate parses and indexes the whole',
+    'configuration when it starts and on each change, and arms every service\'s health checks (one Durable Object call',
+    'per service); each service\'s object probes all its instances every interval. Without the bounds, 6,000 services',
+    'took 5.2 s to apply, and the background work of the first request after the change 26 s (locally).',
     '',
   ];
   for (const section of sections) {

@@ -66,6 +66,14 @@ describe('configuration errors name the field and what was expected', () => {
     expect(issues).toHaveLength(3);
   });
 
+  it('bounds the services, the routes of a service and its instances, in the file as through the admin API', () => {
+    const many = (count: number, item: (i: number) => object) => Array.from({ length: count }, (_, i) => item(i));
+    expect(issuesOf({ services: many(1_001, (s) => service({ name: `s${s}`, routes: [{ pathPrefix: `/s${s}` }] })) })).toContain('services: Too big: expected array to have <=1000 items');
+    expect(issuesOf({ services: [service({ routes: many(1_001, (r) => ({ pathPrefix: `/r${r}` })) })] })).toContain('services[0].routes: Too big: expected array to have <=1000 items');
+    expect(issuesOf({ services: [service({ instances: many(257, (i) => ({ id: `i${i}`, url: 'http://x' })) })] })).toContain('services[0].instances: Too big: expected array to have <=256 items');
+    expect(() => parseGatewayConfig({ services: [service({ routes: many(1_000, (r) => ({ pathPrefix: `/r${r}` })), instances: many(256, (i) => ({ id: `i${i}`, url: 'http://x' })) })] })).not.toThrow();
+  });
+
   it('accepts routes with the same prefix told apart by host or method', () => {
     expect(() =>
       parseGatewayConfig({
