@@ -15,7 +15,7 @@ export interface WindowSummary {
   timedRequests: number;
   /** Requests refused with 429 by a rate limit. */
   rateLimited: number;
-  /** Total latency at the gateway, estimated from the histogram; null when the window has no requests. */
+  /** Total latency at the gateway, estimated from the histogram; null when the window has no timed request. */
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;
