@@ -6,6 +6,7 @@ import { renderError } from './errors/render-error.ts';
 import { enterRequestContext } from './middleware/request-context.ts';
 import { waitUntilOf } from './middleware/wait-until.ts';
 import { metricsRoutes } from './admin/metrics-routes.ts';
+import { refuseOtherMethods } from './admin/other-methods.ts';
 import { finishRecording, startRecording } from './observability/request-record.ts';
 import { requireAdmin } from './policies/admin-auth.ts';
 import { authenticate } from './policies/auth/authenticate.ts';
@@ -46,6 +47,8 @@ export function createApp(): Hono<AppEnv> {
   const adminGuard = requireAdmin();
   for (const prefix of ADMIN_PREFIXES) app.use(`${prefix}/*`, adminGuard);
   app.route('/', adminApi());
+  // Last among the endpoints: another method on one of their paths gets 405 with Allow, not routing's 404.
+  refuseOtherMethods(app);
 
   // The service chain, in the order a proxied request goes through it: CORS, routing, the policies, the forward.
   // It is the handler of every request no gateway endpoint answers (Hono's not-found handler), so a proxied request

@@ -29,7 +29,10 @@ export function measure(rule: AlertRule, readings: Readings): number | Skip['rea
     const summary = readings.windows.get(rule.windowSeconds);
     if (!summary) return 'no-summary';
     if (rule.metric === 'request_rate') return summary.requests / summary.windowSeconds;
-    if (summary.requests < Math.max(1, rule.minRequests)) return 'too-few-requests';
+    // A latency quantile stands on the timed requests only: refusals of the client's making (19 bad tokens) must not
+    // make up the count that lets one slow answer fire a latency rule.
+    const latency = rule.metric === 'latency_p95_ms' || rule.metric === 'latency_p99_ms';
+    if ((latency ? summary.timedRequests : summary.requests) < Math.max(1, rule.minRequests)) return 'too-few-requests';
     switch (rule.metric) {
       case 'error_rate':
         return summary.errors / summary.requests;

@@ -13,7 +13,7 @@ export interface MinutePoint {
   errorRate: number | null;
   errors: number;
   rateLimited: number;
-  /** Total latency at the gateway, estimated from the histogram; null when the minute has no requests. */
+  /** Total latency at the gateway, estimated from the histogram; null when the minute has no timed request (none, or only the gateway's own 4xx refusals). */
   p50Ms: number | null;
   p95Ms: number | null;
   p99Ms: number | null;

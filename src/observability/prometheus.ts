@@ -60,7 +60,7 @@ export function renderPrometheus(metrics: CollectedMetrics, version: string): st
   for (const s of services) {
     for (const [outcome, n] of Object.entries(s.traffic.totals.outcomes).sort()) out.sample('gateway_request_outcomes_total', { service: s.service, outcome }, n);
   }
-  out.family('gateway_request_duration_seconds', 'histogram', 'Total time at the gateway per request, from arrival to the decided response.');
+  out.family('gateway_request_duration_seconds', 'histogram', 'Total time at the gateway per request, from arrival to the decided response; the gateway\'s own 4xx refusals (the client\'s fault) are counted, not timed.');
   for (const s of services) out.histogram('gateway_request_duration_seconds', { service: s.service }, s.traffic.totals.latency, s.traffic.totals.latencySumMs);
   out.family('service_response_time_seconds', 'histogram', 'Time the origin took to answer with headers, summed over the attempts of a request.');
   for (const s of services) out.histogram('service_response_time_seconds', { service: s.service }, s.traffic.totals.upstream, s.traffic.totals.upstreamSumMs);

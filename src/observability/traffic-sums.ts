@@ -64,18 +64,31 @@ function bucketOf(ms: number): number {
   return i;
 }
 
-/** Adds one request to `sums`. */
+/**
+ * A 4xx the gateway answered itself (credentials, a body cut short or stalled, a rate limit...): the client's
+ * doing. Such a request is counted, but kept out of the latency histograms, which describe the service's answers:
+ * a client that stalls its upload for 30 s until it gets 408 must not read as a slow origin in p95, on the
+ * dashboard or in the latency alert rules, and the time its attempt waited for the client's body is not the
+ * origin's response time.
+ */
+function refusedForTheClient(sample: RequestSample): boolean {
+  return sample.status < 500 && sample.outcome !== 'ok';
+}
+
+/** Adds one request to `sums`: counted always, timed unless the gateway refused it for the client's fault. */
 export function addSample(sums: TrafficSums, sample: RequestSample): void {
   const key = `${methodLabel(sample.method)} ${sample.status}`;
   sums.requests[key] = (sums.requests[key] ?? 0) + 1;
   sums.outcomes[sample.outcome] = (sums.outcomes[sample.outcome] ?? 0) + 1;
-  const latency = Math.max(0, sample.latencyMs);
-  sums.latency[bucketOf(latency)]! += 1;
-  sums.latencySumMs += latency;
-  if (sample.upstreamMs !== undefined) {
-    const upstream = Math.max(0, sample.upstreamMs);
-    sums.upstream[bucketOf(upstream)]! += 1;
-    sums.upstreamSumMs += upstream;
+  if (!refusedForTheClient(sample)) {
+    const latency = Math.max(0, sample.latencyMs);
+    sums.latency[bucketOf(latency)]! += 1;
+    sums.latencySumMs += latency;
+    if (sample.upstreamMs !== undefined) {
+      const upstream = Math.max(0, sample.upstreamMs);
+      sums.upstream[bucketOf(upstream)]! += 1;
+      sums.upstreamSumMs += upstream;
+    }
   }
   sums.bytesIn += sample.bytesIn;
   sums.bytesOut += sample.bytesOut;

@@ -11,9 +11,11 @@ export interface WindowSummary {
   requests: number;
   /** 5xx answers from the origin and failures the gateway made itself (timeout, unreachable, breaker open). */
   errors: number;
+  /** Requests in the latency figures below: all but the gateway's own 4xx refusals (traffic-sums.ts). */
+  timedRequests: number;
   /** Requests refused with 429 by a rate limit. */
   rateLimited: number;
-  /** Total latency at the gateway, estimated from the histogram; null when the window has no requests. */
+  /** Total latency at the gateway, estimated from the histogram; null when the window has no timed request. */
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;

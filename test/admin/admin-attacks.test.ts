@@ -130,3 +130,35 @@ describe('a JSON body that names a member twice', () => {
     expect(((await response.json()) as { errors: { message: string }[] }).errors[0]!.message).toBe('Malformed JSON in request body');
   });
 });
+
+describe('a gateway endpoint asked with a method it does not answer', () => {
+  // It fell through to service routing: POST /metrics got 404 "No route is configured for the path /metrics".
+  it.each([
+    ['POST', '/metrics', 'GET, HEAD'],
+    ['DELETE', '/metrics/json', 'GET, HEAD'],
+    ['PUT', '/health/metrics', 'GET, HEAD'],
+    ['DELETE', '/health/services', 'GET, HEAD'],
+    ['POST', '/gateway/traces', 'GET, HEAD'],
+    ['GET', '/health/check', 'POST'],
+    ['POST', `/alerts/alerts/${crypto.randomUUID()}`, 'GET, HEAD'],
+    ['POST', '/alerts/alert-rules/some-rule', 'PUT, DELETE'],
+  ])('answers %s %s with 405 and Allow: %s', async (method, path, allow) => {
+    const send = gatewayFor(config);
+    const response = await send(path, asAdmin({ method }));
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await problemType(response)).toBe('method-not-allowed');
+  });
+
+  it('still asks for credentials first, answers public endpoints 405 to anyone, and an unknown path 404', async () => {
+    const send = gatewayFor(config);
+    expect((await send('/gateway/status', { method: 'POST' })).status).toBe(401);
+    expect((await send('/metrics', { method: 'POST' })).status).toBe(401);
+    expect((await send('/health/live', { method: 'POST' })).status).toBe(405);
+    const unknown = await send('/gateway/no-such-endpoint', asAdmin({ method: 'POST' }));
+    expect(unknown.status).toBe(404);
+    expect(await problemType(unknown)).toBe('route-not-found');
+    expect((await send('/metrics', asAdmin())).status).toBe(200);
+  });
+});

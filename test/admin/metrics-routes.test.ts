@@ -10,9 +10,10 @@ const METRICS_TOKEN = 'metrics-scrape-token-0123456789';
 
 const config: GatewayConfigInput = {
   // The trailing flush sends each request's sums before the helper returns: counts are exact at once.
-  gateway: { statePlane: { syncIntervalMs: 100, callTimeoutMs: 2_000, trailingFlush: true } },
+  gateway: { statePlane: { syncIntervalMs: 100, callTimeoutMs: 2_000, trailingFlush: true }, limits: { bodyIdleTimeoutMs: 400 } },
   services: [
     { name: 'metered', routes: [{ pathPrefix: '/metered' }], instances: [{ id: 'echo', url: echo! }] },
+    { name: 'uploads', routes: [{ pathPrefix: '/uploads' }], instances: [{ id: 'echo', url: echo! }] },
     { name: 'broken', routes: [{ pathPrefix: '/broken' }], instances: [{ id: 'nowhere', url: closed }], timeouts: { requestMs: 1_000 } },
     // Never sent traffic: only its active health check (one failure makes it unhealthy) says it is down.
     { name: 'probed', routes: [{ pathPrefix: '/probed' }], instances: [{ id: 'dark', url: closed }], healthCheck: { unhealthyThreshold: 1, timeoutMs: 1_000 } },
@@ -78,6 +79,24 @@ describe('metrics endpoints', () => {
     }
     // The metrics endpoints themselves are not counted as traffic.
     expect(text).not.toContain('service="metrics"');
+  });
+
+  it('counts a request refused for the client\'s fault but leaves it out of the latency figures (regression: a stalled upload made the origin look slow)', async () => {
+    for (let i = 0; i < 3; i++) expect((await send('/uploads/fast')).status).toBe(200);
+    // One chunk, then nothing: the gateway waits bodyIdleTimeoutMs for the rest, then answers 408.
+    const stalled = new ReadableStream<Uint8Array>({ start: (controller) => controller.enqueue(new Uint8Array(10).fill(120)) });
+    const refused = await send('/uploads/slow', { method: 'POST', body: stalled });
+    expect(refused.status).toBe(408);
+    const text = await (await send('/metrics', { headers: scraper })).text();
+    expect(sample(text, 'gateway_requests_total', 'method="POST",service="uploads",status="408"')).toBe(1);
+    expect(sample(text, 'gateway_request_outcomes_total', 'service="uploads",outcome="rejected"')).toBe(1);
+    expect(sample(text, 'gateway_request_duration_seconds_count', 'service="uploads"')).toBe(3);
+    expect(sample(text, 'service_response_time_seconds_count', 'service="uploads"')).toBe(3);
+    expect(sample(text, 'gateway_request_duration_seconds_sum', 'service="uploads"')).toBeLessThan(0.4);
+    const json = (await (await send('/metrics/json?range=5', { headers: scraper })).json()) as MetricsJson;
+    const uploads = json.services.find((s) => s.service === 'uploads')!;
+    expect(uploads.totals.requests).toBe(4);
+    for (const point of uploads.series.filter((p) => p.requests > 0)) expect(point.p99Ms!).toBeLessThan(400);
   });
 
   it('serves per-minute series at /metrics/json after real traffic', async () => {

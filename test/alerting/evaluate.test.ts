@@ -3,8 +3,8 @@ import { evaluate, type Readings } from '../../src/alerting/evaluate.ts';
 import { AlertRuleSchema, DEFAULT_RULES } from '../../src/alerting/rules.ts';
 import type { WindowSummary } from '../../src/observability/window-summary.ts';
 
-function summary(requests: number, errors: number, p95: number | null = 100, rateLimited = 0): WindowSummary {
-  return { service: 'svc', windowSeconds: 300, requests, errors, rateLimited, latencyP50Ms: p95, latencyP95Ms: p95, latencyP99Ms: p95 };
+function summary(requests: number, errors: number, p95: number | null = 100, rateLimited = 0, timedRequests = requests): WindowSummary {
+  return { service: 'svc', windowSeconds: 300, requests, errors, rateLimited, timedRequests, latencyP50Ms: p95, latencyP95Ms: p95, latencyP99Ms: p95 };
 }
 function readings(window: WindowSummary | null, signals: Readings['signals'] = { unhealthyInstances: 0, breakerOpen: false, originFigures: {} }): Readings {
   return { service: 'svc', signals, windows: new Map([[300, window]]) };
@@ -33,6 +33,15 @@ describe('alert rule evaluation', () => {
     expect(result.skipped).toContainEqual({ rule: 'high-error-rate', service: 'svc', reason: 'too-few-requests' });
     expect(evaluate(DEFAULT_RULES, readings(null)).skipped).toContainEqual({ rule: 'slow-responses', service: 'svc', reason: 'no-summary' });
     expect(evaluate(DEFAULT_RULES, readings(summary(100, 0))).skipped).toContainEqual({ rule: 'origin-cpu-high', service: 'svc', reason: 'no-figure' });
+  });
+
+  it('does not let the gateway\'s own 4xx refusals make up the requests a latency rule needs (regression: 19 refused tokens and one slow answer fired slow-responses)', () => {
+    const result = evaluate(DEFAULT_RULES, readings(summary(20, 0, 5_000, 0, 1)));
+    expect(result.conditions.map((condition) => condition.rule)).not.toContain('slow-responses');
+    expect(result.skipped).toContainEqual({ rule: 'slow-responses', service: 'svc', reason: 'too-few-requests' });
+    // The error rate still reads every request.
+    expect(result.conditions.map((condition) => condition.rule)).toContain('high-error-rate');
+    expect(byRule(evaluate(DEFAULT_RULES, readings(summary(20, 0, 5_000, 0, 20))))['slow-responses']).toBe(true);
   });
 
   it('applies comparators, per-service rules and the enabled switch', () => {

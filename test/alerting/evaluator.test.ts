@@ -27,7 +27,7 @@ const runtime = new GatewayRuntime(
 function reader(state: { summary: WindowSummary | null; signals: ServiceSignals | null }): MetricsReader {
   return { windowSummary: async () => state.summary, signals: async () => state.signals };
 }
-const summary = (requests: number, errors: number): WindowSummary => ({ service: 'eval-svc', windowSeconds: 300, requests, errors, rateLimited: 0, latencyP50Ms: 10, latencyP95Ms: 20, latencyP99Ms: 30 });
+const summary = (requests: number, errors: number): WindowSummary => ({ service: 'eval-svc', windowSeconds: 300, requests, errors, rateLimited: 0, timedRequests: requests, latencyP50Ms: 10, latencyP95Ms: 20, latencyP99Ms: 30 });
 
 describe('evaluation on the schedule', () => {
   it('fires, notifies the channels that take the severity, stays quiet while it holds, and resolves when it clears', async () => {

@@ -38,7 +38,7 @@ describe('ServiceState traffic sums', () => {
     await stub.sync(report('isolate-1', [{ seq: 1, minutes: minutes(ok(30)) }]));
     await stub.sync(report('isolate-2', [{ seq: 1, minutes: minutes([...ok(10), { status: 502, latencyMs: 40 }, { status: 429, latencyMs: 1, outcome: 'rate-limited' }]) }]));
     const summary = await stub.windowSummary(300);
-    expect(summary).toMatchObject({ service: 'orders', windowSeconds: 300, requests: 42, errors: 1, rateLimited: 1 });
+    expect(summary).toMatchObject({ service: 'orders', windowSeconds: 300, requests: 42, errors: 1, rateLimited: 1, timedRequests: 41 });
     expect(summary.latencyP50Ms).toBeGreaterThan(10);
     expect(summary.latencyP50Ms).toBeLessThanOrEqual(25);
     const series = await stub.trafficSeries(60);
@@ -90,6 +90,6 @@ describe('ServiceState traffic sums', () => {
 
   it('answers an empty summary for a service without traffic', async () => {
     const summary = await env.SERVICE_STATE.getByName('traffic-none').windowSummary(300);
-    expect(summary).toEqual({ service: 'traffic-none', windowSeconds: 300, requests: 0, errors: 0, rateLimited: 0, latencyP50Ms: null, latencyP95Ms: null, latencyP99Ms: null });
+    expect(summary).toEqual({ service: 'traffic-none', windowSeconds: 300, requests: 0, errors: 0, rateLimited: 0, timedRequests: 0, latencyP50Ms: null, latencyP95Ms: null, latencyP99Ms: null });
   });
 });

@@ -42,6 +42,25 @@ describe('traffic sums', () => {
     expect(sums.upstream.reduce((a, b) => a + b, 0)).toBe(0);
   });
 
+  it('counts a request the gateway refused for the client\'s fault but keeps it out of the latency histograms (regression: a stalled upload read as a slow origin)', () => {
+    const sums = emptySums();
+    for (let i = 0; i < 19; i++) addSample(sums, sample({ latencyMs: 20, upstreamMs: 15 }));
+    // A client that stalled its body for 30 s: 408 from the gateway, after an attempt that only waited for the client.
+    addSample(sums, sample({ method: 'POST', status: 408, outcome: 'rejected', latencyMs: 30_000, upstreamMs: 30_000, bytesIn: 1_000 }));
+    addSample(sums, sample({ status: 401, outcome: 'unauthorized', latencyMs: 3_000, upstreamMs: undefined }));
+    expect(totalRequests(sums)).toBe(21);
+    expect(sums.outcomes).toEqual({ ok: 19, rejected: 1, unauthorized: 1 });
+    expect(sums.bytesIn).toBe(1_000);
+    expect(sums.latency.reduce((a, b) => a + b, 0)).toBe(19);
+    expect(sums.upstream.reduce((a, b) => a + b, 0)).toBe(19);
+    expect(sums.latencySumMs).toBe(19 * 20);
+    expect(quantileMs(sums.latency, 0.95)).toBeLessThanOrEqual(25);
+    // The origin's own 4xx and the gateway's 5xx on the origin's behalf are the service's answers: timed.
+    addSample(sums, sample({ status: 404, outcome: 'ok', latencyMs: 20 }));
+    addSample(sums, sample({ status: 504, outcome: 'timeout', latencyMs: 10_001 }));
+    expect(sums.latency.reduce((a, b) => a + b, 0)).toBe(21);
+  });
+
   it('sums two isolates\' reports into one global figure, minute by minute', () => {
     const isolateA = { '60000': emptySums(), '120000': emptySums() };
     const isolateB = { '60000': emptySums() };
