@@ -10,6 +10,7 @@ import type { InstanceRecord, Overlay, RouteRecord, ServiceRecord } from '../src
 import { ConfigError, parseGatewayConfig } from '../src/config/load.ts';
 import { applyOverlay, withChange } from '../src/control-plane/overlay.ts';
 import { planWrite, type RegistryIntent, type WriteAnswer } from '../src/control-plane/registry-plans.ts';
+import { storedDetail } from '../src/control-plane/audit-detail.ts';
 import { GatewayError } from '../src/errors/problem.ts';
 import type { ProblemKind, ProblemParams } from '../src/errors/messages.ts';
 import { migrate } from '../src/state/infra/sqlite-migrations.ts';
@@ -232,13 +233,16 @@ export class ServiceRegistry extends DurableObject<Env> {
         audit.actor,
         audit.action,
         audit.target,
-        audit.before === undefined ? null : JSON.stringify(audit.before),
-        audit.after === undefined ? null : JSON.stringify(audit.after),
+        // Bounded: a row past the platform's 2 MB would fail the whole change (audit-detail.ts).
+        audit.before === undefined ? null : storedDetail(audit.before),
+        audit.after === undefined ? null : storedDetail(audit.after),
         audit.requestId,
       );
       if (write) {
         sql.exec('DELETE FROM writes WHERE at < ?', now - WRITE_KEY_RETENTION_MS);
-        sql.exec('INSERT INTO writes (key, version, answer, at) VALUES (?, ?, ?, ?)', write.key, version, JSON.stringify(write.answer), now);
+        // A retry after a lost reply to a very large apply gets the summary of its changes instead of the list.
+        const answer = `{"status":${write.answer.status},"body":${storedDetail(write.answer.body)}}`;
+        sql.exec('INSERT INTO writes (key, version, answer, at) VALUES (?, ?, ?, ?)', write.key, version, answer, now);
       }
     });
     this.#version = version;

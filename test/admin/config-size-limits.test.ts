@@ -3,6 +3,7 @@
 // service on its first request (26 s locally). Past the bounds it is refused, and the stored configuration stays.
 import { describe, expect, inject, it } from 'vitest';
 import { MAX_INSTANCES_PER_SERVICE, MAX_ROUTES_PER_SERVICE, MAX_SERVICES, type GatewayConfigInput } from '../../src/config/schema.ts';
+import { MAX_STORED_DETAIL_BYTES } from '../../src/control-plane/audit-detail.ts';
 import { asAdmin, send } from '../support/gateway.ts';
 import { adminJson, problemOf, registryConfig, registryVersion } from '../support/admin-api.ts';
 
@@ -50,5 +51,23 @@ describe('bounds on the configuration\'s size', () => {
     expect(response.status).toBe(400);
     expect((await problemOf(response)).errors).toContainEqual({ path: 'services[0].instances', message: expect.stringMatching(/<=256 items/) });
     expect(await registryVersion(config)).toBe(version);
+  });
+
+  // Deployed, one SQLite row holds at most 2 MB: an audit entry (or a kept answer) past that failed the whole apply.
+  it('applies a change whose diff is larger than a row may hold, and audits a summary of it', async () => {
+    const metadata = Object.fromEntries(Array.from({ length: 32 }, (_, k) => [`key-${k}-${'k'.repeat(50)}`, 'v'.repeat(256)]));
+    const [first, ...rest] = config.services;
+    const heavy = { ...config, services: [{ ...first!, instances: instances(70).map((instance) => ({ ...instance, metadata })) }, ...rest] };
+    const response = await send(config, '/gateway/config', adminJson('PUT', heavy));
+    expect(response.status).toBe(200);
+    // The client still gets every change.
+    expect(((await response.json()) as { changes: unknown[] }).changes.length).toBeGreaterThanOrEqual(70);
+    const { entries } = (await (await send(config, '/gateway/audit?limit=1', asAdmin())).json()) as { entries: { action: string; after: { truncated?: boolean; bytes: number; changes: number; paths: string[] } }[] };
+    const [entry] = entries;
+    expect(entry!.action).toBe('config.apply');
+    expect(entry!.after).toMatchObject({ truncated: true, changes: expect.any(Number) });
+    // About 700 KB of instance metadata (under the 1 MiB admin body limit): past the stored bound, so summarised.
+    expect(entry!.after.bytes).toBeGreaterThan(MAX_STORED_DETAIL_BYTES);
+    expect(entry!.after.paths).toContain('change services[samples].instances[i69]');
   });
 });
