@@ -58,6 +58,13 @@ describe('gateway in workerd, against real origins', () => {
     expect(await response.json()).toMatchObject({ type: 'urn:edge-gateway:problem:route-not-found', status: 404 });
   });
 
+  it('repeats at most 256 characters of an unknown path in the problem', async () => {
+    const path = `/nowhere/${'a'.repeat(20_000)}`;
+    const body = (await (await send(path)).json()) as { detail: string };
+    expect(body.detail).toContain(`${path.slice(0, 256)}…`);
+    expect(body.detail.length).toBeLessThan(400);
+  });
+
   it('answers a method the route does not accept with 405 and Allow', async () => {
     const response = await send('/reports/1', { method: 'DELETE' });
     expect(response.status).toBe(405);

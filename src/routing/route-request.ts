@@ -14,12 +14,19 @@ export function routeRequest(c: Context<AppEnv>): void {
   const path = c.get('path');
   const method = c.req.method;
   const lookup = gateway.router.match(method, requestUrlParts(c.req.url).hostname, path);
-  if (lookup.kind === 'not-found') throw new GatewayError('route-not-found', { path });
+  if (lookup.kind === 'not-found') throw new GatewayError('route-not-found', { path: shownPath(path) });
   if (lookup.kind === 'method-not-allowed') {
     const allow = lookup.allow.join(', ');
-    throw new GatewayError('method-not-allowed', { method, path, allow }, { headers: { allow } });
+    throw new GatewayError('method-not-allowed', { method: method.slice(0, 32), path: shownPath(path), allow }, { headers: { allow } });
   }
   c.set('route', lookup);
   // The denominator of the state plane's round trips per request.
   statePlaneCounters.requests += 1;
+}
+
+/** Longest path a refusal repeats: enough to recognise it, not a 60 KB echo of whatever a client sent. */
+const SHOWN_PATH_CHARS = 256;
+
+function shownPath(path: string): string {
+  return path.length <= SHOWN_PATH_CHARS ? path : `${path.slice(0, SHOWN_PATH_CHARS)}…`;
 }
