@@ -6,7 +6,7 @@ import { renderError } from './errors/render-error.ts';
 import { enterRequestContext } from './middleware/request-context.ts';
 import { waitUntilOf } from './middleware/wait-until.ts';
 import { metricsRoutes } from './admin/metrics-routes.ts';
-import { refuseOtherMethods } from './admin/other-methods.ts';
+import { otherMethodsRefusal } from './admin/other-methods.ts';
 import { finishRecording, startRecording } from './observability/request-record.ts';
 import { requireAdmin } from './policies/admin-auth.ts';
 import { authenticate } from './policies/auth/authenticate.ts';
@@ -47,8 +47,8 @@ export function createApp(): Hono<AppEnv> {
   const adminGuard = requireAdmin();
   for (const prefix of ADMIN_PREFIXES) app.use(`${prefix}/*`, adminGuard);
   app.route('/', adminApi());
-  // Last among the endpoints: another method on one of their paths gets 405 with Allow, not routing's 404.
-  refuseOtherMethods(app);
+  // Another method on an endpoint's path gets 405 with Allow, not routing's 404 (in the not-found handler below).
+  const refuseOtherMethod = otherMethodsRefusal(app);
 
   // The service chain, in the order a proxied request goes through it: CORS, routing, the policies, the forward.
   // It is the handler of every request no gateway endpoint answers (Hono's not-found handler), so a proxied request
@@ -66,6 +66,11 @@ export function createApp(): Hono<AppEnv> {
     return forwardAdmitted(c);
   };
   app.notFound(function serviceRequest(c) {
+    // Hono routed a gateway path on itself (any other on SERVICE_REQUEST_PATH): no endpoint answers this method.
+    if (c.req.path !== SERVICE_REQUEST_PATH) {
+      const refusal = refuseOtherMethod(c.req.method, c.req.path);
+      if (refusal) throw refusal;
+    }
     return withCors(c, routedService);
   });
   return app;
