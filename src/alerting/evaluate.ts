@@ -29,13 +29,14 @@ export function measure(rule: AlertRule, readings: Readings): number | Skip['rea
     const summary = readings.windows.get(rule.windowSeconds);
     if (!summary) return 'no-summary';
     if (rule.metric === 'request_rate') return summary.requests / summary.windowSeconds;
-    // A latency quantile stands on the timed requests only: refusals of the client's making (19 bad tokens) must not
-    // make up the count that lets one slow answer fire a latency rule.
-    const latency = rule.metric === 'latency_p95_ms' || rule.metric === 'latency_p99_ms';
-    if ((latency ? summary.timedRequests : summary.requests) < Math.max(1, rule.minRequests)) return 'too-few-requests';
+    // Latency quantiles and the error rate stand on the timed requests only (all but the gateway's own 4xx
+    // refusals): refusals of the client's making must neither make up the count that lets one slow answer fire a
+    // latency rule (19 bad tokens), nor dilute an origin's failures below an error-rate rule (a flood of them).
+    const rated = rule.metric === 'latency_p95_ms' || rule.metric === 'latency_p99_ms' || rule.metric === 'error_rate';
+    if ((rated ? summary.timedRequests : summary.requests) < Math.max(1, rule.minRequests)) return 'too-few-requests';
     switch (rule.metric) {
       case 'error_rate':
-        return summary.errors / summary.requests;
+        return summary.errors / summary.timedRequests;
       case 'rate_limited_ratio':
         return summary.rateLimited / summary.requests;
       case 'latency_p95_ms':

@@ -11,6 +11,12 @@ import type { MinutePoint } from './metrics-json.ts';
 export const DEFAULT_SQL_API = 'https://api.cloudflare.com/client/v4';
 export const DEFAULT_DATASET = 'edge_gateway_development';
 
+/**
+ * A timed request, as the live sums count them (traffic-sums.ts): all but the gateway's own 4xx refusals (status
+ * `double1`, outcome `blob4`). Latency quantiles and the error rate stand on these.
+ */
+const TIMED = "(double1 >= 500 OR blob4 = 'ok')";
+
 /** The SQL text for per-service, per-minute figures over the last `rangeMinutes`. */
 export function perMinuteQuery(dataset: string, rangeMinutes: number): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(dataset)) throw new Error(`not a dataset name: ${dataset}`);
@@ -19,12 +25,13 @@ export function perMinuteQuery(dataset: string, rangeMinutes: number): string {
   toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '1' MINUTE)) AS minute,
   SUM(_sample_interval) AS requests,
   SUM(IF(double1 >= 500, _sample_interval, 0)) AS errors,
+  SUM(IF(${TIMED}, _sample_interval, 0)) AS timed_requests,
   SUM(IF(blob4 = 'rate-limited', _sample_interval, 0)) AS rate_limited,
   SUM(_sample_interval * double4) AS bytes_in,
   SUM(_sample_interval * double5) AS bytes_out,
-  quantileExactWeighted(0.5)(double2, _sample_interval) AS p50_ms,
-  quantileExactWeighted(0.95)(double2, _sample_interval) AS p95_ms,
-  quantileExactWeighted(0.99)(double2, _sample_interval) AS p99_ms
+  quantileExactWeighted(0.5)(double2, IF(${TIMED}, _sample_interval, 0)) AS p50_ms,
+  quantileExactWeighted(0.95)(double2, IF(${TIMED}, _sample_interval, 0)) AS p95_ms,
+  quantileExactWeighted(0.99)(double2, IF(${TIMED}, _sample_interval, 0)) AS p99_ms
 FROM ${dataset}
 WHERE timestamp > NOW() - INTERVAL '${minutes}' MINUTE AND blob8 = '${REQUEST_POINT_LAYOUT}'
 GROUP BY service, minute
@@ -84,11 +91,12 @@ export function seriesFromRows(rows: readonly Record<string, unknown>[], service
     const at = num(row.minute) * 1000;
     const requests = num(row.requests);
     const errors = num(row.errors);
+    const timed = num(row.timed_requests);
     points.set(at, {
       at,
       requests,
       requestsPerSecond: requests / 60,
-      errorRate: requests === 0 ? null : errors / requests,
+      errorRate: timed === 0 ? null : errors / timed,
       errors,
       rateLimited: num(row.rate_limited),
       p50Ms: nullableNum(row.p50_ms),

@@ -1,16 +1,17 @@
 /** @module The live answer of `GET /metrics/json` (shape: metrics-json.ts) from the state objects' per-minute sums. */
 import { breakerStateOf, instanceHealthy, type CollectedMetrics } from './collect-metrics.ts';
 import type { MetricsJson, MinutePoint, ServiceMetrics } from './metrics-json.ts';
-import { errorCount, quantileMs, rateLimitedCount, totalRequests, type TrafficSums } from './traffic-sums.ts';
+import { errorCount, quantileMs, rateLimitedCount, timedRequestCount, totalRequests, type TrafficSums } from './traffic-sums.ts';
 
 export function minutePoint(at: number, sums: TrafficSums): MinutePoint {
   const requests = totalRequests(sums);
   const errors = errorCount(sums);
+  const timed = timedRequestCount(sums);
   return {
     at,
     requests,
     requestsPerSecond: requests / 60,
-    errorRate: requests === 0 ? null : errors / requests,
+    errorRate: timed === 0 ? null : errors / timed,
     errors,
     rateLimited: rateLimitedCount(sums),
     p50Ms: quantileMs(sums.latency, 0.5),

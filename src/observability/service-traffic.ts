@@ -12,6 +12,7 @@ import {
   minuteOf,
   quantileMs,
   rateLimitedCount,
+  timedRequestCount,
   totalRequests,
   type TrafficSums,
 } from './traffic-sums.ts';
@@ -137,7 +138,7 @@ export class ServiceTraffic {
       requests: totalRequests(sums),
       errors: errorCount(sums),
       rateLimited: rateLimitedCount(sums),
-      timedRequests: sums.latency.reduce((total, count) => total + count, 0),
+      timedRequests: timedRequestCount(sums),
       latencyP50Ms: quantileMs(sums.latency, 0.5),
       latencyP95Ms: quantileMs(sums.latency, 0.95),
       latencyP99Ms: quantileMs(sums.latency, 0.99),

@@ -125,6 +125,16 @@ export function totalRequests(sums: TrafficSums): number {
   return total;
 }
 
+/**
+ * Requests in the latency figures: all but the gateway's own 4xx refusals (see addSample). The denominator of the
+ * error rate too: a flood of refused tokens must not dilute an origin's failures until no error-rate rule fires.
+ */
+export function timedRequestCount(sums: TrafficSums): number {
+  let timed = 0;
+  for (const n of sums.latency) timed += n;
+  return timed;
+}
+
 /** 5xx answers, whether the origin's or the gateway's own (timeout, unreachable, breaker open). */
 export function errorCount(sums: TrafficSums): number {
   let errors = 0;

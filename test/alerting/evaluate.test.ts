@@ -39,9 +39,15 @@ describe('alert rule evaluation', () => {
     const result = evaluate(DEFAULT_RULES, readings(summary(20, 0, 5_000, 0, 1)));
     expect(result.conditions.map((condition) => condition.rule)).not.toContain('slow-responses');
     expect(result.skipped).toContainEqual({ rule: 'slow-responses', service: 'svc', reason: 'too-few-requests' });
-    // The error rate still reads every request.
-    expect(result.conditions.map((condition) => condition.rule)).toContain('high-error-rate');
+    // Nor an error-rate rule: its rate stands on the same timed requests.
+    expect(result.skipped).toContainEqual({ rule: 'high-error-rate', service: 'svc', reason: 'too-few-requests' });
     expect(byRule(evaluate(DEFAULT_RULES, readings(summary(20, 0, 5_000, 0, 20))))['slow-responses']).toBe(true);
+  });
+
+  it('does not let a flood of the gateway\'s own 4xx refusals dilute an origin\'s failures below an error-rate rule', () => {
+    // 1,000 refused tokens, and 100 requests the service answered, 10 of them with a 5xx: 10 % failing, not 0.9 %.
+    const [condition] = evaluate(DEFAULT_RULES, readings(summary(1_100, 10, 100, 0, 100))).conditions.filter((c) => c.rule === 'high-error-rate');
+    expect(condition).toMatchObject({ value: 0.1, breached: true });
   });
 
   it('applies comparators, per-service rules and the enabled switch', () => {

@@ -92,7 +92,8 @@ export async function startSqlApiStandIn(): Promise<StandIn> {
     }
     const minute = Math.floor(Date.now() / 60_000) * 60;
     const row = (at: number, requests: number, errors: number, limited: number, p50: number) => ({
-      service: 'history', minute: String(at), requests: String(requests), errors: String(errors), rate_limited: String(limited),
+      // The rate-limited requests are the gateway's own refusals: not timed.
+      service: 'history', minute: String(at), requests: String(requests), errors: String(errors), timed_requests: String(requests - limited), rate_limited: String(limited),
       bytes_in: 1_000 * requests, bytes_out: 2_000 * requests, p50_ms: p50, p95_ms: p50 * 3, p99_ms: p50 * 5,
     });
     const data = [row(minute - 120, 120, 6, 3, 20), row(minute - 60, 60, 0, 0, 10), { ...row(minute - 60, 5, 0, 0, 1), service: 'not-configured' }];
