@@ -116,7 +116,7 @@ type Delivery = { at: number; channel: string; kind: string; attempt: number; ok
 type Rule = { name: string; metric: string; comparator: string; threshold: number; windowSeconds: number; severity: string; channels: string[]; service?: string; enabled: boolean; source: string };
 type Channel = { name: string; type: string; url?: string; apiUrl?: string; minSeverity?: string; source: string };
 type MinutePoint = { at: number; requests: number; errors: number; p95Ms: number | null };
-type ServiceMetrics = { service: string; breaker: string; instances: { id: string }[]; totals: { requests: number; errors: number; rateLimited: number }; series: MinutePoint[] };
+type ServiceMetrics = { service: string; breaker: string; instances: { id: string }[]; totals: { requests: number; errors: number; timedRequests: number; rateLimited: number }; series: MinutePoint[] };
 
 /** A figure from an origin's health answer, shortened: `cpu=42 memory=61`. */
 const figuresText = (figures: Record<string, number>) => Object.entries(figures).map(([key, value]) => `${key}=${value}`).join(' ') || null;
@@ -473,14 +473,15 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
       async run(_args, options) {
         const answer = (await call(options, 'GET', `/metrics/json${queryOf(options, ['range'])}`)) as { rangeMinutes: number; source: string; services: ServiceMetrics[] };
         const rows = answer.services.map((s) => {
-          const { requests, errors, rateLimited } = s.totals;
+          const { requests, errors, timedRequests, rateLimited } = s.totals;
           // p95 over the range is not the mean of per-minute p95s; the worst minute is what an operator looks for.
           const p95s = s.series.map((point) => point.p95Ms).filter((value): value is number => value !== null);
           return [
             s.service,
             requests,
             (requests / (answer.rangeMinutes * 60)).toFixed(2),
-            requests === 0 ? null : percent(errors / requests),
+            // Over the timed requests, as the read plane's error rate: the gateway's own 4xx refusals are left out.
+            timedRequests === 0 ? null : percent(errors / timedRequests),
             rateLimited,
             p95s.length ? `${Math.round(Math.max(...p95s))} ms` : null,
             s.breaker,

@@ -14,6 +14,7 @@ import {
   hasTraffic,
   joinServices,
   RANGES,
+  ratio,
   SERVICE_STATES,
   SEVERITIES,
   sortAlerts,
@@ -336,7 +337,7 @@ function updateCard(card, row, metrics, health, now) {
   if (m) {
     parts.push(h('span', { 'data-field': 'breaker' }, 'Breaker ', badge('breaker', m.breaker, STATE_ICONS[m.breaker] ?? '?')));
     parts.push(h('span', { 'data-field': 'requests' }, `${formatCount(m.totals.requests)} requests`));
-    parts.push(h('span', { 'data-field': 'errors' }, `${formatCount(m.totals.errors)} errors (${formatPercent(m.totals.requests > 0 ? m.totals.errors / m.totals.requests : null)})`));
+    parts.push(h('span', { 'data-field': 'errors' }, `${formatCount(m.totals.errors)} errors (${formatPercent(ratio(m.totals.errors, m.totals.timedRequests))})`));
     parts.push(h('span', { 'data-field': 'rate-limited' }, `${formatCount(m.totals.rateLimited)} rate limited`));
   } else {
     parts.push(h('span', {}, `metrics unavailable: ${describeFailure(metrics)}`));

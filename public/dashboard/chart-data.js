@@ -43,7 +43,7 @@ export function hasTraffic(service) {
   return service.totals.requests > 0;
 }
 
-/** Errors over requests, or null when there were no requests. */
+/** Errors over the (timed) requests, or null when there were none. */
 export function ratio(errors, requests) {
   return requests > 0 ? errors / requests : null;
 }
@@ -61,12 +61,14 @@ export function fleetSummary(metrics, health, alerts) {
     const sum = (field) => metrics.services.reduce((total, service) => total + service.totals[field], 0);
     const requests = sum('requests');
     const errors = sum('errors');
+    // The error rate stands on the timed requests: the gateway's own 4xx refusals must not dilute it.
+    const timed = sum('timedRequests');
     traffic = {
       requests,
       errors,
       rateLimited: sum('rateLimited'),
       requestsPerSecond: requests / (metrics.rangeMinutes * 60),
-      errorRate: ratio(errors, requests),
+      errorRate: ratio(errors, timed),
     };
   }
   let services = null;

@@ -98,6 +98,7 @@ export function seriesFromRows(rows: readonly Record<string, unknown>[], service
       requestsPerSecond: requests / 60,
       errorRate: timed === 0 ? null : errors / timed,
       errors,
+      timedRequests: timed,
       rateLimited: num(row.rate_limited),
       p50Ms: nullableNum(row.p50_ms),
       p95Ms: nullableNum(row.p95_ms),
@@ -110,7 +111,7 @@ export function seriesFromRows(rows: readonly Record<string, unknown>[], service
   for (const [service, points] of byService) {
     const series: MinutePoint[] = [];
     for (let at = first; at <= current; at += 60_000) {
-      series.push(points.get(at) ?? { at, requests: 0, requestsPerSecond: 0, errorRate: null, errors: 0, rateLimited: 0, p50Ms: null, p95Ms: null, p99Ms: null, bytesIn: 0, bytesOut: 0 });
+      series.push(points.get(at) ?? { at, requests: 0, requestsPerSecond: 0, errorRate: null, errors: 0, timedRequests: 0, rateLimited: 0, p50Ms: null, p95Ms: null, p99Ms: null, bytesIn: 0, bytesOut: 0 });
     }
     result.set(service, series);
   }

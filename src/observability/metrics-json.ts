@@ -9,9 +9,11 @@ export interface MinutePoint {
   at: number;
   requests: number;
   requestsPerSecond: number;
-  /** 5xx answers and gateway-made failures over all requests, 0–1; null when the minute has no requests. */
+  /** 5xx answers and gateway-made failures over the timed requests, 0–1; null when the minute has none. */
   errorRate: number | null;
   errors: number;
+  /** Requests in the latency figures and the error rate: all but the gateway's own 4xx refusals (the client's doing). */
+  timedRequests: number;
   rateLimited: number;
   /** Total latency at the gateway, estimated from the histogram; null when the minute has no timed request (none, or only the gateway's own 4xx refusals). */
   p50Ms: number | null;
@@ -26,7 +28,7 @@ export interface ServiceMetrics {
   breaker: 'closed' | 'open' | 'half-open' | 'disabled' | 'unknown';
   instances: { id: string; ejected: boolean; inFlight: number; healthy: boolean | null }[];
   /** Sums over the whole range. */
-  totals: { requests: number; errors: number; rateLimited: number; bytesIn: number; bytesOut: number };
+  totals: { requests: number; errors: number; timedRequests: number; rateLimited: number; bytesIn: number; bytesOut: number };
   /** Oldest first, one point per minute of the range (minutes without traffic have zero counts and null ratios). */
   series: MinutePoint[];
 }

@@ -13,6 +13,7 @@ export function minutePoint(at: number, sums: TrafficSums): MinutePoint {
     requestsPerSecond: requests / 60,
     errorRate: timed === 0 ? null : errors / timed,
     errors,
+    timedRequests: timed,
     rateLimited: rateLimitedCount(sums),
     p50Ms: quantileMs(sums.latency, 0.5),
     p95Ms: quantileMs(sums.latency, 0.95),
@@ -29,10 +30,11 @@ export function minutePoint(at: number, sums: TrafficSums): MinutePoint {
 export function renderMetricsJson(metrics: CollectedMetrics, rangeMinutes: number, history?: Map<string, MinutePoint[]>): MetricsJson {
   const services = metrics.services.map((figures): ServiceMetrics => {
     const series = history?.get(figures.service) ?? figures.traffic.minutes.map(({ at, sums }) => minutePoint(at, sums));
-    const totals = { requests: 0, errors: 0, rateLimited: 0, bytesIn: 0, bytesOut: 0 };
+    const totals = { requests: 0, errors: 0, timedRequests: 0, rateLimited: 0, bytesIn: 0, bytesOut: 0 };
     for (const point of series) {
       totals.requests += point.requests;
       totals.errors += point.errors;
+      totals.timedRequests += point.timedRequests;
       totals.rateLimited += point.rateLimited;
       totals.bytesIn += point.bytesIn;
       totals.bytesOut += point.bytesOut;

@@ -18,13 +18,14 @@ import {
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0);
 
-function minute(index: number, requests: number, errors = 0, p = [10, 20, 30]): MinutePoint {
+function minute(index: number, requests: number, errors = 0, p = [10, 20, 30], timedRequests = requests): MinutePoint {
   return {
     at: T0 + index * 60_000,
     requests,
     requestsPerSecond: requests / 60,
-    errorRate: requests > 0 ? errors / requests : null,
+    errorRate: timedRequests > 0 ? errors / timedRequests : null,
     errors,
+    timedRequests,
     rateLimited: 0,
     p50Ms: requests > 0 ? p[0]! : null,
     p95Ms: requests > 0 ? p[1]! : null,
@@ -37,7 +38,8 @@ function minute(index: number, requests: number, errors = 0, p = [10, 20, 30]): 
 function service(name: string, series: MinutePoint[], rateLimited = 0): ServiceMetrics {
   const requests = series.reduce((sum, point) => sum + point.requests, 0);
   const errors = series.reduce((sum, point) => sum + point.errors, 0);
-  return { service: name, breaker: 'closed', instances: [], totals: { requests, errors, rateLimited, bytesIn: 0, bytesOut: 0 }, series };
+  const timedRequests = series.reduce((sum, point) => sum + point.timedRequests, 0);
+  return { service: name, breaker: 'closed', instances: [], totals: { requests, errors, timedRequests, rateLimited, bytesIn: 0, bytesOut: 0 }, series };
 }
 
 const metrics = (services: ServiceMetrics[], rangeMinutes = 15): MetricsJson => ({ generatedAt: T0, source: 'live', rangeMinutes, services });
@@ -68,6 +70,12 @@ describe('fleetSummary', () => {
   it('sums every service over the range: requests, errors, rate-limited, the average rate and the error ratio', () => {
     const summary = fleetSummary(metrics([service('a', [minute(0, 600, 30)], 7), service('b', [minute(0, 300, 15)], 2)]), null, null);
     expect(summary.traffic).toEqual({ requests: 900, errors: 45, rateLimited: 9, requestsPerSecond: 1, errorRate: 0.05 });
+  });
+
+  it('takes the error rate over the timed requests: the gateway\'s own refusals do not dilute it', () => {
+    // 1,000 requests, 900 of them refused at the gateway (not timed), 10 of the 100 others failed.
+    const summary = fleetSummary(metrics([service('a', [minute(0, 1_000, 10, [10, 20, 30], 100)])]), null, null);
+    expect(summary.traffic?.errorRate).toBe(0.1);
   });
 
   it('has no error rate (null, shown as "no traffic yet") when nothing was requested', () => {

@@ -24,7 +24,7 @@ describe('/metrics/json from Analytics Engine', () => {
     expect(body).toMatchObject({ source: 'analytics', rangeMinutes: 1_440 });
     const history = body.services.find((s) => s.service === 'history')!;
     expect(history.series).toHaveLength(1_440);
-    expect(history.totals).toEqual({ requests: 180, errors: 6, rateLimited: 3, bytesIn: 180_000, bytesOut: 360_000 });
+    expect(history.totals).toEqual({ requests: 180, errors: 6, timedRequests: 177, rateLimited: 3, bytesIn: 180_000, bytesOut: 360_000 });
     const busy = history.series.find((point) => point.requests === 120)!;
     // 6 errors of the 117 requests timed (the 3 rate-limited ones are the gateway's refusals), as the live figures.
     expect(busy).toMatchObject({ requestsPerSecond: 2, errorRate: 6 / 117, p50Ms: 20, p95Ms: 60, p99Ms: 100 });
