@@ -122,7 +122,7 @@ export class AuthRuntime {
     this.adminRole = auth.admin.role;
     this.adminIssuers = auth.admin.issuers && new Set(auth.admin.issuers);
     this.adminAccess = auth.admin.access && new AccessVerifier(auth.admin.access, auth.admin.role);
-    const introspectors = new Map(auth.introspection.map((endpoint) => [endpoint.name, new Introspector(endpoint, retainedClaims)]));
+    const introspectors = new Map(auth.introspection.map((endpoint) => [endpoint.name, new Introspector(endpoint, retainedClaims, auth.maxTokenBytes)]));
     this.#services = new Map(config.services.map((service: ServiceConfig) => [service.name, new ServiceAuth(service.policies.auth, introspectors)]));
     this.#anonymous = new ServiceAuth(undefined, introspectors);
   }
