@@ -2,6 +2,7 @@
 import type { IntrospectionConfig } from '../../config/schema.ts';
 import { secretNamed, type Env, type Identity } from '../../env.ts';
 import { GatewayError } from '../../errors/problem.ts';
+import { readBoundedText } from './bounded-body.ts';
 import { sha256Hex } from './digest.ts';
 import { ExpiringLru } from './expiring-lru.ts';
 import { accessList, readClaim, retainClaims } from './identity.ts';
@@ -87,8 +88,7 @@ export class Introspector {
         await response.body?.cancel();
         throw new Error(`status ${response.status}`);
       }
-      const text = await response.text();
-      if (text.length > MAX_RESPONSE_BYTES) throw new Error('answer too large');
+      const text = await readBoundedText(response, MAX_RESPONSE_BYTES);
       const body: unknown = JSON.parse(text);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not a JSON object');
       return body as Record<string, unknown>;
