@@ -46,6 +46,29 @@ export function isAmbiguousPath(path: string): boolean {
   return [...'./\\;%'].some((char) => folded.split(char).length !== decoded.split(char).length);
 }
 
+/**
+ * Headers through which a client asks the origin to treat a request as another method (Express's method-override,
+ * Symfony, ASP.NET, Google APIs, and frameworks that honour them). The gateway cannot know whether the origin does.
+ */
+const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+
+/**
+ * The methods a request could be to its origin: its own and any it names in a method-override header. A GET with
+ * `X-HTTP-Method-Override: DELETE` must meet the DELETE rules too, and is public only where DELETE is.
+ */
+export function requestMethods(method: string, headers: Headers): readonly string[] {
+  let methods: string[] | undefined;
+  for (const name of METHOD_OVERRIDE_HEADERS) {
+    const value = headers.get(name);
+    if (value === null) continue;
+    for (const entry of value.split(',')) {
+      const override = entry.trim().toUpperCase();
+      if (override !== '' && override !== method && !methods?.includes(override)) (methods ??= [method]).push(override);
+    }
+  }
+  return methods ?? [method];
+}
+
 function matches(condition: PathCondition, method: string, path: string, ambiguous: boolean): boolean {
   if (condition.methods && !condition.methods.has(method)) return false;
   return condition.prefix === undefined || ambiguous || pathHasPrefix(path, condition.prefix);
@@ -60,6 +83,8 @@ export class ServiceAuth {
   readonly forwarding: IdentityForwarding;
   readonly #publicPaths: PathCondition[];
   readonly #rules: AccessRule[];
+  /** Some public path or rule is limited to methods, so a method-override header can change what applies. */
+  readonly methodSensitive: boolean;
 
   constructor(policy: AuthPolicyConfig | undefined, introspectors: ReadonlyMap<string, Introspector>) {
     this.mode = policy?.mode ?? 'none';
@@ -78,20 +103,28 @@ export class ServiceAuth {
       scopes: rule.scopes,
       all: rule.match === 'all',
     }));
+    this.methodSensitive = [...this.#publicPaths, ...this.#rules].some((condition) => condition.methods !== undefined);
   }
 
-  /** No credentials needed for this method and normalised path. */
-  isPublic(method: string, path: string): boolean {
+  /** No credentials needed for this method (or each of these methods: see requestMethods) and normalised path. */
+  isPublic(method: string | readonly string[], path: string): boolean {
     if (this.mode === 'none') return true;
     if (this.#publicPaths.length === 0 || isAmbiguousPath(path)) return false;
-    return this.#publicPaths.some((condition) => matches(condition, method, path, false));
+    const methods = typeof method === 'string' ? [method] : method;
+    return methods.every((one) => this.#publicPaths.some((condition) => matches(condition, one, path, false)));
   }
 
-  /** The first rule that applies to the request and that `identity` does not satisfy. */
-  unmetRule(identity: Identity, method: string, path: string): AccessRule | undefined {
+  /** The first rule that applies to the request (for any of its methods) and that `identity` does not satisfy. */
+  unmetRule(identity: Identity, method: string | readonly string[], path: string): AccessRule | undefined {
     if (this.#rules.length === 0) return undefined;
     const ambiguous = isAmbiguousPath(path);
-    return this.#rules.find((rule) => matches(rule, method, path, ambiguous) && !satisfies(rule, identity));
+    const methods = typeof method === 'string' ? [method] : method;
+    return this.#rules.find((rule) => methods.some((one) => matches(rule, one, path, ambiguous)) && !satisfies(rule, identity));
+  }
+
+  /** The methods to check a request under: its own, plus any override it names when some condition is per method. */
+  methodsOf(request: Request): string | readonly string[] {
+    return this.methodSensitive ? requestMethods(request.method, request.headers) : request.method;
   }
 }
 
@@ -122,7 +155,7 @@ export class AuthRuntime {
     this.adminRole = auth.admin.role;
     this.adminIssuers = auth.admin.issuers && new Set(auth.admin.issuers);
     this.adminAccess = auth.admin.access && new AccessVerifier(auth.admin.access, auth.admin.role);
-    const introspectors = new Map(auth.introspection.map((endpoint) => [endpoint.name, new Introspector(endpoint, retainedClaims)]));
+    const introspectors = new Map(auth.introspection.map((endpoint) => [endpoint.name, new Introspector(endpoint, retainedClaims, auth.maxTokenBytes)]));
     this.#services = new Map(config.services.map((service: ServiceConfig) => [service.name, new ServiceAuth(service.policies.auth, introspectors)]));
     this.#anonymous = new ServiceAuth(undefined, introspectors);
   }

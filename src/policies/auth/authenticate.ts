@@ -24,7 +24,7 @@ export const authenticate: ServicePolicy = {
     const gateway = c.get('gateway');
     const route = c.get('route');
     const policy = gateway.auth.service(route.service.name);
-    if (policy.isPublic(c.req.method, c.get('path'))) return;
+    if (policy.isPublic(policy.methodsOf(c.req.raw), c.get('path'))) return;
     const credentials = readCredentials(c.req.raw.headers);
     if (credentials.kind === 'bearer' && policy.mode !== 'api-key' && policy.mode !== 'introspection') {
       const cached = gateway.auth.jwt.cached(credentials.token, policy.issuers);

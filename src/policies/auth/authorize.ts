@@ -15,7 +15,7 @@ export const authorize: ServicePolicy = {
     const identity = c.get('identity');
     if (identity === undefined) return;
     const policy = c.get('gateway').auth.service(c.get('route').service.name);
-    const unmet = policy.unmetRule(identity, c.req.method, c.get('path'));
+    const unmet = policy.unmetRule(identity, policy.methodsOf(c.req.raw), c.get('path'));
     if (unmet) {
       const bearer = identity.method === 'jwt' || identity.method === 'introspection';
       throw insufficientAccess(policy.mode, c.get('gateway').auth.realm, unmet.scopes, bearer);

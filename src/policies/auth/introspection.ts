@@ -2,6 +2,7 @@
 import type { IntrospectionConfig } from '../../config/schema.ts';
 import { secretNamed, type Env, type Identity } from '../../env.ts';
 import { GatewayError } from '../../errors/problem.ts';
+import { readBoundedText } from './bounded-body.ts';
 import { sha256Hex } from './digest.ts';
 import { ExpiringLru } from './expiring-lru.ts';
 import { accessList, readClaim, retainClaims } from './identity.ts';
@@ -25,11 +26,16 @@ export class Introspector {
   readonly #config: IntrospectionConfig;
   readonly #cache = new ExpiringLru<Identity | null>(CACHE_ENTRIES);
   readonly #retainedClaims: ReadonlySet<string>;
+  readonly #maxTokenBytes: number;
 
-  /** @param retainedClaims top-level members of the answer kept in identities, for `claim:` identity headers */
-  constructor(config: IntrospectionConfig, retainedClaims: ReadonlySet<string> = new Set()) {
+  /**
+   * @param retainedClaims top-level members of the answer kept in identities, for `claim:` identity headers
+   * @param maxTokenBytes `gateway.auth.maxTokenBytes`: longer tokens are refused without asking the endpoint
+   */
+  constructor(config: IntrospectionConfig, retainedClaims: ReadonlySet<string> = new Set(), maxTokenBytes = 8_192) {
     this.#config = config;
     this.#retainedClaims = retainedClaims;
+    this.#maxTokenBytes = maxTokenBytes;
   }
 
   /**
@@ -37,6 +43,8 @@ export class Introspector {
    * @throws IntrospectionUnavailable when the endpoint gives no usable answer.
    */
   async introspect(token: string, env: Env, now = Date.now()): Promise<Identity> {
+    // The same bound as for JWTs: a header-sized token (up to limits.maxHeaderBytes) is not hashed, posted and cached.
+    if (token.length > this.#maxTokenBytes) throw new TokenRejected('invalid', 'token too long');
     const cacheKey = await sha256Hex(token);
     const cached = this.#cache.get(cacheKey, now);
     if (cached === null) throw new TokenRejected('invalid', 'inactive (cached)');
@@ -80,8 +88,7 @@ export class Introspector {
         await response.body?.cancel();
         throw new Error(`status ${response.status}`);
       }
-      const text = await response.text();
-      if (text.length > MAX_RESPONSE_BYTES) throw new Error('answer too large');
+      const text = await readBoundedText(response, MAX_RESPONSE_BYTES);
       const body: unknown = JSON.parse(text);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not a JSON object');
       return body as Record<string, unknown>;

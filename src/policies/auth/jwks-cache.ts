@@ -3,6 +3,7 @@
  * when the key server fails, and 503 only when no key at all can be had.
  */
 import { importJWK, type JWK } from 'jose';
+import { readBoundedText } from './bounded-body.ts';
 
 export interface JwksSource {
   url: string;
@@ -128,12 +129,11 @@ export class JwksCache {
         redirect: 'manual',
         signal: controller.signal,
       });
-      if (response.status !== 200 || Number(response.headers.get('content-length') ?? 0) > MAX_JWKS_BYTES) {
+      if (response.status !== 200) {
         await response.body?.cancel();
-        throw new Error(`status ${response.status}, or key set too large`);
+        throw new Error(`status ${response.status}`);
       }
-      const text = await response.text();
-      if (text.length > MAX_JWKS_BYTES) throw new Error('key set too large');
+      const text = await readBoundedText(response, MAX_JWKS_BYTES);
       const body = JSON.parse(text) as { keys?: unknown };
       if (typeof body !== 'object' || body === null || !Array.isArray(body.keys)) throw new Error('not a JWK Set');
       return body.keys.filter((key): key is JWK => typeof key === 'object' && key !== null && !Array.isArray(key)).slice(0, MAX_KEYS);

@@ -152,6 +152,12 @@ describe('through the gateway', () => {
           instances: [{ url: echo! }],
           policies: { auth: { identityHeaders: { 'x-subject': 'subject', 'x-tenant': 'claim:org.tenant', 'x-scopes': 'scopes' } } },
         },
+        {
+          name: 'wiki',
+          routes: [{ pathPrefix: '/wiki' }],
+          instances: [{ url: echo! }],
+          policies: { auth: { publicPaths: [{ path: '/wiki', methods: ['GET'] }], rules: [{ methods: ['DELETE'], scopes: ['wiki:delete'] }] } },
+        },
       ],
     },
     { JWT_SECRET: SECRET },
@@ -185,6 +191,20 @@ describe('through the gateway', () => {
     expect(headers['x-tenant']).toBe('t-9');
     expect(headers['x-scopes']).toBe('a,b');
     expect(headers['x-user-id']).toBeUndefined();
+  });
+
+  // Regression: rules and public paths limited to methods looked at the request line only, so a GET or POST naming
+  // DELETE in a method-override header (which Express, Symfony, ASP.NET origins may honour) skipped the DELETE rule.
+  it('checks a request that names another method in a method-override header under that method too', async () => {
+    expect((await send('/wiki/page')).status).toBe(200);
+    for (const name of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']) {
+      expect((await send('/wiki/page', { headers: { [name]: 'delete' } })).status, name).toBe(401);
+      const response = await send('/wiki/page', { method: 'POST', headers: { [name]: 'DELETE', authorization: `Bearer ${await token('read')}` } });
+      expect(response.status, name).toBe(403);
+      expect(response.headers.get('www-authenticate')).toContain('scope="wiki:delete"');
+    }
+    const allowed = await send('/wiki/page', { method: 'POST', headers: { 'x-http-method-override': 'DELETE', authorization: `Bearer ${await token('wiki:delete')}` } });
+    expect(allowed.status).toBe(200);
   });
 
   it('lets the request through when the rule is met', async () => {

@@ -116,6 +116,18 @@ describe('introspection mode', () => {
     expect((await call('t')).status).toBe(503);
   });
 
+  // Regression: gateway.auth.maxTokenBytes bounded JWTs only; an opaque token of any size up to the header limit
+  // was hashed and posted to the endpoint.
+  it('refuses a token over gateway.auth.maxTokenBytes (8 KiB) with 401, without calling the endpoint', async () => {
+    const { server, call } = setUp();
+    const long = 'a'.repeat(8_193);
+    await server.control({ tokens: { [long]: { active: true, sub: 'bob' } } });
+    const response = await call(long);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect((await server.stats()).introspectRequests).toBe(0);
+  });
+
   it('asks for a bearer token when none is sent, without calling the endpoint', async () => {
     const { server, send } = setUp();
     const response = await send('/orders/1');
