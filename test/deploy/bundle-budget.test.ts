@@ -46,4 +46,14 @@ describe('bundle budget', () => {
     expect(source).not.toContain('Unknown zod object type');
     expect(source).toContain('/docs/admin-api.openapi.json');
   });
+
+  it('leaves zod\'s JSON Schema generator out (the [alias] in wrangler.toml), and validates with zod still', () => {
+    const run = dryRun('production');
+    expect(run.status, run.output).toBe(0);
+    const source = readFileSync(join(run.outdir, 'index.js'), 'utf8');
+    // The generator's $schema URIs: present means it is bundled again (about 5.5 KiB gzip).
+    expect(source).not.toContain('json-schema.org/draft');
+    expect(source).toContain('JSON Schema generation is not in the Worker bundle');
+    expect(source).toContain('Invalid input');
+  });
 });
