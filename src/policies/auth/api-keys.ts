@@ -86,7 +86,10 @@ function base64url(bytes: Uint8Array): string {
  * Resolves API keys on the request path. Lookups are cached per isolate, found keys for `cacheTtlSeconds` and
  * unknown ones for `negativeCacheTtlSeconds`, so most requests make no Durable Object call; a revoked key stops
  * working within `cacheTtlSeconds`. A key whose checksum does not verify is refused without a lookup, and a client
- * address with `maxFailuresPerAddress` failures in `failureWindowSeconds` is refused before any check.
+ * address with `maxFailuresPerAddress` failures in `failureWindowSeconds` gets no lookup at all: only a key this
+ * isolate already holds as valid goes through from it. The limiter is there to keep guessing away from the store;
+ * refusing keys that cost nothing to check would let one client behind a shared address (a NAT, a /64) lock out
+ * everyone else there with about twenty bad keys a minute.
  */
 export class ApiKeyResolver {
   readonly #cache = new ExpiringLru<ApiKeyRecord | null>(CACHE_ENTRIES);
@@ -110,23 +113,26 @@ export class ApiKeyResolver {
    * @throws ApiKeyStoreUnavailable when the store cannot be reached.
    */
   async resolve(key: string, env: Env, now = Date.now(), clientAddress?: string): Promise<{ record: ApiKeyRecord; identity: Identity }> {
-    if (clientAddress !== undefined) {
-      const retryAfter = this.#failures.retryAfterSeconds(clientAddress, now);
-      if (retryAfter > 0) throw new TooManyFailedAuthentications(retryAfter);
-    }
+    const lockedSeconds = clientAddress === undefined ? 0 : this.#failures.retryAfterSeconds(clientAddress, now);
     try {
-      return await this.#resolve(key, env, now);
+      return await this.#resolve(key, env, now, lockedSeconds);
     } catch (error) {
       if (error instanceof TokenRejected && clientAddress !== undefined) this.#failures.recordFailure(clientAddress, now);
       throw error;
     }
   }
 
-  async #resolve(key: string, env: Env, now: number): Promise<{ record: ApiKeyRecord; identity: Identity }> {
+  /** `lockedSeconds` > 0: the address is locked out for that long, and only a key cached as valid goes through. */
+  async #resolve(key: string, env: Env, now: number, lockedSeconds: number): Promise<{ record: ApiKeyRecord; identity: Identity }> {
     // The format and checksum checks cost nothing and keep garbage and forgeries away from the store.
-    if (!isWellFormedKey(key, this.#legacyKeys)) throw new TokenRejected('invalid', 'not an API key');
+    if (!isWellFormedKey(key, this.#legacyKeys)) {
+      if (lockedSeconds > 0) throw new TooManyFailedAuthentications(lockedSeconds);
+      throw new TokenRejected('invalid', 'not an API key');
+    }
     const keyHash = await sha256Hex(key);
     let record = this.#cache.get(keyHash, now);
+    // Locked out: no lookup, and no answer that tells a known-bad key from an unknown one.
+    if (lockedSeconds > 0 && !record) throw new TooManyFailedAuthentications(lockedSeconds);
     if (record === undefined) {
       try {
         record = await callDurableObject(() => env.API_KEYS.getByName(shardName(keyHash[0]!)), (stub) => stub.findByHash(keyHash), {

@@ -126,12 +126,25 @@ describe('API key checksums and the failed-authentication limit', () => {
     const unknown = async () => (await generateApiKey()).key; // valid checksums, stored nowhere
     for (let i = 0; i < 3; i++) await expect(resolver.resolve(await unknown(), env as Env, T0, '192.0.2.7')).rejects.toBeInstanceOf(TokenRejected);
     const stored = await storeKey();
-    // Even a good key from that address is refused now, without a lookup: the store is not even reachable here.
+    // A good key this isolate has not seen is refused now, without a lookup: the store is not even reachable here.
     const refused = resolver.resolve(stored.key, NO_STORE, T0 + 1_000, '192.0.2.7');
     await expect(refused).rejects.toBeInstanceOf(TooManyFailedAuthentications);
     await expect(refused).rejects.toMatchObject({ retryAfterSeconds: 59 });
+    // So are malformed and forged keys (no 401 that would tell them apart), and they add no failure.
+    await expect(resolver.resolve('not-a-key', NO_STORE, T0 + 1_000, '192.0.2.7')).rejects.toBeInstanceOf(TooManyFailedAuthentications);
     // Other addresses are not affected, and the address is let in again after the window.
     await expect(resolver.resolve(stored.key, env as Env, T0 + 1_000, '192.0.2.8')).resolves.toBeDefined();
     await expect(resolver.resolve(stored.key, env as Env, T0 + 60_000, '192.0.2.7')).resolves.toBeDefined();
+  });
+
+  it('lets a key it already holds as valid through from a locked-out address: a neighbour behind the same NAT cannot lock its users out', async () => {
+    const resolver = new ApiKeyResolver(SETTINGS);
+    const stored = await storeKey();
+    // The client's key is resolved (and cached) before its neighbour starts guessing from the same address.
+    await expect(resolver.resolve(stored.key, env as Env, T0, '198.51.100.4')).resolves.toBeDefined();
+    for (let i = 0; i < 3; i++) await expect(resolver.resolve((await generateApiKey()).key, env as Env, T0, '198.51.100.4')).rejects.toBeInstanceOf(TokenRejected);
+    await expect(resolver.resolve((await generateApiKey()).key, NO_STORE, T0 + 1_000, '198.51.100.4')).rejects.toBeInstanceOf(TooManyFailedAuthentications);
+    // No lookup is needed for the cached key (the store is unreachable here), so it goes through.
+    await expect(resolver.resolve(stored.key, NO_STORE, T0 + 1_000, '198.51.100.4')).resolves.toMatchObject({ record: { id: stored.id } });
   });
 });
