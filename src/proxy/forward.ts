@@ -11,6 +11,7 @@ import {
   noteClientFault,
   releaseWhenDelivered,
   type ClientBody,
+  type IdleSide,
   type OriginFailure,
 } from './upstream-exchange.ts';
 import { waitingAttempts } from './waiting-attempts.ts';
@@ -36,6 +37,11 @@ export interface ForwardRequest {
   clientBody?: ClientBody;
   /** Aborted when the client went away: the upstream request is cancelled and nobody is blamed. */
   clientGone?: AbortSignal;
+  /**
+   * Longest wait for the client to take the next chunk of a streamed response (`gateway.limits.bodyIdleTimeoutMs`,
+   * the bound on a client that stops sending its body); the service's `responseIdleMs` when absent.
+   */
+  clientIdleMs?: number;
   /** Called once when the response body has been delivered (or the client left, or there is no response). */
   onDelivered?: () => void;
   /** Filled in for the read plane's recording point: instance, attempts and time spent waiting on origins. */
@@ -187,11 +193,12 @@ const NONE_TRIED: ReadonlySet<InstanceState> = new Set();
 const SHORT_BODY_BYTES = 64 * 1024;
 
 /**
- * The origin's response with hop-by-hop headers removed. A long or unsized body (a download, a stream) is piped
- * natively (no JavaScript per chunk) into the client's, and the instance's in-flight count and whatever the
+ * The origin's response with hop-by-hop headers removed. A long or unsized body (a download, a stream) is relayed
+ * into the client's (a read and a write per chunk, for the idle watch), and the instance's in-flight count and whatever the
  * request holds (`onDelivered`: its concurrency slot) are released when the last byte has gone or the client left:
  * least connections and the concurrency limit must see long transfers. An origin that stalls mid-body for
- * `responseIdleMs` is cut off (the client's body ends in an error) and the same things are released.
+ * `responseIdleMs`, or a client that takes nothing for `clientIdleMs`, is cut off (the client's body ends in an
+ * error) and the same things are released; neither is blamed on the instance.
  */
 function clientResponse(
   upstream: Response,
@@ -222,9 +229,13 @@ function clientResponse(
     const encoded = (upstream.headers.get('content-encoding') ?? 'identity') !== 'identity';
     // Not blamed on the instance when it stalls: its status was already sent and its outcome recorded as the
     // headers arrived; recording a second one would count one request twice in the breaker's window.
-    const onIdle = () =>
-      console.warn(JSON.stringify({ level: 'warn', event: 'response-idle-timeout', service: service.name, instance: instance.id, idleTimeoutMs: service.timeouts.responseIdleMs, requestId: request.trace.requestId }));
-    body = releaseWhenDelivered(body, length, encoded, release, waitUntil, { idleTimeoutMs: service.timeouts.responseIdleMs, onIdle });
+    const idleTimeoutMs = service.timeouts.responseIdleMs;
+    const clientIdleMs = request.clientIdleMs ?? idleTimeoutMs;
+    const onIdle = (side: IdleSide) => {
+      const event = side === 'origin' ? { event: 'response-idle-timeout', idleTimeoutMs } : { event: 'client-read-timeout', idleTimeoutMs: clientIdleMs };
+      console.warn(JSON.stringify({ level: 'warn', ...event, service: service.name, instance: instance.id, requestId: request.trace.requestId }));
+    };
+    body = releaseWhenDelivered(body, length, encoded, release, waitUntil, { idleTimeoutMs, clientIdleMs, onIdle });
   }
   // Built from the upstream response itself: status, text and a mutable copy of its headers in one native call.
   const response = new Response(body, upstream);

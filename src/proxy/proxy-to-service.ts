@@ -59,6 +59,7 @@ export function proxyToService(c: Context<AppEnv>): Promise<Response> {
       clientBody: c.get('clientBody'),
       // Aborted by the runtime when the client disconnects (compatibility flag enable_request_signal).
       clientGone: c.req.raw.signal,
+      clientIdleMs: gateway.config.gateway.limits.bodyIdleTimeoutMs,
       onDelivered: release,
     },
     waitUntil,

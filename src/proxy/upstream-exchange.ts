@@ -234,14 +234,20 @@ export function guardClientBody(
   };
 }
 
+/** Which side a relayed response body waited on for too long. */
+export type IdleSide = 'origin' | 'client';
+
 /**
- * Calls `release` exactly once: when `body` has been delivered to the client, when the client went away, when the
- * origin stalled for `idleTimeoutMs` between two chunks, or at once when there is no body. Returns the body to send
+ * Calls `release` exactly once: when `body` has been delivered to the client, when the client went away, when one
+ * side kept the relay waiting too long (see below), or at once when there is no body. Returns the body to send
  * instead (the same bytes), or the original when nothing is held.
  *
- * A stalled origin: the client's body ends in an error (the relay is aborted, the origin's body cancelled) and
- * `onIdle` is called before `release`. The idle watch costs one `Date.now()` per chunk and one timer per
- * `idleTimeoutMs` of transfer, not a timer per chunk; only streamed bodies pay it (short ones never come here).
+ * Each side has its own bound: the origin, asked for its next chunk, must send one within `idleTimeoutMs`; the
+ * client must take the last one within `clientIdleMs` (a client that reads slowly is not an origin that stalls, and
+ * one that stops reading must not hold the request's slot and the origin's stream for ever). Past either, the
+ * client's body ends in an error (the relay is aborted, the origin's body cancelled) and `onIdle` is called with the
+ * side before `release`. The watch costs two `Date.now()` per chunk and one timer per idle period, not a timer per
+ * chunk; only streamed bodies pay it (short ones never come here).
  */
 export function releaseWhenDelivered(
   body: ReadableStream<Uint8Array> | null,
@@ -249,7 +255,7 @@ export function releaseWhenDelivered(
   encoded: boolean,
   release: () => void,
   waitUntil: (promise: Promise<unknown>) => void,
-  idle?: { idleTimeoutMs: number; onIdle: () => void },
+  idle?: { idleTimeoutMs: number; clientIdleMs: number; onIdle: (side: IdleSide) => void },
 ): ReadableStream<Uint8Array> | null {
   if (!body) {
     release();
@@ -260,38 +266,53 @@ export function releaseWhenDelivered(
     waitUntil(body.pipeTo(relay.writable).then(release, release));
     return relay.readable;
   }
-  const { idleTimeoutMs, onIdle } = idle;
-  let stalled = false;
-  let lastChunkAt = Date.now();
+  const { idleTimeoutMs, clientIdleMs, onIdle } = idle;
+  // The side the relay waits on now, and since when.
+  let waitingOn: IdleSide = 'origin';
+  let since = Date.now();
+  let stalled: IdleSide | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let watchController!: TransformStreamDefaultController<Uint8Array>;
-  // Re-armed for the time left since the last chunk rather than reset on every chunk.
+  const reader = body.getReader();
+  const writer = relay.writable.getWriter();
+  // The relay is aborted first: the loop, woken by the cancelled read, must not close it as if the body were whole.
+  const stop = (reason: unknown) => {
+    writer.abort(reason).catch(() => {});
+    reader.cancel(reason).catch(() => {});
+  };
+  // Re-armed for the time left of the current wait rather than reset on every chunk; never for longer than the
+  // shorter bound, so a wait that changed side since is looked at in time.
+  const shorter = Math.min(idleTimeoutMs, clientIdleMs);
   const check = () => {
-    const quietMs = Date.now() - lastChunkAt;
-    if (quietMs < idleTimeoutMs) {
-      timer = setTimeout(check, idleTimeoutMs - quietMs);
+    const limitMs = waitingOn === 'origin' ? idleTimeoutMs : clientIdleMs;
+    const quietMs = Date.now() - since;
+    if (quietMs < limitMs) {
+      timer = setTimeout(check, Math.min(limitMs - quietMs, shorter));
       return;
     }
-    stalled = true;
-    // Erroring the watch makes the pipe abort the relay (the client's body errors) and cancel the origin's body.
-    watchController.error(new Error(`origin silent for ${idleTimeoutMs} ms mid-body`));
+    stalled = waitingOn;
+    stop(new Error(`${waitingOn} idle for ${limitMs} ms mid-body`));
   };
-  timer = setTimeout(check, idleTimeoutMs);
-  const watch = new TransformStream<Uint8Array, Uint8Array>({
-    start(controller) {
-      watchController = controller;
-    },
-    transform(chunk, controller) {
-      lastChunkAt = Date.now();
-      controller.enqueue(chunk);
-    },
-  });
-  const delivered = body
-    .pipeThrough(watch)
-    .pipeTo(relay.writable)
+  timer = setTimeout(check, shorter);
+  const relayAll = async () => {
+    for (;;) {
+      waitingOn = 'origin';
+      since = Date.now();
+      const next = await reader.read();
+      if (next.done) return writer.close();
+      waitingOn = 'client';
+      since = Date.now();
+      // Settles once the client has taken the chunk (the relay holds none).
+      await writer.write(next.value);
+    }
+  };
+  const delivered = relayAll()
+    .catch((reason: unknown) => {
+      stop(reason);
+      throw reason;
+    })
     .finally(() => clearTimeout(timer))
     .then(release, () => {
-      if (stalled) onIdle();
+      if (stalled) onIdle(stalled);
       release();
     });
   waitUntil(delivered);

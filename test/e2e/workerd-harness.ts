@@ -30,8 +30,8 @@ function bundle(): string {
   return (bundleDir = dir);
 }
 
-/** `workerd serve` with the gateway bundle and `config`; resolves once it accepts connections. */
-export async function startWorkerdGateway(config: GatewayConfigInput): Promise<RunningGateway> {
+/** `workerd serve` with the gateway bundle, `config` and `vars` (secrets); resolves once it accepts connections. */
+export async function startWorkerdGateway(config: GatewayConfigInput, vars: Record<string, string> = {}): Promise<RunningGateway> {
   const dir = bundle();
   const work = mkdtempSync(join(tmpdir(), 'gateway-workerd-'));
   mkdirSync(join(work, 'do'));
@@ -43,7 +43,7 @@ export async function startWorkerdGateway(config: GatewayConfigInput): Promise<R
       name: 'gateway',
       port,
       module: 'index.js',
-      text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN: E2E_ADMIN_TOKEN },
+      text: { GATEWAY_CONFIG: JSON.stringify(config), ADMIN_TOKEN: E2E_ADMIN_TOKEN, ...vars },
       root: ROOT,
       storageDir: join(work, 'do'),
       uniqueKeyPrefix: 'e2e',
