@@ -524,7 +524,7 @@ export const LimitsSchema = z
   .object({
     maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(100 * 1024 * 1024).describe('Largest request body: by `Content-Length`, or counted as it streams when there is none. Larger: 413.'),
     maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(32 * 1024).describe('Largest sum of request header names and values. Larger: 431.'),
-    bodyIdleTimeoutMs: z.number().int().min(100).max(300_000).default(30_000).describe('Longest wait for the next part of a request body; a body that stops arriving for longer gets 408 and its upstream request is aborted.'),
+    bodyIdleTimeoutMs: z.number().int().min(100).max(300_000).default(30_000).describe('Longest wait for the next part of a request body; a body that stops arriving for longer gets 408 and its upstream request is aborted. Also the longest a client may take to read the next part of a streamed response: past it the response is cut off (logged as client-read-timeout) without blaming the origin.'),
   })
   .strict();
 
