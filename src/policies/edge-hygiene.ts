@@ -151,27 +151,13 @@ function withoutBody(c: Context<AppEnv>, request: Request): void {
  * client's faults, refused before routing.
  */
 async function refuseUnlessEmpty(c: Context<AppEnv>, request: Request, idleTimeoutMs: number): Promise<void> {
-  const requestId = c.get('trace').requestId;
-  const reader = request.body!.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), idleTimeoutMs)));
-  try {
-    for (;;) {
-      let next: ReadableStreamReadResult<Uint8Array> | 'idle';
-      try {
-        next = await Promise.race([reader.read(), idle]);
-      } catch (cause) {
-        throw noteClientFault(new GatewayError('incomplete-body', {}, { cause }), requestId);
-      }
-      if (next === 'idle') throw noteClientFault(new GatewayError('request-timeout', { timeoutMs: idleTimeoutMs }), requestId);
-      if (next.done) break;
-      if (next.value.byteLength > 0) throw noteClientFault(new GatewayError('body-not-allowed', { method: request.method }), requestId);
-    }
-  } catch (error) {
-    reader.cancel().catch(() => {});
-    throw error;
-  } finally {
-    clearTimeout(timer);
+  // The client body guard with room for no byte: it stops at the first one, or at the idle timeout, or at a break.
+  const guarded = guardClientBody(request.body!, undefined, { maxBytes: 0, idleTimeoutMs });
+  await new Response(guarded.body).arrayBuffer();
+  if (guarded.fault.aborted) {
+    const problem = guarded.fault.reason as GatewayError;
+    const refusal = problem.kind === 'payload-too-large' ? new GatewayError('body-not-allowed', { method: request.method }) : problem;
+    throw noteClientFault(refusal, c.get('trace').requestId);
   }
   withoutBody(c, request);
 }
