@@ -1,4 +1,5 @@
 /** @module One active health check of one instance: a GET on its health path, bounded in time. */
+import { BodyTooLarge, readBoundedText } from '../proxy/bounded-body.ts';
 import type { HealthPlan } from './health-plan.ts';
 
 export interface ProbeResult {
@@ -54,9 +55,10 @@ export async function probeInstance(
   }
   let body = '';
   try {
-    body = await readLimited(response, MAX_BODY_BYTES);
-  } catch {
-    return result(false, response.status, 'answer cut off');
+    body = await readBoundedText(response, MAX_BODY_BYTES);
+  } catch (error) {
+    // A body over the bound is left unread: the check goes by the status alone.
+    if (!(error instanceof BodyTooLarge)) return result(false, response.status, 'answer cut off');
   }
   const figures = figuresOf(response.headers.get('content-type'), body, plan.figures);
   if (response.status < 200 || response.status > 299) return result(false, response.status, `status ${response.status}`, figures);
@@ -86,28 +88,4 @@ export function figuresOf(contentType: string | null, body: string, names: reado
     }
   }
   return figures;
-}
-
-async function readLimited(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return '';
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }

@@ -2,7 +2,7 @@
 import type { IntrospectionConfig } from '../../config/schema.ts';
 import { secretNamed, type Env, type Identity } from '../../env.ts';
 import { GatewayError } from '../../errors/problem.ts';
-import { readBoundedText } from './bounded-body.ts';
+import { readBoundedText } from '../../proxy/bounded-body.ts';
 import { sha256Hex } from './digest.ts';
 import { ExpiringLru } from './expiring-lru.ts';
 import { accessList, readClaim, retainClaims } from './identity.ts';

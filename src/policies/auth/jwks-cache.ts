@@ -3,7 +3,7 @@
  * when the key server fails, and 503 only when no key at all can be had.
  */
 import { importJWK, type JWK } from 'jose';
-import { readBoundedText } from './bounded-body.ts';
+import { readBoundedText } from '../../proxy/bounded-body.ts';
 
 export interface JwksSource {
   url: string;

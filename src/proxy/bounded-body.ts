@@ -1,16 +1,21 @@
-/** @module Reading a key server's or auth service's answer under a size bound that holds while the body streams in. */
+/** @module Reading an answer from another server (a key server, an auth service, a health endpoint) under a size bound. */
+
+/** The answer is larger than the bound it was read under. */
+export class BodyTooLarge extends Error {
+  override readonly name = 'BodyTooLarge';
+}
 
 /**
  * The body of `response` as UTF-8 text, if it is at most `maxBytes` long. A larger declared `Content-Length` is
  * refused unread; a body without one (chunked) is cancelled as soon as it passes the bound. `response.text()` would
  * hold all of it in memory first, and an endless answer would be read until the caller's timeout.
  *
- * @throws Error when the body is larger than `maxBytes` (or reading it fails).
+ * @throws BodyTooLarge when the body is larger than `maxBytes`; the read's own error when reading fails.
  */
 export async function readBoundedText(response: Response, maxBytes: number): Promise<string> {
   if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
-    await response.body?.cancel();
-    throw new Error(`answer larger than ${maxBytes} bytes`);
+    await response.body?.cancel().catch(() => {});
+    throw new BodyTooLarge(`answer larger than ${maxBytes} bytes`);
   }
   if (response.body === null) return '';
   const reader = response.body.getReader();
@@ -22,7 +27,7 @@ export async function readBoundedText(response: Response, maxBytes: number): Pro
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw new Error(`answer larger than ${maxBytes} bytes`);
+      throw new BodyTooLarge(`answer larger than ${maxBytes} bytes`);
     }
     chunks.push(value);
   }
