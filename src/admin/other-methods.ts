@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { TrieRouter } from 'hono/router/trie-router';
 import type { AppEnv } from '../env.ts';
 import { GatewayError } from '../errors/problem.ts';
+import { shownPath } from '../routing/route-request.ts';
 
 /**
  * The refusal for a gateway path asked with another method than its endpoints answer, from the endpoints
@@ -32,6 +33,6 @@ export function otherMethodsRefusal(app: Hono<AppEnv>): (method: string, path: s
   return (method, path) => {
     const allow = router.match(method, path)[0][0]?.[0];
     if (allow === undefined) return undefined;
-    return new GatewayError('method-not-allowed', { method: method.slice(0, 32), path: path.slice(0, 256), allow }, { headers: { allow } });
+    return new GatewayError('method-not-allowed', { method: method.slice(0, 32), path: shownPath(path), allow }, { headers: { allow } });
   };
 }

@@ -27,6 +27,7 @@ export function routeRequest(c: Context<AppEnv>): void {
 /** Longest path a refusal repeats: enough to recognise it, not a 60 KB echo of whatever a client sent. */
 const SHOWN_PATH_CHARS = 256;
 
-function shownPath(path: string): string {
+/** `path` as a refusal shows it: cut at SHOWN_PATH_CHARS, with an ellipsis when it was. */
+export function shownPath(path: string): string {
   return path.length <= SHOWN_PATH_CHARS ? path : `${path.slice(0, SHOWN_PATH_CHARS)}…`;
 }

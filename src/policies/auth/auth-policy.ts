@@ -110,16 +110,18 @@ export class ServiceAuth {
   isPublic(method: string | readonly string[], path: string): boolean {
     if (this.mode === 'none') return true;
     if (this.#publicPaths.length === 0 || isAmbiguousPath(path)) return false;
-    const methods = typeof method === 'string' ? [method] : method;
-    return methods.every((one) => this.#publicPaths.some((condition) => matches(condition, one, path, false)));
+    const publicFor = (one: string) => this.#publicPaths.some((condition) => matches(condition, one, path, false));
+    // A single method (no override, the common case) is checked without an array per request.
+    return typeof method === 'string' ? publicFor(method) : method.every(publicFor);
   }
 
   /** The first rule that applies to the request (for any of its methods) and that `identity` does not satisfy. */
   unmetRule(identity: Identity, method: string | readonly string[], path: string): AccessRule | undefined {
     if (this.#rules.length === 0) return undefined;
     const ambiguous = isAmbiguousPath(path);
-    const methods = typeof method === 'string' ? [method] : method;
-    return this.#rules.find((rule) => methods.some((one) => matches(rule, one, path, ambiguous)) && !satisfies(rule, identity));
+    const applies = (rule: AccessRule) =>
+      typeof method === 'string' ? matches(rule, method, path, ambiguous) : method.some((one) => matches(rule, one, path, ambiguous));
+    return this.#rules.find((rule) => applies(rule) && !satisfies(rule, identity));
   }
 
   /** The methods to check a request under: its own, plus any override it names when some condition is per method. */
